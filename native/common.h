@@ -1,0 +1,109 @@
+// Shared declarations of the qkv native kernels. ISA-specific implementations live in
+// kernels.inc, which isa_*.cc include once per instruction set inside a target pragma.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define QKV_X86 1
+#include <immintrin.h>
+#else
+#define QKV_X86 0
+#endif
+
+#include "pool.h"
+
+namespace qkv {
+
+using i64 = int64_t;
+
+template <class E>
+struct GemmP {
+  int batch, M, N, K;
+  const E* a;
+  i64 aBatchStride;
+  bool transA;
+  const E* b;
+  i64 bBatchStride;
+  bool transB;
+  E* out;
+  bool accumulate;
+  const E* bias;  // may be null
+};
+
+// Operation codes, in the order of the string unions of src/backend/backend.ts.
+enum UnaryOp {
+  U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_ABS, U_TANH, U_SIGMOID, U_RELU, U_GELU, U_GELU_TANH,
+  U_SILU, U_SIN, U_COS, U_SQUARE, U_RECIPROCAL, U_SIGN, U_COUNT
+};
+enum BinaryOp { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_COUNT };
+enum CompareOp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_COUNT };
+enum ReduceOp { R_SUM, R_MAX, R_MIN, R_PROD, R_COUNT };
+
+/** A broadcast/strided element-wise problem, dimensions already coalesced (innermost last). */
+constexpr int kMaxDims = 8;
+struct NdIter {
+  int nd;
+  i64 shape[kMaxDims];
+  i64 sa[kMaxDims];  // strides of operand a (elements)
+  i64 sb[kMaxDims];
+  i64 sc[kMaxDims];  // strides of a third operand (where's cond / copy's dst)
+};
+
+struct AdamOpts {
+  double lr, beta1, beta2, eps, weightDecay;
+  double step;
+  bool decoupled;
+};
+
+struct AttnP {
+  int B, H, T, S, D, Dv;
+  double scale;
+  bool causal;
+  const void* mask;  // same dtype as q, or null
+  i64 maskOffset;
+  i64 ms[4];  // mask strides over (B, H, T, S)
+};
+
+template <class E>
+struct KernelSet {
+  void (*gemm)(const GemmP<E>&);
+  void (*unary)(int op, const E* x, E* y, i64 n);
+  void (*unary_bwd)(int op, const E* x, const E* y, const E* gy, E* gx, i64 n);
+  void (*binary)(int op, const NdIter& it, const E* a, const E* b, E* out);
+  void (*softmax_fwd)(const E* x, i64 rows, i64 n, E* out, bool log);
+  void (*softmax_bwd)(const E* y, const E* gy, i64 rows, i64 n, E* gx, bool log);
+  void (*layernorm_fwd)(const E* x, const E* w, const E* b, i64 rows, i64 n, double eps, E* out, E* mean,
+                        E* rstd);
+  void (*layernorm_bwd)(const E* x, const E* w, const E* mean, const E* rstd, const E* gy, i64 rows, i64 n,
+                        E* gx, E* gw, E* gb);
+  void (*xent_fwd)(const E* logits, const int32_t* target, i64 rows, i64 C, int ignore, double smoothing,
+                   E* loss, E* lse);
+  void (*xent_bwd)(const E* logits, const int32_t* target, const E* lse, const E* gloss, i64 rows, i64 C,
+                   int ignore, double smoothing, E* glogits);
+  void (*attn_fwd)(const AttnP& p, const E* q, const E* k, const E* v, E* out, E* lse);
+  void (*attn_bwd)(const AttnP& p, const E* q, const E* k, const E* v, const E* out, const E* lse,
+                   const E* gout, E* gq, E* gk, E* gv);
+  void (*adam)(E* p, const E* g, E* m, E* v, E* vmax, i64 n, const AdamOpts& o);
+  void (*reduce)(int op, const E* x, i64 outer, i64 n, i64 inner, E* out);
+};
+
+struct Kernels {
+  const char* isa;
+  KernelSet<float> f32;
+  KernelSet<double> f64;
+};
+
+const Kernels* kernels_generic();
+#if QKV_X86
+const Kernels* kernels_avx2();
+const Kernels* kernels_avx512();
+#endif
+
+}  // namespace qkv

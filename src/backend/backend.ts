@@ -1,0 +1,223 @@
+/**
+ * The typed kernel contract. Every numeric loop in qkv runs behind this interface, so a fast
+ * backend (native SIMD, WebAssembly) slots in without touching ops or autograd.
+ *
+ * Conventions: buffers are flat typed arrays; unless a kernel takes strides, its inputs are
+ * contiguous row-major. Kernels write into `out` buffers the caller allocated, never allocate
+ * their own results, and never keep references to their arguments after returning.
+ */
+
+/** Element storage of a tensor. `bool` is stored as bytes holding 0 or 1. */
+export type DType = "float32" | "float64" | "int32" | "bool";
+export type FloatArray = Float32Array | Float64Array;
+export type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "abs"
+  | "tanh"
+  | "sigmoid"
+  | "relu"
+  | "gelu"
+  | "geluTanh"
+  | "silu"
+  | "sin"
+  | "cos"
+  | "square"
+  | "reciprocal"
+  | "sign";
+
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
+export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+export type ReduceOp = "sum" | "max" | "min" | "prod";
+export type ArgReduceOp = "argmax" | "argmin";
+
+/** Describes one strided operand: element (i0..in) lives at `offset + Σ ik * strides[k]`. */
+export interface Strided<A extends AnyArray = AnyArray> {
+  data: A;
+  offset: number;
+  strides: readonly number[];
+}
+
+/** Arguments of a (batched) matrix product `out[b] = op(A[b]) · op(B[b])`, all row-major. */
+export interface GemmArgs<A extends FloatArray = FloatArray> {
+  /** Number of matrices in the batch. */
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  /** A holds `batch` matrices of M×K (or K×M when transA), starting at aOffset + b·aBatchStride. */
+  a: A;
+  aOffset: number;
+  /** Elements between consecutive A matrices; 0 broadcasts one matrix over the batch. */
+  aBatchStride: number;
+  transA: boolean;
+  b: A;
+  bOffset: number;
+  bBatchStride: number;
+  transB: boolean;
+  /** out holds `batch` contiguous M×N matrices. */
+  out: A;
+  /** When true, add into `out` instead of overwriting it (used to accumulate gradients). */
+  accumulate: boolean;
+  /** Optional bias of length N added to every row (fused epilogue of a linear layer). */
+  bias?: A | null;
+}
+
+/** Arguments of fused scaled dot-product attention on contiguous (B, H, T, D) tensors. */
+export interface AttentionArgs<A extends FloatArray = FloatArray> {
+  B: number;
+  H: number;
+  /** Query length. */
+  T: number;
+  /** Key/value length. */
+  S: number;
+  /** Head size of q and k. */
+  D: number;
+  /** Head size of v. */
+  Dv: number;
+  q: A; // (B, H, T, D)
+  k: A; // (B, H, S, D)
+  v: A; // (B, H, S, Dv)
+  scale: number;
+  /** Mask row i to keys j ≤ i + (S − T) (bottom-right aligned, as a KV cache needs). */
+  isCausal: boolean;
+  /** Optional additive mask, broadcast over (B, H, T, S) through strides (0 = broadcast). */
+  mask: Strided<A> | null;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  // ---- memory ----------------------------------------------------------------------------
+  /** dst[view] = src[view] elementwise over `shape`, both sides strided; converts between dtypes. */
+  copy(shape: readonly number[], src: Strided, dst: Strided): void;
+  /** out[i] = value. */
+  fill(out: AnyArray, value: number): void;
+
+  // ---- elementwise -----------------------------------------------------------------------
+  /** out[i] = f(x[i]) on contiguous buffers of equal length. */
+  unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
+  /** gx[i] = gy[i] · f'(x[i]); y = f(x) is passed so rules like tanh' = 1 − y² can use it. */
+  unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, gy: FloatArray, gx: FloatArray): void;
+  /** out = a ∘ b broadcast over `shape` (contiguous out); strides of 0 broadcast an operand. */
+  binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, out: AnyArray): void;
+  /** out = (a ⋄ b) as 0/1 bytes, broadcast like `binary`. */
+  compare(op: CompareOp, shape: readonly number[], a: Strided, b: Strided, out: Uint8Array): void;
+  /** out = cond ? a : b, all three broadcast over `shape`. */
+  where(shape: readonly number[], cond: Strided<Uint8Array>, a: Strided, b: Strided, out: AnyArray): void;
+  /** out[i] = min(max(x[i], lo), hi). */
+  clamp(x: AnyArray, lo: number, hi: number, out: AnyArray): void;
+
+  // ---- reductions over the middle axis of a contiguous (outer, n, inner) buffer ------------
+  reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: AnyArray): void;
+  argReduce(op: ArgReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: Int32Array): void;
+
+  // ---- linear algebra ----------------------------------------------------------------------
+  gemm(args: GemmArgs): void;
+
+  // ---- fused neural-network kernels on rows of a contiguous (rows, n) buffer ---------------
+  softmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void;
+  /** gx = y ⊙ (gy − Σ gy⊙y). */
+  softmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void;
+  logSoftmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void;
+  /** gx = gy − softmax ⊙ Σ gy, with softmax = exp(y). */
+  logSoftmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void;
+  /** Normalises each row; saves mean and 1/std per row for the backward pass. */
+  layerNormForward(
+    x: FloatArray,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    rows: number,
+    n: number,
+    eps: number,
+    out: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+  ): void;
+  /** Writes gx, and accumulates into gw / gb when given. */
+  layerNormBackward(
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    rstd: FloatArray,
+    gy: FloatArray,
+    rows: number,
+    n: number,
+    gx: FloatArray,
+    gw: FloatArray | null,
+    gb: FloatArray | null,
+  ): void;
+  /**
+   * Cross-entropy of logits (rows, C) against class indices. Writes the per-row loss (0 for ignored
+   * rows) and the per-row log-sum-exp used by the backward pass. With label smoothing ε the target
+   * distribution is (1−ε)·onehot + ε/C.
+   */
+  crossEntropyForward(
+    logits: FloatArray,
+    target: Int32Array,
+    rows: number,
+    C: number,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    loss: FloatArray,
+    lse: FloatArray,
+  ): void;
+  /** gLogits[r] = gLoss[r] · (softmax(logits[r]) − targetDistribution[r]); ignored rows get 0. */
+  crossEntropyBackward(
+    logits: FloatArray,
+    target: Int32Array,
+    lse: FloatArray,
+    gLoss: FloatArray,
+    rows: number,
+    C: number,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    gLogits: FloatArray,
+  ): void;
+
+  // ---- indexing on a contiguous (outer, n, inner) source --------------------------------------
+  /** out (outer, m, inner) = x[:, index[j], :]; every index must already be validated in [0, n). */
+  indexSelect(x: AnyArray, outer: number, n: number, inner: number, index: Int32Array, out: AnyArray): void;
+  /** gx[:, index[j], :] += gy[:, j, :] (scatter-add; gx is not cleared first). */
+  indexAdd(gy: FloatArray, outer: number, n: number, inner: number, index: Int32Array, gx: FloatArray): void;
+  /**
+   * out (outer, m, inner) = x[o, index[o, j, i], i]: torch.gather along the middle axis with a
+   * contiguous index of the output's shape.
+   */
+  gather(x: AnyArray, outer: number, n: number, inner: number, index: Int32Array, m: number, out: AnyArray): void;
+  /** gx[o, index[o, j, i], i] += gy[o, j, i]. */
+  scatterAdd(gy: FloatArray, outer: number, n: number, inner: number, index: Int32Array, m: number, gx: FloatArray): void;
+
+  // ---- attention ----------------------------------------------------------------------------
+  /** out (B,H,T,Dv) = softmax(q·kᵀ·scale + mask) · v; writes the row log-sum-exp (B,H,T) for backward. */
+  attentionForward(args: AttentionArgs, out: FloatArray, lse: FloatArray): void;
+  /** Gradients of attentionForward, recomputing the probabilities from `lse`; overwrites gq, gk, gv. */
+  attentionBackward(
+    args: AttentionArgs,
+    out: FloatArray,
+    lse: FloatArray,
+    gOut: FloatArray,
+    gq: FloatArray,
+    gk: FloatArray,
+    gv: FloatArray,
+  ): void;
+
+  // ---- optimizers ---------------------------------------------------------------------------
+  /**
+   * One Adam/AdamW update in place, PyTorch's formulation. `decoupled` selects AdamW's
+   * p ← p·(1 − lr·wd); otherwise wd·p is added to the gradient. `maxExpAvgSq` enables AMSGrad.
+   */
+  adamStep(
+    p: FloatArray,
+    g: FloatArray,
+    expAvg: FloatArray,
+    expAvgSq: FloatArray,
+    maxExpAvgSq: FloatArray | null,
+    opts: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; decoupled: boolean },
+  ): void;
+}

@@ -1,0 +1,51 @@
+/**
+ * The reference CPU backend: readable plain-loop kernels. It is the oracle every faster backend
+ * is tested against, and the fallback wherever no faster kernel exists.
+ */
+import type { Backend } from "../../backend/backend.js";
+import { attentionBackward, attentionForward } from "./attention.js";
+import { binary, clamp, compare, copy, fill, unary, unaryBackward, where } from "./elementwise.js";
+import { gemm } from "./gemm.js";
+import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
+import {
+  crossEntropyBackward,
+  crossEntropyForward,
+  layerNormBackward,
+  layerNormForward,
+  logSoftmaxBackward,
+  logSoftmaxForward,
+  softmaxBackward,
+  softmaxForward,
+} from "./nn.js";
+import { adamStep } from "./optim.js";
+import { argReduce, reduce } from "./reduce.js";
+
+export const cpuBackend = {
+  name: "cpu",
+  copy,
+  fill,
+  unary,
+  unaryBackward,
+  binary,
+  compare,
+  where,
+  clamp,
+  reduce,
+  argReduce,
+  gemm,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
+  layerNormForward,
+  layerNormBackward,
+  crossEntropyForward,
+  crossEntropyBackward,
+  indexSelect,
+  indexAdd,
+  gather,
+  scatterAdd,
+  attentionForward,
+  attentionBackward,
+  adamStep,
+} satisfies Backend;

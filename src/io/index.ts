@@ -1,0 +1,26 @@
+/**
+ * Browser-safe checkpoint I/O: safetensors parsing/serialization and narrow-float bit
+ * conversions. File-system helpers live in ./node-fs.js and are deliberately not re-exported.
+ */
+
+export {
+  bf16BitsToF32Bits,
+  f8e4m3ToNumber,
+  f8e5m2BitsToF32Bits,
+  f16BitsToF32Bits,
+  f32BitsToBf16Bits,
+  f32BitsToF16Bits,
+} from "./float-bits.js";
+export {
+  type ParseSafetensorsOptions,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  type RawTensor,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type SerializeSafetensorsOptions,
+  serializeSafetensors,
+} from "./safetensors.js";

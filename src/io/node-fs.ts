@@ -1,0 +1,354 @@
+/**
+ * Node-only file helpers: crash-safe (atomic) file and folder replacement, JSON and
+ * safetensors files on disk. Import this module directly ("qkv/src/io/node-fs.js"); the
+ * browser-safe io index does not re-export it.
+ */
+
+import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { threadId } from "node:worker_threads";
+import {
+  type ParseSafetensorsOptions,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  type RawTensor,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type SerializeSafetensorsOptions,
+  serializeSafetensors,
+} from "./safetensors.js";
+
+let counter = 0;
+
+/** A name unique to this process, thread and call: `pid-threadId-counter`. */
+function uniqueSuffix(): string {
+  counter += 1;
+  return `${process.pid}-${threadId}-${counter}`;
+}
+
+function codeOf(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Wrap a system error with context, keeping its `code` (e.g. "ENOENT") and the cause. */
+function wrap(e: unknown, context: string): Error {
+  return Object.assign(new Error(`${context}: ${messageOf(e)}`, { cause: e }), { code: codeOf(e) });
+}
+
+/** fsync a directory so a rename inside it is durable. Best effort: some platforms refuse. */
+async function fsyncDir(dir: string): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Windows and some file systems cannot fsync directories; durability is then up to the OS.
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (codeOf(e) === "ENOENT") return false;
+    throw wrap(e, `cannot inspect ${path}`);
+  }
+}
+
+/**
+ * Replace `path` with `data` so that readers (and a crash at any moment) see either the old
+ * complete file or the new complete file, never a mix: write a temp file in the same folder
+ * (exclusive create, unique pid/thread/counter name), fsync it, rename it over `path`, then
+ * fsync the folder (best effort). A crash can leave a `.NAME.tmp-*` file behind, never a torn
+ * target.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("runs/a/log.txt", "step 10\n");
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  opts: { mode?: number } = {},
+): Promise<void> {
+  const dir = dirname(resolve(path));
+  const tmp = join(dir, `.${basename(path)}.tmp-${uniqueSuffix()}`);
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(tmp, "wx", opts.mode ?? 0o666);
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, path);
+  } catch (e) {
+    await fh?.close().catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {});
+    throw wrap(e, `cannot write ${path}`);
+  }
+  await fsyncDir(dir);
+}
+
+/**
+ * Atomically write `value` as JSON (2-space indent by default, trailing newline).
+ *
+ * @example
+ * ```ts
+ * await writeJsonAtomic("ckpt/config.json", { nLayer: 12 });
+ * ```
+ */
+export async function writeJsonAtomic(
+  path: string,
+  value: unknown,
+  opts: { indent?: number } = {},
+): Promise<void> {
+  const text = JSON.stringify(value, null, opts.indent ?? 2);
+  if (text === undefined) throw new Error(`cannot write ${path}: value is not JSON-serializable`);
+  await writeFileAtomic(path, `${text}\n`);
+}
+
+/**
+ * Read and parse a JSON file. `what` describes the file for errors, which name it and say
+ * whether it is missing or malformed.
+ *
+ * @example
+ * ```ts
+ * const cfg = await readJson<{ nLayer: number }>("ckpt/config.json", "model config");
+ * // missing file -> Error: model config not found: ckpt/config.json
+ * ```
+ */
+export async function readJson<T = unknown>(path: string, what: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if (codeOf(e) === "ENOENT")
+      throw Object.assign(new Error(`${what} not found: ${path}`), { code: "ENOENT" });
+    throw wrap(e, `cannot read ${what} ${path}`);
+  }
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as T;
+  } catch (e) {
+    throw new Error(`${what} ${path} is not valid JSON: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Read and parse a safetensors file (see `parseSafetensors` for dtype handling). Errors name
+ * the path; a missing file says so.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = await readSafetensorsFile("model.safetensors");
+ * ```
+ */
+export async function readSafetensorsFile(
+  path: string,
+  opts: { copy?: boolean } = {},
+): Promise<{ tensors: Map<string, RawTensor>; metadata: Record<string, string> | null }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    if (codeOf(e) === "ENOENT") throw new SafetensorsError(path, "file not found");
+    throw wrap(e, `cannot read safetensors file ${path}`);
+  }
+  const parseOpts: ParseSafetensorsOptions = { name: path };
+  if (opts.copy !== undefined) parseOpts.copy = opts.copy;
+  return parseSafetensors(bytes, parseOpts);
+}
+
+/**
+ * Read and validate only the header of a safetensors file (names, dtypes, shapes, offsets),
+ * without reading tensor data: cheap even for multi-gigabyte checkpoints.
+ *
+ * @example
+ * ```ts
+ * const { entries } = await readSafetensorsHeaderFile("model.safetensors");
+ * ```
+ */
+export async function readSafetensorsHeaderFile(path: string): Promise<SafetensorsHeader> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    if (codeOf(e) === "ENOENT") throw new SafetensorsError(path, "file not found");
+    throw wrap(e, `cannot read safetensors file ${path}`);
+  }
+  try {
+    const { size } = await fh.stat();
+    const prefix = new Uint8Array(8);
+    const got = (await fh.read(prefix, 0, 8, 0)).bytesRead;
+    const view = new DataView(prefix.buffer);
+    const headerLen = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
+    // Read the header only when its size is sane; otherwise let the parser report the problem.
+    const sane = got === 8 && headerLen <= SAFETENSORS_MAX_HEADER_BYTES && 8 + headerLen <= size;
+    const head = new Uint8Array(sane ? 8 + headerLen : got);
+    head.set(prefix.subarray(0, got));
+    if (sane) await fh.read(head, 8, headerLen, 8);
+    return parseSafetensorsHeader(head, { name: path, fileSize: size });
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Serialize tensors to safetensors and write them atomically (see `writeFileAtomic`).
+ *
+ * @example
+ * ```ts
+ * await writeSafetensorsFile("w.safetensors", { w: { dtype: "float32", shape: [1], data: new Float32Array([1]) } });
+ * ```
+ */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: Map<string, RawTensor> | Record<string, RawTensor>,
+  metadata?: Record<string, string>,
+  opts: Omit<SerializeSafetensorsOptions, "name"> = {},
+): Promise<void> {
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata, { ...opts, name: path }));
+}
+
+/**
+ * Path where {@link replaceDirAtomic} parks the previous folder during a swap.
+ *
+ * @example
+ * ```ts
+ * oldDirPath("runs/ckpt"); // "runs/ckpt.qkv-old"
+ * ```
+ */
+export function oldDirPath(finalDir: string): string {
+  return `${finalDir.replace(/[\\/]+$/, "")}.qkv-old`;
+}
+
+/**
+ * Create a fresh, empty temp folder next to `finalDir` (same parent, hence same file system,
+ * so {@link replaceDirAtomic} can rename it into place). Creates the parent if needed.
+ *
+ * @example
+ * ```ts
+ * const tmp = await makeTempDirFor("runs/ckpt"); // "runs/.ckpt.tmp-4242-0-1"
+ * ```
+ */
+export async function makeTempDirFor(finalDir: string): Promise<string> {
+  const parent = dirname(resolve(finalDir));
+  await mkdir(parent, { recursive: true });
+  for (;;) {
+    const dir = join(parent, `.${basename(resolve(finalDir))}.tmp-${uniqueSuffix()}`);
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (e) {
+      if (codeOf(e) !== "EEXIST") throw wrap(e, `cannot create temp folder for ${finalDir}`);
+    }
+  }
+}
+
+/** fsync every file and folder under `dir` so the tree is durable before it is renamed in. */
+async function syncTree(dir: string): Promise<void> {
+  for (const ent of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, ent.name);
+    if (ent.isDirectory()) await syncTree(p);
+    else if (ent.isFile()) {
+      const fh = await open(p, "r");
+      try {
+        await fh.sync();
+      } catch {
+        // Best effort, as for folders.
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  await fsyncDir(dir);
+}
+
+/**
+ * Swap a fully written folder `tmpDir` into place as `finalDir` so that at every moment a
+ * complete folder (old or new) exists at a path {@link recoverDir} knows:
+ *
+ * 1. fsync everything under `tmpDir`; run `recoverDir(finalDir)` to repair an earlier crash;
+ * 2. rename `finalDir` → `finalDir.qkv-old` (if it exists);
+ * 3. rename `tmpDir` → `finalDir` (on failure the old folder is moved back);
+ * 4. remove `finalDir.qkv-old`.
+ *
+ * A crash between 2 and 3 leaves only `finalDir.qkv-old`; after 3 `finalDir` is the new
+ * folder and any leftover `.qkv-old` is garbage. Readers should call `recoverDir` before
+ * loading. `tmpDir` must be on the same file system (use {@link makeTempDirFor}); one writer
+ * per `finalDir` at a time.
+ *
+ * @example
+ * ```ts
+ * const tmp = await makeTempDirFor("runs/ckpt");
+ * await writeJsonAtomic(`${tmp}/config.json`, cfg);
+ * await replaceDirAtomic(tmp, "runs/ckpt");
+ * ```
+ */
+export async function replaceDirAtomic(tmpDir: string, finalDir: string): Promise<void> {
+  const finalAbs = resolve(finalDir);
+  if (resolve(tmpDir) === finalAbs)
+    throw new Error(`replaceDirAtomic: ${tmpDir} is the target folder itself`);
+  try {
+    if (!(await lstat(tmpDir)).isDirectory()) throw new Error("not a folder");
+  } catch (e) {
+    throw wrap(e, `replaceDirAtomic: new folder ${tmpDir} is unusable`);
+  }
+  await syncTree(tmpDir);
+  await recoverDir(finalDir);
+  const old = oldDirPath(finalAbs);
+  const parent = dirname(finalAbs);
+  const hadFinal = await exists(finalAbs);
+  if (hadFinal) {
+    try {
+      await rename(finalAbs, old);
+    } catch (e) {
+      throw wrap(e, `replaceDirAtomic: cannot move ${finalDir} aside`);
+    }
+    await fsyncDir(parent);
+  }
+  try {
+    await rename(tmpDir, finalAbs);
+  } catch (e) {
+    if (hadFinal) await rename(old, finalAbs).catch(() => {});
+    const hint = codeOf(e) === "EXDEV" ? " (the temp folder must be on the same file system)" : "";
+    throw wrap(e, `replaceDirAtomic: cannot move ${tmpDir} to ${finalDir}${hint}`);
+  }
+  await fsyncDir(parent);
+  if (hadFinal) await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Repair the state a crash inside {@link replaceDirAtomic} can leave. Returns "present" when
+ * `finalDir` exists (a leftover `.qkv-old` is deleted), "recovered" when only the parked old
+ * folder existed and was renamed back, "absent" when neither exists.
+ *
+ * @example
+ * ```ts
+ * if ((await recoverDir("runs/ckpt")) !== "absent") await loadCheckpoint("runs/ckpt");
+ * ```
+ */
+export async function recoverDir(finalDir: string): Promise<"present" | "recovered" | "absent"> {
+  const finalAbs = resolve(finalDir);
+  const old = oldDirPath(finalAbs);
+  if (await exists(finalAbs)) {
+    if (await exists(old)) await rm(old, { recursive: true, force: true });
+    return "present";
+  }
+  if (!(await exists(old))) return "absent";
+  try {
+    await rename(old, finalAbs);
+  } catch (e) {
+    throw wrap(e, `recoverDir: cannot restore ${old} to ${finalDir}`);
+  }
+  await fsyncDir(dirname(finalAbs));
+  return "recovered";
+}

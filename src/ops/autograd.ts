@@ -1,0 +1,38 @@
+/** `backward()` and gradient helpers: connects the op-agnostic autograd sweep to the ops it needs. */
+import { runBackward, withNoGrad } from "../autograd/graph.js";
+import { onesLike } from "../tensor/create.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { sameShape, shapeStr } from "../util/shape.js";
+import { add } from "./elementwise.js";
+import { clone } from "./shape.js";
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+}
+
+/**
+ * Computes d(t)/d(leaves) and accumulates into their `.grad`. A non-scalar `t` needs `gradient`
+ * (the vector in the vector-Jacobian product), as in PyTorch.
+ * @example
+ * const x = tensor([2], { requiresGrad: true });
+ * backward(mul(x, x)); // x.grad = [4]
+ */
+export function backward(t: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): void {
+  if (!t.requiresGrad) {
+    throw new Error(`backward: tensor of shape ${shapeStr(t.shape)} does not require grad and has no gradFn`);
+  }
+  let g = gradient;
+  if (!g) {
+    if (t.numel() !== 1) {
+      throw new Error(`backward: grad can be implicitly created only for scalar outputs, got shape ${shapeStr(t.shape)}; pass a gradient`);
+    }
+    g = onesLike(t);
+  } else if (!sameShape(g.shape, t.shape)) {
+    throw new Error(`backward: gradient of shape ${shapeStr(g.shape)} does not match tensor of shape ${shapeStr(t.shape)}`);
+  } else if (g.dtype !== t.dtype) {
+    throw new Error(`backward: gradient dtype ${g.dtype} does not match tensor dtype ${t.dtype}`);
+  }
+  const seed = g;
+  withNoGrad(() => runBackward(t, seed, { add, clone }, opts.retainGraph ?? false));
+}

@@ -1,0 +1,236 @@
+/** Elementwise ops with NumPy/PyTorch broadcasting, and their backward rules. */
+import { record } from "../autograd/graph.js";
+import type { BinaryOp, CompareOp, DType, FloatArray, UnaryOp } from "../backend/backend.js";
+import { allocate, isFloating, promote } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { broadcastShapes, sizeOf } from "../util/shape.js";
+import { backend, broadcastView, dense, denseFloat, empty, operands, requireDtype, type TensorLike, wrap } from "./core.js";
+import { sumTo } from "./reduce.js";
+import { detach } from "./shape.js";
+
+// ---- unary ------------------------------------------------------------------------------------
+
+function unaryOp(op: UnaryOp, x: Tensor): Tensor {
+  const xd = denseFloat(op, x);
+  const out = allocate(x.dtype, xd.length) as FloatArray;
+  backend().unary(op, xd, out);
+  const y = wrap(out, x.shape);
+  return record(y, op, [x], (g) => {
+    const gx = allocate(x.dtype, xd.length) as FloatArray;
+    backend().unaryBackward(op, xd, out, denseFloat(op, g), gx);
+    return [wrap(gx, x.shape)];
+  });
+}
+
+/** −x. Integer tensors stay integer. */
+export function neg(x: Tensor): Tensor {
+  if (!isFloating(x.dtype)) return mul(x, -1);
+  return unaryOp("neg", x);
+}
+/** eˣ */
+export const exp = (x: Tensor): Tensor => unaryOp("exp", x);
+/** Natural log. */
+export const log = (x: Tensor): Tensor => unaryOp("log", x);
+/** √x */
+export const sqrt = (x: Tensor): Tensor => unaryOp("sqrt", x);
+/** 1/√x */
+export const rsqrt = (x: Tensor): Tensor => unaryOp("rsqrt", x);
+/** |x|; the gradient at 0 is 0, as in PyTorch. */
+export const abs = (x: Tensor): Tensor => unaryOp("abs", x);
+/** tanh(x) */
+export const tanh = (x: Tensor): Tensor => unaryOp("tanh", x);
+/** 1/(1+e⁻ˣ), computed without overflow. */
+export const sigmoid = (x: Tensor): Tensor => unaryOp("sigmoid", x);
+/** max(x, 0) */
+export const relu = (x: Tensor): Tensor => unaryOp("relu", x);
+/** x·σ(x) (a.k.a. swish). */
+export const silu = (x: Tensor): Tensor => unaryOp("silu", x);
+export const sin = (x: Tensor): Tensor => unaryOp("sin", x);
+export const cos = (x: Tensor): Tensor => unaryOp("cos", x);
+/** x² */
+export const square = (x: Tensor): Tensor => unaryOp("square", x);
+/** 1/x */
+export const reciprocal = (x: Tensor): Tensor => unaryOp("reciprocal", x);
+/** sign(x) ∈ {−1, 0, 1}; gradient 0. */
+export const sign = (x: Tensor): Tensor => unaryOp("sign", x);
+
+/**
+ * GELU, x·Φ(x). `approximate: "tanh"` gives GPT-2's tanh form.
+ * @example gelu(x, { approximate: "tanh" })
+ */
+export function gelu(x: Tensor, opts: { approximate?: "none" | "tanh" } = {}): Tensor {
+  const a = opts.approximate ?? "none";
+  if (a !== "none" && a !== "tanh") throw new Error(`gelu: approximate must be "none" or "tanh", got "${a}"`);
+  return unaryOp(a === "tanh" ? "geluTanh" : "gelu", x);
+}
+
+// ---- binary -----------------------------------------------------------------------------------
+
+function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType): Tensor {
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const ac = a.dtype === dtype ? a : castRaw(a, dtype);
+  const bc = b.dtype === dtype ? b : castRaw(b, dtype);
+  const out = allocate(dtype, sizeOf(shape));
+  backend().binary(op, shape, broadcastView(ac, shape), broadcastView(bc, shape), out);
+  return wrap(out, shape);
+}
+
+/** Converts dtype without recording (used for operand promotion; gradients are handled by callers). */
+function castRaw(x: Tensor, dtype: DType): Tensor {
+  const out = empty(x.shape, dtype);
+  backend().copy(x.shape, { data: x.data, offset: x.offset, strides: x.strides }, { data: out.data, offset: 0, strides: out.strides });
+  return out;
+}
+
+function arithDtype(a: Tensor, b: Tensor): DType {
+  const d = promote(a.dtype, b.dtype);
+  return d === "bool" ? "int32" : d;
+}
+
+function floatDtype(a: Tensor, b: Tensor): DType {
+  const d = promote(a.dtype, b.dtype);
+  return isFloating(d) ? d : "float32";
+}
+
+/** Gradient `g` cast back to x's dtype and summed over the dims x was broadcast along. */
+function gradFor(x: Tensor, g: Tensor): Tensor | null {
+  if (!x.requiresGrad) return null;
+  const r = sumTo(g, x.shape);
+  return r.dtype === x.dtype ? r : castRaw(r, x.dtype);
+}
+
+/** a + b (broadcasting). @example add(x, 1) */
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands("add", a, b);
+  const out = binaryOp("add", x, y, arithDtype(x, y));
+  return record(out, "add", [x, y], (g) => [gradFor(x, g), gradFor(y, g)]);
+}
+
+/** a − b */
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands("sub", a, b);
+  const out = binaryOp("sub", x, y, arithDtype(x, y));
+  return record(out, "sub", [x, y], (g) => [gradFor(x, g), y.requiresGrad ? gradFor(y, neg(g)) : null]);
+}
+
+/** a · b (elementwise) */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands("mul", a, b);
+  const out = binaryOp("mul", x, y, arithDtype(x, y));
+  return record(out, "mul", [x, y], (g) => [
+    x.requiresGrad ? gradFor(x, mul(g, y)) : null,
+    y.requiresGrad ? gradFor(y, mul(g, x)) : null,
+  ]);
+}
+
+/** a / b (true division: integer inputs give float32). */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands("div", a, b);
+  const out = binaryOp("div", x, y, floatDtype(x, y));
+  return record(out, "div", [x, y], (g) => [
+    x.requiresGrad ? gradFor(x, div(g, y)) : null,
+    // d(x/y)/dy = −x/y² = −out/y
+    y.requiresGrad ? gradFor(y, neg(div(mul(g, detach(out)), y))) : null,
+  ]);
+}
+
+/** aᵇ (elementwise). */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands("pow", a, b);
+  const out = binaryOp("pow", x, y, floatDtype(x, y));
+  return record(out, "pow", [x, y], (g) => [
+    // d/dx xʸ = y·x^(y−1);  d/dy xʸ = xʸ·ln x (taken as 0 where x = 0, as PyTorch does).
+    x.requiresGrad ? gradFor(x, mul(g, mul(y, pow(x, sub(y, 1))))) : null,
+    y.requiresGrad ? gradFor(y, mul(g, mul(detach(out), where(eq(x, 0), 0, log(x))))) : null,
+  ]);
+}
+
+function extremeOf(op: "maximum" | "minimum", a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(op, a, b);
+  const out = binaryOp(op, x, y, arithDtype(x, y));
+  return record(out, op, [x, y], (g) => {
+    // Ties split the gradient in half, as PyTorch does.
+    const xWins = op === "maximum" ? gt(x, y) : lt(x, y);
+    const tie = eq(x, y);
+    const wx = add(xWins, mul(tie, 0.5));
+    const wy = sub(1, wx);
+    return [x.requiresGrad ? gradFor(x, mul(g, wx)) : null, y.requiresGrad ? gradFor(y, mul(g, wy)) : null];
+  });
+}
+
+/** Elementwise maximum (NaN propagates). */
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => extremeOf("maximum", a, b);
+/** Elementwise minimum (NaN propagates). */
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => extremeOf("minimum", a, b);
+
+// ---- comparisons, where, clamp ----------------------------------------------------------------
+
+function compareOp(op: CompareOp, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(op, a, b);
+  const shape = broadcastShapes(op, x.shape, y.shape);
+  const out = new Uint8Array(sizeOf(shape));
+  backend().compare(op, shape, broadcastView(x, shape), broadcastView(y, shape), out);
+  return wrap(out, shape);
+}
+
+/** a == b as a bool tensor. */
+export const eq = (a: TensorLike, b: TensorLike): Tensor => compareOp("eq", a, b);
+export const ne = (a: TensorLike, b: TensorLike): Tensor => compareOp("ne", a, b);
+export const lt = (a: TensorLike, b: TensorLike): Tensor => compareOp("lt", a, b);
+export const le = (a: TensorLike, b: TensorLike): Tensor => compareOp("le", a, b);
+export const gt = (a: TensorLike, b: TensorLike): Tensor => compareOp("gt", a, b);
+export const ge = (a: TensorLike, b: TensorLike): Tensor => compareOp("ge", a, b);
+
+/** Logical and of two bool tensors. */
+export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  return ne(mul(ne(a, 0), ne(b, 0)), 0);
+}
+
+/** Logical or of two bool tensors. */
+export function logicalOr(a: Tensor, b: Tensor): Tensor {
+  return ne(add(ne(a, 0), ne(b, 0)), 0);
+}
+
+/** Logical not. */
+export function logicalNot(a: Tensor): Tensor {
+  return eq(a, 0);
+}
+
+/**
+ * cond ? a : b elementwise, broadcasting all three. `cond` must be bool.
+ * @example where(gt(x, 0), x, 0)
+ */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  requireDtype("where", cond, "bool", "condition");
+  const [x, y] = operands("where", a, b);
+  const dtype = promote(x.dtype, y.dtype);
+  const shape = broadcastShapes("where", cond.shape, x.shape, y.shape);
+  const xc = x.dtype === dtype ? x : castRaw(x, dtype);
+  const yc = y.dtype === dtype ? y : castRaw(y, dtype);
+  const out = allocate(dtype, sizeOf(shape));
+  backend().where(
+    shape,
+    broadcastView(cond, shape) as { data: Uint8Array; offset: number; strides: number[] },
+    broadcastView(xc, shape),
+    broadcastView(yc, shape),
+    out,
+  );
+  return record(wrap(out, shape), "where", [x, y], (g) => [
+    x.requiresGrad ? gradFor(x, where(cond, g, 0)) : null,
+    y.requiresGrad ? gradFor(y, where(cond, 0, g)) : null,
+  ]);
+}
+
+/**
+ * Clamps into [min, max] (either bound may be omitted). The gradient passes where min ≤ x ≤ max.
+ * @example clamp(x, { min: 0, max: 6 })
+ */
+export function clamp(x: Tensor, opts: { min?: number; max?: number }): Tensor {
+  const lo = opts.min ?? Number.NEGATIVE_INFINITY;
+  const hi = opts.max ?? Number.POSITIVE_INFINITY;
+  if (opts.min === undefined && opts.max === undefined) throw new Error("clamp: at least one of min and max must be given");
+  const xd = dense(x);
+  const out = allocate(x.dtype, xd.length);
+  backend().clamp(xd, lo, hi, out);
+  return record(wrap(out, x.shape), "clamp", [x], (g) => [mul(g, logicalAnd(ge(x, lo), le(x, hi)))]);
+}

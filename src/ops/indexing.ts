@@ -1,0 +1,106 @@
+/** Indexing ops: gather, indexSelect, embedding lookup, maskedFill, tril/triu. */
+import { record } from "../autograd/graph.js";
+import type { FloatArray } from "../backend/backend.js";
+import { allocate } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { normDim, shapeStr, sizeOf } from "../util/shape.js";
+import { backend, checkIndices, dense, requireDtype, type TensorLike, wrap } from "./core.js";
+import { ge, where } from "./elementwise.js";
+import { arange } from "../tensor/create.js";
+import { reshape, unsqueeze } from "./shape.js";
+import { add } from "./elementwise.js";
+
+/**
+ * Picks entries of `x` along `dim` at the positions in the int32 `index` (1-D), like torch.index_select.
+ * @example indexSelect(x, 0, tensor([2, 0], { dtype: "int32" }))
+ */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  requireDtype("indexSelect", index, "int32", "index");
+  if (index.ndim > 1) throw new Error(`indexSelect: index must be 0-D or 1-D, got shape ${shapeStr(index.shape)}`);
+  const d = normDim("indexSelect", dim, x.ndim, x.shape);
+  const idx = dense<Int32Array>(index);
+  const n = x.shape[d];
+  checkIndices("indexSelect", idx, n);
+  const outer = sizeOf(x.shape.slice(0, d));
+  const inner = sizeOf(x.shape.slice(d + 1));
+  const m = idx.length;
+  const out = allocate(x.dtype, outer * m * inner);
+  backend().indexSelect(dense(x), outer, n, inner, idx, out);
+  const shape = [...x.shape];
+  shape[d] = m;
+  return record(wrap(out, shape), "indexSelect", [x], (g) => {
+    const gx = allocate(x.dtype, x.numel()) as FloatArray;
+    backend().indexAdd(dense<FloatArray>(g), outer, n, inner, idx, gx);
+    return [wrap(gx, x.shape)];
+  });
+}
+
+/**
+ * Embedding lookup: rows of `weight` (V, C) for int32 ids of any shape; the result has shape (…ids, C).
+ * @example embedding(ids, wte)
+ */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  requireDtype("embedding", ids, "int32", "ids");
+  if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D (num, dim), got ${shapeStr(weight.shape)}`);
+  const flat = reshape(ids, [ids.numel()]);
+  const idx = dense<Int32Array>(flat);
+  checkIndices("embedding", idx, weight.shape[0], "id");
+  return reshape(indexSelect(weight, 0, flat), [...ids.shape, weight.shape[1]]);
+}
+
+/**
+ * out[o][j][i] = x[o][index[o][j][i]][i] along `dim`, like torch.gather (index has x's rank).
+ * @example gather(x, 1, idx)
+ */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  requireDtype("gather", index, "int32", "index");
+  const d = normDim("gather", dim, x.ndim, x.shape);
+  if (index.ndim !== x.ndim) throw new Error(`gather: index of shape ${shapeStr(index.shape)} must have as many dims as input ${shapeStr(x.shape)}`);
+  for (let i = 0; i < x.ndim; i++) {
+    if (i !== d && index.shape[i] !== x.shape[i]) {
+      throw new Error(`gather: index shape ${shapeStr(index.shape)} must match input shape ${shapeStr(x.shape)} outside dim ${d}`);
+    }
+  }
+  const idx = dense<Int32Array>(index);
+  checkIndices("gather", idx, x.shape[d]);
+  const outer = sizeOf(x.shape.slice(0, d));
+  const inner = sizeOf(x.shape.slice(d + 1));
+  const n = x.shape[d];
+  const m = index.shape[d];
+  const out = allocate(x.dtype, index.numel());
+  backend().gather(dense(x), outer, n, inner, idx, m, out);
+  return record(wrap(out, index.shape), "gather", [x], (g) => {
+    const gx = allocate(x.dtype, x.numel()) as FloatArray;
+    backend().scatterAdd(dense<FloatArray>(g), outer, n, inner, idx, m, gx);
+    return [wrap(gx, x.shape)];
+  });
+}
+
+/**
+ * Replaces entries where the bool `mask` is true with `value` (mask broadcasts to x).
+ * @example maskedFill(scores, causalMask, -Infinity)
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
+  requireDtype("maskedFill", mask, "bool", "mask");
+  return where(mask, value, x);
+}
+
+/** Bool mask of (rows, cols) keeping j − i ≤ k (lower) or j − i ≥ k (upper). */
+function triangle(rows: number, cols: number, k: number, upper: boolean): Tensor {
+  const i = unsqueeze(arange(rows), 1);
+  const j = unsqueeze(arange(cols), 0);
+  return upper ? ge(j, add(i, k)) : ge(add(i, k), j);
+}
+
+/** Lower triangle of the last two dims (entries with j ≤ i + k), zeros elsewhere. */
+export function tril(x: Tensor, k = 0): Tensor {
+  if (x.ndim < 2) throw new Error(`tril: input must have at least 2 dims, got ${shapeStr(x.shape)}`);
+  return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, false), x, 0);
+}
+
+/** Upper triangle of the last two dims (entries with j ≥ i + k), zeros elsewhere. */
+export function triu(x: Tensor, k = 0): Tensor {
+  if (x.ndim < 2) throw new Error(`triu: input must have at least 2 dims, got ${shapeStr(x.shape)}`);
+  return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, true), x, 0);
+}
+

@@ -1,0 +1,63 @@
+/**
+ * In-place updates (trailing underscore, as in PyTorch) for initialisation and optimizers. They
+ * are not recorded by autograd, so on a leaf that requires grad they need `withNoGrad`.
+ */
+import { isGradEnabled } from "../autograd/graph.js";
+import { allocate } from "../tensor/dtype.js";
+import { Tensor } from "../tensor/tensor.js";
+import { defaultGenerator, type Generator } from "../util/rng.js";
+import { shapeStr } from "../util/shape.js";
+import { backend, broadcastView } from "./core.js";
+
+function guard(op: string, t: Tensor): void {
+  if (t.requiresGrad && isGradEnabled()) {
+    throw new Error(`${op}: a tensor that requires grad cannot be modified in place while grad mode is on; wrap it in withNoGrad()`);
+  }
+}
+
+function writeDense(t: Tensor, values: ArrayLike<number>): void {
+  const src = allocate(t.dtype, t.numel());
+  for (let i = 0; i < src.length; i++) src[i] = values[i];
+  backend().copy(t.shape, { data: src, offset: 0, strides: new Tensor(src, t.shape).strides }, { data: t.data, offset: t.offset, strides: t.strides });
+}
+
+/** Copies `src` (broadcast to t's shape) into t. @example withNoGrad(() => copy_(w, pretrained)) */
+export function copy_(t: Tensor, src: Tensor): Tensor {
+  guard("copy_", t);
+  if (src.ndim > t.ndim || src.shape.some((d, i) => d !== 1 && d !== t.shape[t.ndim - src.ndim + i])) {
+    throw new Error(`copy_: source of shape ${shapeStr(src.shape)} cannot be broadcast to ${shapeStr(t.shape)}`);
+  }
+  backend().copy(t.shape, broadcastView(src, t.shape), { data: t.data, offset: t.offset, strides: t.strides });
+  return t;
+}
+
+/** Sets every element to `value`. */
+export function fill_(t: Tensor, value: number): Tensor {
+  guard("fill_", t);
+  if (t.isContiguous()) t.data.fill(value, t.offset, t.offset + t.numel());
+  else writeDense(t, new Float64Array(t.numel()).fill(value));
+  return t;
+}
+
+/** Sets every element to 0. */
+export function zero_(t: Tensor): Tensor {
+  return fill_(t, 0);
+}
+
+/** Fills with uniform samples in [low, high). */
+export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
+  guard("uniform_", t);
+  const v = new Float64Array(t.numel());
+  for (let i = 0; i < v.length; i++) v[i] = low + (high - low) * generator.random();
+  writeDense(t, v);
+  return t;
+}
+
+/** Fills with normal samples N(mean, std²). */
+export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
+  guard("normal_", t);
+  const v = new Float64Array(t.numel());
+  for (let i = 0; i < v.length; i++) v[i] = mean + std * generator.normal();
+  writeDense(t, v);
+  return t;
+}

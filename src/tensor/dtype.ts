@@ -1,0 +1,35 @@
+/** dtypes and their storage; promotion follows PyTorch's rules for the dtypes qkv has. */
+import type { AnyArray, DType } from "../backend/backend.js";
+
+export type { AnyArray, DType, FloatArray } from "../backend/backend.js";
+
+export function allocate(dtype: DType, n: number): AnyArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "bool":
+      return new Uint8Array(n);
+  }
+}
+
+export function dtypeOf(data: AnyArray): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Float64Array) return "float64";
+  if (data instanceof Int32Array) return "int32";
+  return "bool";
+}
+
+export function isFloating(dtype: DType): boolean {
+  return dtype === "float32" || dtype === "float64";
+}
+
+const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** Result dtype of a binary op between two tensors. */
+export function promote(a: DType, b: DType): DType {
+  return rank[a] >= rank[b] ? a : b;
+}

@@ -1,0 +1,63 @@
+/** Shape helpers: sizes, contiguous strides, broadcasting and dim normalisation. */
+
+export type Shape = readonly number[];
+
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** NumPy/PyTorch broadcasting of several shapes; throws naming the op and shapes. */
+export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
+  const nd = Math.max(...shapes.map((s) => s.length));
+  const out = new Array<number>(nd).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = nd - s.length + i;
+      const d = s[i];
+      if (out[j] === 1) out[j] = d;
+      else if (d !== 1 && d !== out[j]) {
+        throw new Error(`${op}: shapes ${shapes.map(shapeStr).join(" and ")} cannot be broadcast together (dim ${j}: ${out[j]} vs ${d})`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Normalises a possibly negative dim into [0, ndim); throws naming the op. */
+export function normDim(op: string, dim: number, ndim: number, shape?: Shape): number {
+  const lo = ndim === 0 ? -1 : -ndim;
+  const hi = ndim === 0 ? 0 : ndim - 1;
+  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
+    const where = shape ? ` for a tensor of shape ${shapeStr(shape)}` : "";
+    throw new Error(`${op}: dim ${dim} is out of range [${lo}, ${hi}]${where}`);
+  }
+  return dim < 0 ? dim + Math.max(ndim, 1) : dim;
+}
+
+export function checkShape(op: string, shape: Shape): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid shape ${shapeStr(shape)}: sizes must be non-negative integers`);
+  }
+}

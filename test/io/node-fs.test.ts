@@ -1,0 +1,257 @@
+/**
+ * Node file helpers: atomic file/JSON/safetensors writes, readable errors for missing or
+ * malformed files, the folder swap protocol and its recovery, and SIGKILL crash tests.
+ */
+
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  makeTempDirFor,
+  oldDirPath,
+  readJson,
+  readSafetensorsFile,
+  readSafetensorsHeaderFile,
+  recoverDir,
+  replaceDirAtomic,
+  writeFileAtomic,
+  writeJsonAtomic,
+  writeSafetensorsFile,
+} from "../../src/io/node-fs.js";
+import { type RawTensor, SafetensorsError, serializeSafetensors } from "../../src/io/safetensors.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CHILD = fileURLToPath(new URL("./atomic-writer-child.ts", import.meta.url));
+const base = mkdtempSync(join(tmpdir(), "qkv-io-"));
+let dirCount = 0;
+const freshDir = () => {
+  const d = join(base, `case-${++dirCount}`);
+  mkdirSync(d);
+  return d;
+};
+
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+const tensor = (values: number[]): RawTensor => ({
+  dtype: "float32",
+  shape: [values.length],
+  data: new Float32Array(values),
+});
+
+describe("writeFileAtomic", () => {
+  it("creates and replaces files, leaving no temp files behind", async () => {
+    const dir = freshDir();
+    const p = join(dir, "a.txt");
+    await writeFileAtomic(p, "old");
+    expect(readFileSync(p, "utf8")).toBe("old");
+    await writeFileAtomic(p, new Uint8Array([104, 105]));
+    expect(readFileSync(p, "utf8")).toBe("hi");
+    await Promise.all(Array.from({ length: 20 }, (_, i) => writeFileAtomic(p, `v${i}`)));
+    expect(readFileSync(p, "utf8")).toMatch(/^v\d+$/);
+    expect(readdirSync(dir)).toEqual(["a.txt"]);
+  });
+
+  it("fails with the path in the message and cleans up when the folder is missing", async () => {
+    const dir = freshDir();
+    const p = join(dir, "nope", "a.txt");
+    await expect(writeFileAtomic(p, "x")).rejects.toThrow(`cannot write ${p}`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("fails without touching the target when the rename is impossible", async () => {
+    const dir = freshDir();
+    const target = join(dir, "is-a-dir");
+    mkdirSync(join(target, "child"), { recursive: true });
+    await expect(writeFileAtomic(target, "x")).rejects.toThrow(`cannot write ${target}`);
+    expect(readdirSync(dir)).toEqual(["is-a-dir"]);
+  });
+});
+
+describe("JSON helpers", () => {
+  it("round-trips JSON and names the file when it is missing or malformed", async () => {
+    const dir = freshDir();
+    const p = join(dir, "config.json");
+    await writeJsonAtomic(p, { nLayer: 2, name: "tiny" });
+    expect(readFileSync(p, "utf8")).toBe('{\n  "nLayer": 2,\n  "name": "tiny"\n}\n');
+    expect(await readJson(p, "model config")).toEqual({ nLayer: 2, name: "tiny" });
+    const missing = join(dir, "absent.json");
+    await expect(readJson(missing, "model config")).rejects.toThrow(`model config not found: ${missing}`);
+    writeFileSync(p, '{"nLayer": 2,');
+    await expect(readJson(p, "model config")).rejects.toThrow(`model config ${p} is not valid JSON: `);
+    writeFileSync(p, '\uFEFF{"bom": true}');
+    expect(await readJson(p, "model config")).toEqual({ bom: true });
+    await expect(writeJsonAtomic(p, undefined)).rejects.toThrow("not JSON-serializable");
+  });
+});
+
+describe("safetensors files", () => {
+  it("writes and reads tensors and metadata", async () => {
+    const p = join(freshDir(), "w.safetensors");
+    await writeSafetensorsFile(p, { b: tensor([1, 2]), a: tensor([3]) }, { format: "pt" });
+    const { tensors, metadata } = await readSafetensorsFile(p);
+    expect(metadata).toEqual({ format: "pt" });
+    expect([...tensors.get("b")!.data]).toEqual([1, 2]);
+    expect((await readSafetensorsFile(p, { copy: true })).tensors.get("a")!.data[0]).toBe(3);
+    const header = await readSafetensorsHeaderFile(p);
+    expect(header.entries.map((e) => [e.name, e.dtype, e.shape])).toEqual([
+      ["a", "F32", [1]],
+      ["b", "F32", [2]],
+    ]);
+  });
+
+  it("names the path for missing, truncated and hostile files", async () => {
+    const dir = freshDir();
+    const missing = join(dir, "missing.safetensors");
+    await expect(readSafetensorsFile(missing)).rejects.toThrow(`${missing}: file not found`);
+    await expect(readSafetensorsHeaderFile(missing)).rejects.toThrow(SafetensorsError);
+    const p = join(dir, "cut.safetensors");
+    const bytes = serializeSafetensors({ w: tensor([1, 2, 3, 4]) });
+    writeFileSync(p, bytes.subarray(0, bytes.length - 3));
+    await expect(readSafetensorsFile(p)).rejects.toThrow(`${p}: tensor "w": data_offsets [0, 16] run past the end`);
+    await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(`${p}: tensor "w": data_offsets [0, 16]`);
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setBigUint64(0, 1n << 50n, true);
+    writeFileSync(p, huge);
+    await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(`${p}: header length 1125899906842624 exceeds`);
+    writeFileSync(p, new Uint8Array(5));
+    await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(`${p}: file is 5 bytes, too short`);
+    await expect(writeSafetensorsFile(join(dir, "x.st"), { w: { ...tensor([1]), shape: [2] } })).rejects.toThrow(
+      `${join(dir, "x.st")}: tensor "w": data has 1 elements but shape [2] needs 2`,
+    );
+  });
+});
+
+describe("replaceDirAtomic and recoverDir", () => {
+  async function writeCkpt(finalDir: string, step: number): Promise<void> {
+    const tmp = await makeTempDirFor(finalDir);
+    await writeJsonAtomic(join(tmp, "state.json"), { step });
+    mkdirSync(join(tmp, "sub"));
+    writeFileSync(join(tmp, "sub", "note.txt"), `step ${step}`);
+    await replaceDirAtomic(tmp, finalDir);
+  }
+
+  it("installs a new folder and replaces an old one, leaving nothing else behind", async () => {
+    const parent = freshDir();
+    const ckpt = join(parent, "ckpt");
+    await writeCkpt(ckpt, 1);
+    expect(await readJson(join(ckpt, "state.json"), "state")).toEqual({ step: 1 });
+    await writeCkpt(ckpt, 2);
+    expect(await readJson(join(ckpt, "state.json"), "state")).toEqual({ step: 2 });
+    expect(readFileSync(join(ckpt, "sub", "note.txt"), "utf8")).toBe("step 2");
+    expect(readdirSync(parent)).toEqual(["ckpt"]);
+    expect(await recoverDir(ckpt)).toBe("present");
+  });
+
+  it("recovers every intermediate crash state", async () => {
+    const parent = freshDir();
+    const ckpt = join(parent, "ckpt");
+    expect(oldDirPath(ckpt)).toBe(`${ckpt}.qkv-old`);
+    expect(await recoverDir(ckpt)).toBe("absent");
+    // Crash after "final → old", before "tmp → final": only the parked copy exists.
+    mkdirSync(oldDirPath(ckpt));
+    writeFileSync(join(oldDirPath(ckpt), "state.json"), '{"step": 1}');
+    expect(await recoverDir(ckpt)).toBe("recovered");
+    expect(await readJson(join(ckpt, "state.json"), "state")).toEqual({ step: 1 });
+    // Crash while deleting the parked copy: final is new, the leftover is garbage.
+    mkdirSync(oldDirPath(ckpt));
+    writeFileSync(join(oldDirPath(ckpt), "partial"), "");
+    expect(await recoverDir(ckpt)).toBe("present");
+    expect(readdirSync(parent)).toEqual(["ckpt"]);
+    // replaceDirAtomic itself repairs the parked state first.
+    rmSync(ckpt, { recursive: true });
+    mkdirSync(oldDirPath(ckpt));
+    writeFileSync(join(oldDirPath(ckpt), "state.json"), '{"step": 1}');
+    await writeCkpt(ckpt, 2);
+    expect(await readJson(join(ckpt, "state.json"), "state")).toEqual({ step: 2 });
+    expect(readdirSync(parent)).toEqual(["ckpt"]);
+  });
+
+  it("rejects a missing temp folder or the target itself, keeping the old folder", async () => {
+    const parent = freshDir();
+    const ckpt = join(parent, "ckpt");
+    await writeCkpt(ckpt, 1);
+    const ghost = join(parent, "ghost");
+    await expect(replaceDirAtomic(ghost, ckpt)).rejects.toThrow(`new folder ${ghost} is unusable`);
+    await expect(replaceDirAtomic(ckpt, ckpt)).rejects.toThrow("is the target folder itself");
+    expect(await readJson(join(ckpt, "state.json"), "state")).toEqual({ step: 1 });
+  });
+});
+
+/**
+ * Run the writer child, SIGKILL it `delayMs` after it reports its `afterSteps`-th finished
+ * step, and return the last step it reported as finished.
+ */
+function runAndKill(mode: "file" | "dir", target: string, afterSteps: number, delayMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, target], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    let scheduled = false;
+    const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (!scheduled && out.split("\n").length - 1 >= afterSteps) {
+        scheduled = true;
+        setTimeout(() => child.kill("SIGKILL"), delayMs);
+      }
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(guard);
+      const steps = out.split("\n").filter(Boolean).map(Number);
+      if (signal === "SIGKILL" && scheduled) resolve(steps[steps.length - 1]);
+      else reject(new Error(`writer child exited (code ${code}, signal ${signal}) after ${steps.length} steps: ${err}`));
+    });
+  });
+}
+
+/** The version a file holds; throws when it is torn (unparseable or mixed contents). */
+async function stepOf(path: string): Promise<number> {
+  const { tensors, metadata } = await readSafetensorsFile(path);
+  const step = Number(metadata?.step);
+  const data = tensors.get("x")!.data;
+  expect(data.length).toBe(1 << 20);
+  expect(data.every((v) => v === step)).toBe(true);
+  return step;
+}
+
+describe("crash safety under SIGKILL", () => {
+  const delays = [0, 2, 5, 9];
+
+  it("a killed writeFileAtomic loop always leaves a complete old or new file", async () => {
+    const dir = freshDir();
+    const results = await Promise.all(
+      delays.map(async (delay, i) => {
+        const target = join(dir, `t${i}.safetensors`);
+        const lastDone = await runAndKill("file", target, 2, delay);
+        return { lastDone, step: await stepOf(target) };
+      }),
+    );
+    for (const r of results) expect([r.lastDone, r.lastDone + 1]).toContain(r.step);
+  });
+
+  it("a killed replaceDirAtomic loop always leaves a complete folder after recoverDir", async () => {
+    const dir = freshDir();
+    const results = await Promise.all(
+      delays.map(async (delay, i) => {
+        const target = join(dir, `ckpt${i}`);
+        const lastDone = await runAndKill("dir", target, 2, delay);
+        expect(await recoverDir(target)).not.toBe("absent");
+        const state = await readJson<{ step: number }>(join(target, "state.json"), "state");
+        const step = await stepOf(join(target, "weights.safetensors"));
+        expect(state.step).toBe(step);
+        expect(readdirSync(dir).filter((n) => n.startsWith(`ckpt${i}.`))).toEqual([]);
+        return { lastDone, step };
+      }),
+    );
+    for (const r of results) expect([r.lastDone, r.lastDone + 1]).toContain(r.step);
+  });
+});

@@ -10,7 +10,7 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define QKV_X86 1
 #include <immintrin.h>
 #else

@@ -106,8 +106,16 @@ def encode_all(tok: Tokenizer, strings: list[str]) -> list[dict]:
     return out
 
 
-def write_json(name: str, obj) -> None:
-    (OUT / name).write_text(json.dumps(obj, ensure_ascii=True, indent=1) + "\n")
+def write_cases(name: str, cases: dict) -> None:
+    """JSON with one line per top-level entry, or per list item where the value is a list."""
+    lines = []
+    for key, value in cases.items():
+        if isinstance(value, list) and value and not isinstance(value[0], int):
+            items = ",\n  ".join(json.dumps(v, ensure_ascii=True) for v in value)
+            lines.append(f"{json.dumps(key)}: [\n  {items}\n ]")
+        else:
+            lines.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=True)}")
+    (OUT / name).write_text("{\n " + ",\n ".join(lines) + "\n}\n")
 
 
 def main() -> None:
@@ -160,7 +168,7 @@ def main() -> None:
         "hf_on_qkv_char": encode_all(qkv_char, char_strings),
         "hf_on_qkv_char_unknown": char_unknown,
     }
-    write_json("cases.json", cases)
+    write_cases("cases.json", cases)
 
     # Summary for whoever runs this: does HF round-trip every string through qkv's tokenizer?
     bad = [r["decoded"] for r, s in zip(cases["hf_on_qkv_bpe"], TEST_STRINGS) if r["decoded"] != s]

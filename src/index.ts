@@ -11,3 +11,5 @@ export * from "./ops/index.js";
 export * from "./tensor/create.js";
 export { Tensor, type NestedArray } from "./tensor/tensor.js";
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from "./util/rng.js";
+export * as nn from "./nn/index.js";
+export { Parameter, Module } from "./nn/module.js";

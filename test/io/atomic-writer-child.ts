@@ -1,7 +1,7 @@
 /**
  * Child process for the crash tests in node-fs.test.ts: rewrites a target file ("file" mode)
  * or checkpoint folder ("dir" mode) in an endless loop, printing each finished step, until
- * the parent SIGKILLs it. Every version is internally consistent, so a torn write shows.
+ * the parent SIGKILLs it. Each version is internally consistent (data = step parity), so a torn write shows.
  */
 
 import { writeFile } from "node:fs/promises";
@@ -10,11 +10,13 @@ import { makeTempDirFor, replaceDirAtomic, writeFileAtomic } from "../../src/io/
 import { serializeSafetensors } from "../../src/io/safetensors.js";
 
 const [mode, target] = process.argv.slice(2);
-const N = 1 << 20; // 4 MiB of float32 per version, so a kill often lands mid-write
+const N = 1 << 22; // 16 MiB of float32 per version, so a kill often lands mid-write
+// Precomputed payloads keep the loop busy writing rather than filling arrays.
+const fills = [new Float32Array(N).fill(0), new Float32Array(N).fill(1)];
 
+/** Version `step`: metadata says the step, every element holds its parity. */
 function version(step: number): Uint8Array {
-  const data = new Float32Array(N).fill(step);
-  return serializeSafetensors({ x: { dtype: "float32", shape: [N], data } }, { step: String(step) });
+  return serializeSafetensors({ x: { dtype: "float32", shape: [N], data: fills[step % 2] } }, { step: String(step) });
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "qkv_native",
+      "sources": [
+        "native/addon.cc",
+        "native/pool.cc",
+        "native/generic.cc",
+        "native/isa_generic.cc",
+        "native/isa_avx2.cc",
+        "native/isa_avx512.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"],
+      "cflags_cc": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0",
+        "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fvisibility=hidden"]
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 0, "AdditionalOptions": ["/std:c++17", "/O2"] }
+      }
+    }
+  ]
+}

@@ -1,0 +1,208 @@
+/**
+ * nn.Module: a tree of parameters, buffers and submodules discovered from the instance's own
+ * fields (in assignment order, as PyTorch registers them), so field names are state-dict names.
+ */
+import { withNoGrad } from "../autograd/graph.js";
+import { copy_, to as castTo } from "../ops/index.js";
+import type { DType } from "../backend/backend.js";
+import { Tensor } from "../tensor/tensor.js";
+import { sameShape, shapeStr } from "../util/shape.js";
+
+/**
+ * A tensor that a Module owns and an optimizer updates (requiresGrad by default).
+ * @example this.weight = new Parameter(zeros([out, inp]));
+ */
+export class Parameter extends Tensor {
+  constructor(t: Tensor, requiresGrad = true) {
+    super(t.isContiguous() ? t.data : t.toArray(), t.shape, t.isContiguous() ? t.strides : undefined, t.isContiguous() ? t.offset : 0);
+    this.requiresGrad_(requiresGrad);
+  }
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+export abstract class Module {
+  /** Train mode enables dropout; `eval()` turns it off. */
+  training = true;
+  private readonly bufferNames = new Map<string, boolean>();
+
+  /** Stores a non-parameter tensor (e.g. a mask); persistent buffers are part of the state dict. */
+  protected registerBuffer(name: string, value: Tensor | null, persistent = true): void {
+    (this as unknown as Record<string, unknown>)[name] = value;
+    this.bufferNames.set(name, persistent);
+  }
+
+  /** Direct submodules by field name. */
+  namedChildren(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [k, v] of Object.entries(this)) if (v instanceof Module) out.push([k, v]);
+    return out;
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and all below it, with dotted names ("" for this one). */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [k, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${k}` : k));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Parameters held directly by this module. */
+  private ownParameters(): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, v] of Object.entries(this)) if (v instanceof Parameter) out.push([k, v]);
+    return out;
+  }
+
+  /**
+   * Every parameter with its dotted name, each tensor once (a tied weight is listed under its
+   * first name), as `named_parameters()`.
+   */
+  namedParameters(prefix = ""): [string, Parameter][] {
+    const seen = new Set<Parameter>();
+    const out: [string, Parameter][] = [];
+    for (const [mName, m] of this.namedModules(prefix)) {
+      for (const [k, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([mName ? `${mName}.${k}` : k, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Buffers with dotted names (persistent ones only unless `all`). */
+  namedBuffers(prefix = "", all = true): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [mName, m] of this.namedModules(prefix)) {
+      for (const [k, persistent] of m.bufferNames) {
+        const t = (m as unknown as Record<string, unknown>)[k];
+        if (t instanceof Tensor && (all || persistent)) out.push([mName ? `${mName}.${k}` : k, t]);
+      }
+    }
+    return out;
+  }
+
+  /** Number of parameters (tied weights counted once). */
+  numParameters(opts: { trainableOnly?: boolean } = {}): number {
+    return this.parameters().reduce((n, p) => n + (opts.trainableOnly && !p.requiresGrad ? 0 : p.numel()), 0);
+  }
+
+  /**
+   * Parameters and persistent buffers by dotted name. Tied weights appear under every name,
+   * as in PyTorch. The tensors share storage with the module.
+   */
+  stateDict(): StateDict {
+    const sd: StateDict = {};
+    for (const [mName, m] of this.namedModules()) {
+      for (const [k, p] of m.ownParameters()) sd[mName ? `${mName}.${k}` : k] = p;
+      for (const [k, persistent] of m.bufferNames) {
+        const t = (m as unknown as Record<string, unknown>)[k];
+        if (persistent && t instanceof Tensor) sd[mName ? `${mName}.${k}` : k] = t;
+      }
+    }
+    return sd;
+  }
+
+  /**
+   * Copies values from `sd` into this module's parameters and buffers. With `strict` (default)
+   * missing or unexpected keys throw; shape mismatches always throw, naming the key.
+   */
+  loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
+      const parts: string[] = [];
+      if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
+      if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
+      throw new Error(`loadStateDict: ${parts.join("; ")}`);
+    }
+    for (const [k, target] of Object.entries(own)) {
+      const src = sd[k];
+      if (!src) continue;
+      if (!sameShape(src.shape, target.shape)) {
+        throw new Error(`loadStateDict: size mismatch for ${k}: checkpoint has shape ${shapeStr(src.shape)}, model has ${shapeStr(target.shape)}`);
+      }
+    }
+    withNoGrad(() => {
+      for (const [k, target] of Object.entries(own)) {
+        const src = sd[k];
+        if (src && src !== target) copy_(target, src);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Sets train mode on this module and all below it. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Sets eval mode (dropout off). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Calls fn on every module (children first, then this one), like `Module.apply`. */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Converts all parameters and floating buffers to `dtype` (replacing them; ties are kept). */
+  to(dtype: DType): this {
+    const converted = new Map<Tensor, Tensor>();
+    for (const m of this.modules()) {
+      const rec = m as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(m)) {
+        if (v instanceof Parameter) {
+          let nv = converted.get(v);
+          if (!nv) {
+            nv = new Parameter(withNoGrad(() => castTo(v, dtype)), v.requiresGrad);
+            converted.set(v, nv);
+          }
+          rec[k] = nv;
+        } else if (v instanceof Tensor && m.bufferNames.has(k) && (v.dtype === "float32" || v.dtype === "float64")) {
+          rec[k] = withNoGrad(() => castTo(v, dtype));
+        }
+      }
+    }
+    return this;
+  }
+
+  /** A one-line-per-module summary, like printing a PyTorch model. */
+  toString(): string {
+    const lines: string[] = [];
+    for (const [name, m] of this.namedModules()) {
+      const depth = name === "" ? 0 : name.split(".").length;
+      const own = m.ownParameters().map(([k, p]) => `${k}${shapeStr(p.shape)}`).join(" ");
+      lines.push(`${"  ".repeat(depth)}${name || "(root)"}: ${m.constructor.name}${own ? ` ${own}` : ""}`);
+    }
+    return lines.join("\n");
+  }
+}

@@ -76,6 +76,10 @@ TEST_STRINGS = [
     "a\u00a0b\u2003c\u3000d\u2028e\u0085f\u200bg\ufeffh",
     "\ufeffstarts with a byte order mark",
     "x\ufeff\ufeff! x\u0085\u0085! x\u00a0\u00a0!",
+    # Which characters count as whitespace changes the chunks around a merged "\n\n".
+    "line\n\n\ufeffnext line\n\n\u0085next",
+    # Equal-rank overlaps: "lll" must merge leftmost first, giving "ll" + "l".
+    "\n\n\n lll eee sss ooo ttt Ill-will, 'tis full. \n\n\n\n\n",
     "control \u0000\u0001\u001f\u007f chars",
     "private use \ue000\uf8ff and noncharacter \ufffe\uffff",
     "∑∫√∞ ≠ ≤ ≥ «quotes» “curly” ‘single’ … © ® ™ € £ ¥",
@@ -157,9 +161,15 @@ def main() -> None:
         except Exception as e:  # HF WordLevel raises when a character has no id and no unk token
             char_unknown.append({"text": s, "hf_error": str(e)})
 
+    # HF's GPT-2 regex split of each string, as substrings of the original (offsets count code points).
+    splitter = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    pretokenized = [[s[a:b] for _, (a, b) in splitter.pre_tokenize_str(s)] for s in TEST_STRINGS + HOSTILE_LINES]
+
     cases = {
         "oracle": f"huggingface tokenizers {tokenizers.__version__} (Python)",
         "strings": TEST_STRINGS,
+        "pretokenize_strings": TEST_STRINGS + HOSTILE_LINES,
+        "hf_pretokenize": pretokenized,
         "hf_bpe": encode_all(hf, TEST_STRINGS),
         "hf_bpe_add_prefix_space": encode_all(hf_prefix, TEST_STRINGS),
         "hf_on_qkv_bpe": encode_all(qkv_bpe, TEST_STRINGS),

@@ -13,3 +13,6 @@ export { Tensor, type NestedArray } from "./tensor/tensor.js";
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from "./util/rng.js";
 export * as nn from "./nn/index.js";
 export { Parameter, Module } from "./nn/module.js";
+export * as optim from "./optim/index.js";
+export * from "./models/index.js";
+export * from "./tokenizers/index.js";

@@ -7,7 +7,16 @@
 import { BYTE_TO_CHAR } from "./byte-unicode.js";
 import { MinHeap } from "./heap.js";
 
-/** Result of {@link learnByteLevelMerges}. */
+/**
+ * Result of {@link learnByteLevelMerges}.
+ *
+ * @example
+ * ```ts
+ * const { tokens, merges } = learnByteLevelMerges(counts, 1000, 2);
+ * const [left, right] = merges[0];
+ * tokens[left] + tokens[right]; // the first merged token, e.g. "Ġt"
+ * ```
+ */
 export interface LearnedMerges {
   /** Token strings in the byte-level alphabet, by id: the 256 bytes first, then merge results. */
   tokens: string[];
@@ -18,7 +27,14 @@ export interface LearnedMerges {
 /** Pair ids are packed into one number `left * PAIR_STRIDE + right` to key the maps. */
 const PAIR_STRIDE = 2 ** 21;
 
-/** Largest token count {@link learnByteLevelMerges} accepts. */
+/**
+ * Largest token count {@link learnByteLevelMerges} accepts (2^21).
+ *
+ * @example
+ * ```ts
+ * if (vocabSize > MAX_TRAIN_VOCAB) throw new RangeError("vocabulary too large");
+ * ```
+ */
 export const MAX_TRAIN_VOCAB = PAIR_STRIDE;
 
 interface PairEntry {

@@ -100,6 +100,11 @@ const lowerRankFirst = (a: MergeCandidate, b: MergeCandidate): boolean =>
  * - **Round trip.** `decode(encode(s)) === s` for every well-formed string. A lone surrogate
  *   is not well-formed: UTF-8 cannot carry it, `TextEncoder` writes U+FFFD for it, and so it
  *   comes back as U+FFFD.
+ * - **Versus Hugging Face.** Ids match HF tokenizers for the pipelines qkv loads (checked against
+ *   fixtures from tokenizers 0.22). Decoding differs in two deliberate ways: special tokens are
+ *   never skipped (HF's Python `decode` skips them by default), and an added token always
+ *   decodes to its exact text (HF pushes added tokens made only of Latin-1 letters such as
+ *   `"wörld"` through the byte table, which garbles them).
  *
  * @example
  * ```ts
@@ -227,7 +232,8 @@ export class ByteLevelBPE implements Tokenizer {
    * @example
    * ```ts
    * const tok = ByteLevelBPE.train("the cat sat on the mat", { vocabSize: 260 });
-   * tok.encode(" the"); // one id ≥ 256 once " t", "th"... have been merged
+   * // merges learned: "a"+"t" → 256, "h"+"e" → 257, "t"+"he" → 258, "Ġ"+"c" → 259
+   * tok.encode("the mat"); // [258, 32, 109, 256]
    * ```
    */
   static train(text: string, options: BPETrainOptions): ByteLevelBPE {

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { ByteLevelBPE, CharTokenizer, loadTokenizer } from "../../src/tokenizers/index.js";
+import { ByteLevelBPE, CharTokenizer, gpt2PreTokenize, loadTokenizer } from "../../src/tokenizers/index.js";
 import { QKV_BPE_OPTIONS, QKV_CHAR_SPECIALS, readFixture, readJSONFixture } from "./fixture-config.js";
 
 interface Encoded {
@@ -16,6 +16,8 @@ interface Encoded {
 interface Cases {
   oracle: string;
   strings: string[];
+  pretokenize_strings: string[];
+  hf_pretokenize: string[][];
   hf_bpe: Encoded[];
   hf_bpe_add_prefix_space: Encoded[];
   hf_on_qkv_bpe: Encoded[];
@@ -34,6 +36,13 @@ describe(`parity with ${cases.oracle}`, () => {
     for (const key of ["hf_bpe", "hf_bpe_add_prefix_space", "hf_on_qkv_bpe"] as const) {
       expect(cases[key]).toHaveLength(cases.strings.length);
     }
+  });
+
+  it("pre-tokenizes exactly like HF's ByteLevel regex split", () => {
+    expect(cases.hf_pretokenize).toHaveLength(cases.pretokenize_strings.length);
+    cases.pretokenize_strings.forEach((s, i) => {
+      expect(gpt2PreTokenize(s), JSON.stringify(s)).toEqual(cases.hf_pretokenize[i]);
+    });
   });
 
   it("encodes like HF with an HF-trained tokenizer.json", () => {

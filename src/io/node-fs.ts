@@ -1,6 +1,6 @@
 /**
  * Node-only file helpers: crash-safe (atomic) file and folder replacement, JSON and
- * safetensors files on disk. Import this module directly ("qkv/src/io/node-fs.js"); the
+ * safetensors files on disk. Import this module directly (e.g. "./io/node-fs.js"); the
  * browser-safe io index does not re-export it.
  */
 
@@ -68,7 +68,7 @@ async function exists(path: string): Promise<boolean> {
  * complete file or the new complete file, never a mix: write a temp file in the same folder
  * (exclusive create, unique pid/thread/counter name), fsync it, rename it over `path`, then
  * fsync the folder (best effort). A crash can leave a `.NAME.tmp-*` file behind, never a torn
- * target.
+ * target. The new file gets `opts.mode` (default 0o666 minus umask), not the old file's mode.
  *
  * @example
  * ```ts
@@ -81,10 +81,22 @@ export async function writeFileAtomic(
   opts: { mode?: number } = {},
 ): Promise<void> {
   const dir = dirname(resolve(path));
-  const tmp = join(dir, `.${basename(path)}.tmp-${uniqueSuffix()}`);
+  let tmp = "";
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    fh = await open(tmp, "wx", opts.mode ?? 0o666);
+    // Exclusive create never clobbers another writer's temp file; a stale one from a crashed
+    // process that happened to have the same pid just moves us on to the next name.
+    for (let attempt = 0; fh === undefined; attempt++) {
+      tmp = join(dir, `.${basename(path)}.tmp-${uniqueSuffix()}`);
+      try {
+        fh = await open(tmp, "wx", opts.mode ?? 0o666);
+      } catch (e) {
+        if (codeOf(e) !== "EEXIST" || attempt >= 100) {
+          tmp = "";
+          throw e;
+        }
+      }
+    }
     await fh.writeFile(data);
     await fh.sync();
     await fh.close();
@@ -92,7 +104,7 @@ export async function writeFileAtomic(
     await rename(tmp, path);
   } catch (e) {
     await fh?.close().catch(() => {});
-    await rm(tmp, { force: true }).catch(() => {});
+    if (tmp !== "") await rm(tmp, { force: true }).catch(() => {});
     throw wrap(e, `cannot write ${path}`);
   }
   await fsyncDir(dir);
@@ -155,16 +167,34 @@ export async function readSafetensorsFile(
   path: string,
   opts: { copy?: boolean } = {},
 ): Promise<{ tensors: Map<string, RawTensor>; metadata: Record<string, string> | null }> {
+  const fh = await openForRead(path);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    // Chunked reads into one buffer: fs.readFile refuses files over 2 GiB.
+    const { size } = await fh.stat();
+    bytes = new Uint8Array(size);
+    for (let pos = 0; pos < size; ) {
+      const { bytesRead } = await fh.read(bytes, pos, Math.min(size - pos, 1 << 30), pos);
+      if (bytesRead === 0) throw new Error(`file shrank to ${pos} bytes while being read`);
+      pos += bytesRead;
+    }
   } catch (e) {
-    if (codeOf(e) === "ENOENT") throw new SafetensorsError(path, "file not found");
     throw wrap(e, `cannot read safetensors file ${path}`);
+  } finally {
+    await fh.close();
   }
   const parseOpts: ParseSafetensorsOptions = { name: path };
   if (opts.copy !== undefined) parseOpts.copy = opts.copy;
   return parseSafetensors(bytes, parseOpts);
+}
+
+async function openForRead(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+  try {
+    return await open(path, "r");
+  } catch (e) {
+    if (codeOf(e) === "ENOENT") throw new SafetensorsError(path, "file not found");
+    throw wrap(e, `cannot read safetensors file ${path}`);
+  }
 }
 
 /**
@@ -177,13 +207,7 @@ export async function readSafetensorsFile(
  * ```
  */
 export async function readSafetensorsHeaderFile(path: string): Promise<SafetensorsHeader> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, "r");
-  } catch (e) {
-    if (codeOf(e) === "ENOENT") throw new SafetensorsError(path, "file not found");
-    throw wrap(e, `cannot read safetensors file ${path}`);
-  }
+  const fh = await openForRead(path);
   try {
     const { size } = await fh.stat();
     const prefix = new Uint8Array(8);

@@ -14,14 +14,28 @@ import {
   f32BitsToF16Bits,
 } from "./float-bits.js";
 
-/** A tensor as plain data: row-major contiguous `data` with `product(shape)` elements. */
+/**
+ * A tensor as plain data: row-major contiguous `data` with `product(shape)` elements.
+ *
+ * @example
+ * ```ts
+ * const t: RawTensor = { dtype: "float32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) };
+ * ```
+ */
 export interface RawTensor {
   dtype: "float32" | "float64" | "int32";
   shape: number[];
   data: Float32Array | Float64Array | Int32Array;
 }
 
-/** Element types this module reads. Floats widen to float32/float64, integers to int32. */
+/**
+ * Element types this module reads. Floats widen to float32/float64, integers to int32.
+ *
+ * @example
+ * ```ts
+ * const tag: SafetensorsDtype = "BF16";
+ * ```
+ */
 export type SafetensorsDtype =
   | "F64"
   | "F32"
@@ -39,7 +53,14 @@ export type SafetensorsDtype =
   | "U8"
   | "BOOL";
 
-/** One validated header entry. `begin`/`end` are byte offsets relative to the data buffer. */
+/**
+ * One validated header entry. `begin`/`end` are byte offsets relative to the data buffer.
+ *
+ * @example
+ * ```ts
+ * const e: SafetensorsEntry = { name: "w", dtype: "F16", shape: [2], begin: 0, end: 4 };
+ * ```
+ */
 export interface SafetensorsEntry {
   name: string;
   dtype: SafetensorsDtype;
@@ -48,7 +69,15 @@ export interface SafetensorsEntry {
   end: number;
 }
 
-/** Validated header of a safetensors file. */
+/**
+ * Validated header of a safetensors file.
+ *
+ * @example
+ * ```ts
+ * const h: SafetensorsHeader = parseSafetensorsHeader(bytes);
+ * const totalBytes = h.fileSize - h.dataStart;
+ * ```
+ */
 export interface SafetensorsHeader {
   /** Entries in header order. */
   entries: SafetensorsEntry[];
@@ -60,7 +89,14 @@ export interface SafetensorsHeader {
   fileSize: number;
 }
 
-/** Options for {@link parseSafetensors} and {@link parseSafetensorsHeader}. */
+/**
+ * Options for {@link parseSafetensors} and {@link parseSafetensorsHeader}.
+ *
+ * @example
+ * ```ts
+ * const opts: ParseSafetensorsOptions = { name: "model.safetensors", copy: true };
+ * ```
+ */
 export interface ParseSafetensorsOptions {
   /** File name used in error messages (default "safetensors buffer"). */
   name?: string;
@@ -76,7 +112,14 @@ export interface ParseSafetensorsOptions {
   copy?: boolean;
 }
 
-/** Options for {@link serializeSafetensors}. */
+/**
+ * Options for {@link serializeSafetensors}.
+ *
+ * @example
+ * ```ts
+ * const opts: SerializeSafetensorsOptions = { float32As: "BF16" };
+ * ```
+ */
 export interface SerializeSafetensorsOptions {
   /** Storage format for float32 tensors (default "F32"); F16/BF16 round to nearest even. */
   float32As?: "F32" | "F16" | "BF16";

@@ -4,7 +4,17 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +35,17 @@ import { type RawTensor, SafetensorsError, serializeSafetensors } from "../../sr
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CHILD = fileURLToPath(new URL("./atomic-writer-child.ts", import.meta.url));
-const base = mkdtempSync(join(tmpdir(), "qkv-io-"));
+// tmpfs (when present) makes fsync nearly free, so the writer spends most of its time
+// actually writing and a kill is likely to land inside a write.
+function makeBase(): string {
+  try {
+    if (existsSync("/dev/shm")) return mkdtempSync(join("/dev/shm", "qkv-io-"));
+  } catch {
+    // Not writable here: fall back to the ordinary temp folder.
+  }
+  return mkdtempSync(join(tmpdir(), "qkv-io-"));
+}
+const base = makeBase();
 let dirCount = 0;
 const freshDir = () => {
   const d = join(base, `case-${++dirCount}`);
@@ -47,8 +67,15 @@ describe("writeFileAtomic", () => {
     const p = join(dir, "a.txt");
     await writeFileAtomic(p, "old");
     expect(readFileSync(p, "utf8")).toBe("old");
+    // Replacement goes through a new inode: a hard link to the old file keeps the old bytes,
+    // which an in-place (truncate and rewrite) writer would clobber.
+    const before = statSync(p).ino;
+    linkSync(p, join(dir, "old-link"));
     await writeFileAtomic(p, new Uint8Array([104, 105]));
     expect(readFileSync(p, "utf8")).toBe("hi");
+    expect(statSync(p).ino).not.toBe(before);
+    expect(readFileSync(join(dir, "old-link"), "utf8")).toBe("old");
+    rmSync(join(dir, "old-link"));
     await Promise.all(Array.from({ length: 20 }, (_, i) => writeFileAtomic(p, `v${i}`)));
     expect(readFileSync(p, "utf8")).toMatch(/^v\d+$/);
     expect(readdirSync(dir)).toEqual(["a.txt"]);
@@ -110,17 +137,21 @@ describe("safetensors files", () => {
     const p = join(dir, "cut.safetensors");
     const bytes = serializeSafetensors({ w: tensor([1, 2, 3, 4]) });
     writeFileSync(p, bytes.subarray(0, bytes.length - 3));
-    await expect(readSafetensorsFile(p)).rejects.toThrow(`${p}: tensor "w": data_offsets [0, 16] run past the end`);
+    await expect(readSafetensorsFile(p)).rejects.toThrow(
+      `${p}: tensor "w": data_offsets [0, 16] run past the end`,
+    );
     await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(`${p}: tensor "w": data_offsets [0, 16]`);
     const huge = new Uint8Array(16);
     new DataView(huge.buffer).setBigUint64(0, 1n << 50n, true);
     writeFileSync(p, huge);
-    await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(`${p}: header length 1125899906842624 exceeds`);
+    await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(
+      `${p}: header length 1125899906842624 exceeds`,
+    );
     writeFileSync(p, new Uint8Array(5));
     await expect(readSafetensorsHeaderFile(p)).rejects.toThrow(`${p}: file is 5 bytes, too short`);
-    await expect(writeSafetensorsFile(join(dir, "x.st"), { w: { ...tensor([1]), shape: [2] } })).rejects.toThrow(
-      `${join(dir, "x.st")}: tensor "w": data has 1 elements but shape [2] needs 2`,
-    );
+    await expect(
+      writeSafetensorsFile(join(dir, "x.st"), { w: { ...tensor([1]), shape: [2] } }),
+    ).rejects.toThrow(`${join(dir, "x.st")}: tensor "w": data has 1 elements but shape [2] needs 2`);
   });
 });
 
@@ -169,6 +200,29 @@ describe("replaceDirAtomic and recoverDir", () => {
     expect(readdirSync(parent)).toEqual(["ckpt"]);
   });
 
+  it("keeps a complete folder at the final or the parked path at every step of a swap", async () => {
+    const ckpt = join(freshDir(), "ckpt");
+    await writeCkpt(ckpt, 1);
+    // Every fs call inside replaceDirAtomic yields to the event loop, where this poller
+    // checks the invariant between the protocol's steps.
+    const complete = (dir: string) => existsSync(join(dir, "state.json")) && existsSync(join(dir, "sub"));
+    const violations: number[] = [];
+    let polls = 0;
+    let running = true;
+    const poll = () => {
+      if (!running) return;
+      polls++;
+      if (!complete(ckpt) && !complete(oldDirPath(ckpt))) violations.push(polls);
+      setImmediate(poll);
+    };
+    setImmediate(poll);
+    for (let step = 2; step <= 6; step++) await writeCkpt(ckpt, step);
+    running = false;
+    expect(polls).toBeGreaterThan(20);
+    expect(violations).toEqual([]);
+    expect(await readJson(join(ckpt, "state.json"), "state")).toEqual({ step: 6 });
+  });
+
   it("rejects a missing temp folder or the target itself, keeping the old folder", async () => {
     const parent = freshDir();
     const ckpt = join(parent, "ckpt");
@@ -181,34 +235,46 @@ describe("replaceDirAtomic and recoverDir", () => {
 });
 
 /**
- * Run the writer child, SIGKILL it `delayMs` after it reports its `afterSteps`-th finished
- * step, and return the last step it reported as finished.
+ * Run the writer child with `loops` concurrent writer loops on `${prefix}0`, `${prefix}1`, …,
+ * SIGKILL it `delayMs` after every loop has finished `afterSteps` steps, and return each
+ * loop's last reported step. The loops are at different phases when the kill lands.
  */
-function runAndKill(mode: "file" | "dir", target: string, afterSteps: number, delayMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, target], {
+function runAndKill(
+  mode: "file" | "dir",
+  prefix: string,
+  loops: number,
+  afterSteps: number,
+  delayMs: number,
+) {
+  return new Promise<number[]>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, mode, prefix, String(loops)], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let out = "";
+    const last = new Array<number>(loops).fill(-1);
+    let pending = "";
     let err = "";
     let scheduled = false;
-    const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
     child.stderr.on("data", (d: Buffer) => {
       err += d.toString();
     });
     child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (!scheduled && out.split("\n").length - 1 >= afterSteps) {
+      const lines = (pending + d.toString()).split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const [id, step] = line.split(" ").map(Number);
+        last[id] = step;
+      }
+      if (!scheduled && last.every((s) => s >= afterSteps - 1)) {
         scheduled = true;
         setTimeout(() => child.kill("SIGKILL"), delayMs);
       }
     });
     child.on("close", (code, signal) => {
       clearTimeout(guard);
-      const steps = out.split("\n").filter(Boolean).map(Number);
-      if (signal === "SIGKILL" && scheduled) resolve(steps[steps.length - 1]);
-      else reject(new Error(`writer child exited (code ${code}, signal ${signal}) after ${steps.length} steps: ${err}`));
+      if (signal === "SIGKILL" && scheduled) resolve(last);
+      else reject(new Error(`writer child exited (code ${code}, signal ${signal}), steps ${last}: ${err}`));
     });
   });
 }
@@ -218,40 +284,37 @@ async function stepOf(path: string): Promise<number> {
   const { tensors, metadata } = await readSafetensorsFile(path);
   const step = Number(metadata?.step);
   const data = tensors.get("x")!.data;
-  expect(data.length).toBe(1 << 22);
-  expect(data.every((v) => v === step % 2)).toBe(true);
+  if (!Number.isInteger(step) || data.length !== 1 << 21 || !data.every((v) => v === step % 2)) {
+    throw new Error(`${path} holds a mixed version (step ${metadata?.step}, ${data.length} elements)`);
+  }
   return step;
 }
 
 describe("crash safety under SIGKILL", () => {
-  const delays = [0, 1, 2, 4, 7, 11];
+  const LOOPS = 6;
 
-  it("a killed writeFileAtomic loop always leaves a complete old or new file", async () => {
+  it.concurrent("killed writeFileAtomic loops leave a complete old or new file", async ({ expect }) => {
     const dir = freshDir();
-    const results = await Promise.all(
-      delays.map(async (delay, i) => {
-        const target = join(dir, `t${i}.safetensors`);
-        const lastDone = await runAndKill("file", target, 2, delay);
-        return { lastDone, step: await stepOf(target) };
-      }),
-    );
-    for (const r of results) expect([r.lastDone, r.lastDone + 1]).toContain(r.step);
+    const last = await runAndKill("file", join(dir, "t"), LOOPS, 2, 5);
+    for (let i = 0; i < LOOPS; i++) {
+      const step = await stepOf(join(dir, `t${i}`));
+      expect([last[i], last[i] + 1]).toContain(step);
+    }
   });
 
-  it("a killed replaceDirAtomic loop always leaves a complete folder after recoverDir", async () => {
+  it.concurrent("killed replaceDirAtomic loops leave a complete folder for recoverDir", async ({
+    expect,
+  }) => {
     const dir = freshDir();
-    const results = await Promise.all(
-      delays.map(async (delay, i) => {
-        const target = join(dir, `ckpt${i}`);
-        const lastDone = await runAndKill("dir", target, 2, delay);
-        expect(await recoverDir(target)).not.toBe("absent");
-        const state = await readJson<{ step: number }>(join(target, "state.json"), "state");
-        const step = await stepOf(join(target, "weights.safetensors"));
-        expect(state.step).toBe(step);
-        expect(readdirSync(dir).filter((n) => n.startsWith(`ckpt${i}.`))).toEqual([]);
-        return { lastDone, step };
-      }),
-    );
-    for (const r of results) expect([r.lastDone, r.lastDone + 1]).toContain(r.step);
+    const last = await runAndKill("dir", join(dir, "ckpt"), LOOPS, 2, 5);
+    for (let i = 0; i < LOOPS; i++) {
+      const target = join(dir, `ckpt${i}`);
+      expect(await recoverDir(target)).not.toBe("absent");
+      const state = await readJson<{ step: number }>(join(target, "state.json"), "state");
+      const step = await stepOf(join(target, "weights.safetensors"));
+      expect(state.step).toBe(step);
+      expect([last[i], last[i] + 1]).toContain(step);
+      expect(readdirSync(dir).filter((n) => n.startsWith(`ckpt${i}.`))).toEqual([]);
+    }
   });
 });

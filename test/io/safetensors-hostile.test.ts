@@ -15,7 +15,11 @@ import {
 const NAME = "evil.safetensors";
 
 /** 8-byte little-endian length, the header bytes as given (no padding), then data. */
-function file(header: string | Uint8Array, data: Uint8Array | number = 0, declaredLength?: bigint): Uint8Array {
+function file(
+  header: string | Uint8Array,
+  data: Uint8Array | number = 0,
+  declaredLength?: bigint,
+): Uint8Array {
   const head = typeof header === "string" ? new TextEncoder().encode(header) : header;
   const body = typeof data === "number" ? new Uint8Array(data) : data;
   const out = new Uint8Array(8 + head.length + body.length);
@@ -84,23 +88,31 @@ describe("hostile safetensors input", () => {
   });
 
   it("rejects entries with missing or invalid dtype", () => {
-    expect(errorOf(json({ w: 5 })).message).toBe(`${NAME}: tensor "w": entry must be an object, got a number`);
+    expect(errorOf(json({ w: 5 })).message).toBe(
+      `${NAME}: tensor "w": entry must be an object, got a number`,
+    );
     expect(errorOf(json({ w: { shape: [2], data_offsets: [0, 8] } }, 8)).message).toContain(
       'tensor "w": missing "dtype"',
     );
-    expect(errorOf(json(w({ dtype: 4 }), 8)).message).toContain('tensor "w": "dtype" must be a string, got 4');
+    expect(errorOf(json(w({ dtype: 4 }), 8)).message).toContain(
+      'tensor "w": "dtype" must be a string, got 4',
+    );
     expect(errorOf(json(w({ dtype: "F128" }), 8)).message).toContain('tensor "w": unknown dtype "F128"');
     expect(errorOf(json(w({ dtype: "C64" }), 8)).message).toContain('dtype "C64" is not supported by qkv');
     expect(errorOf(json(w({ dtype: "toString" }), 8)).message).toContain('unknown dtype "toString"');
   });
 
   it("rejects missing, negative, fractional or non-numeric shapes", () => {
-    expect(errorOf(json({ w: { dtype: "F32", data_offsets: [0, 8] } }, 8)).message).toContain('missing "shape"');
-    for (const shape of [[-1], [1.5], "3", [2, null], [1e400], { 0: 2 }]) {
+    expect(errorOf(json({ w: { dtype: "F32", data_offsets: [0, 8] } }, 8)).message).toContain(
+      'missing "shape"',
+    );
+    for (const shape of [[-1], [1.5], "3", [2, null], [2 ** 53], { 0: 2 }]) {
       expect(errorOf(json(w({ shape }), 8)).message).toContain(
         'tensor "w": "shape" must be an array of non-negative integers',
       );
     }
+    const inf = '{"w":{"dtype":"F32","shape":[1e400],"data_offsets":[0,8]}}'; // parses as Infinity
+    expect(errorOf(file(inf, 8)).message).toContain('"shape" must be an array of non-negative integers');
   });
 
   it("rejects missing or malformed data_offsets", () => {
@@ -126,7 +138,7 @@ describe("hostile safetensors input", () => {
     expect(errorOf(json(huge, 8)).message).toContain("data_offsets [0, 100000000000] run past the end");
     const claims = { w: { dtype: "F32", shape: [25_000_000_000], data_offsets: [0, 8] } };
     expect(errorOf(json(claims, 8)).message).toContain(
-      'shape [25000000000] of F32 needs 100000000000 bytes but data_offsets [0, 8] span 8',
+      "shape [25000000000] of F32 needs 100000000000 bytes but data_offsets [0, 8] span 8",
     );
     const overflow = { w: { dtype: "F32", shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 8] } };
     expect(errorOf(json(overflow, 8)).message).toContain("has too many elements");
@@ -190,9 +202,9 @@ describe("hostile safetensors input", () => {
     expect(() => parseSafetensorsHeader(prefix, { name: NAME, fileSize: bytes.length - 1 })).toThrow(
       'tensor "w": data_offsets [0, 16] run past the end of the 15-byte data buffer',
     );
-    expect(() => parseSafetensorsHeader(bytes.subarray(0, 12), { name: NAME, fileSize: bytes.length })).toThrow(
-      `${NAME}: buffer holds 12 bytes but the header ends at byte ${8 + n}`,
-    );
+    expect(() =>
+      parseSafetensorsHeader(bytes.subarray(0, 12), { name: NAME, fileSize: bytes.length }),
+    ).toThrow(`${NAME}: buffer holds 12 bytes but the header ends at byte ${8 + n}`);
     expect(() => parseSafetensorsHeader(bytes, { fileSize: 3 })).toThrow("fileSize 3 is invalid");
   });
 

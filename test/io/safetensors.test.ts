@@ -54,7 +54,14 @@ function hexBits(data: Float32Array | Float64Array): string[] {
     );
   }
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return Array.from({ length: data.length }, (_, i) => `0x${dv.getBigUint64(i * 8, true).toString(16).padStart(16, "0")}`);
+  return Array.from(
+    { length: data.length },
+    (_, i) =>
+      `0x${dv
+        .getBigUint64(i * 8, true)
+        .toString(16)
+        .padStart(16, "0")}`,
+  );
 }
 
 function checkAgainstExpected(tensors: Map<string, RawTensor>): void {
@@ -78,7 +85,9 @@ describe("parseSafetensors on Python-written fixtures", () => {
   });
 
   it("reads every dtype with exact values, including F16/BF16 subnormals, ±0, ±inf and NaN", () => {
-    const { tensors, metadata } = parseSafetensors(fixture("dtypes.safetensors"), { name: "dtypes.safetensors" });
+    const { tensors, metadata } = parseSafetensors(fixture("dtypes.safetensors"), {
+      name: "dtypes.safetensors",
+    });
     expect(metadata).toEqual(expected.metadata);
     checkAgainstExpected(tensors);
     // Spot-check a few decoded numbers directly, independent of the bit notation.
@@ -118,7 +127,9 @@ describe("parseSafetensors on Python-written fixtures", () => {
   });
 
   it("names the file and the value when I64 does not fit in int32", () => {
-    expect(() => parseSafetensors(fixture("i64-overflow.safetensors"), { name: "i64-overflow.safetensors" })).toThrow(
+    expect(() =>
+      parseSafetensors(fixture("i64-overflow.safetensors"), { name: "i64-overflow.safetensors" }),
+    ).toThrow(
       /^i64-overflow\.safetensors: tensor "big": I64 value 2147483648 at flat index 1 does not fit in int32$/,
     );
   });
@@ -200,7 +211,9 @@ describe("less common dtypes", () => {
     const u64 = craft({ x: { dtype: "U64", shape: [1], data_offsets: [0, 8] } }, [0, 0, 0, 0x80, 0, 0, 0, 0]);
     expect(() => parseSafetensors(u64)).toThrow("U64 value 2147483648 at flat index 0");
     const neg = craft({ x: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, le([-2147483649], 8));
-    expect(() => parseSafetensors(neg)).toThrow("I64 value -2147483649 at flat index 0 does not fit in int32");
+    expect(() => parseSafetensors(neg)).toThrow(
+      "I64 value -2147483649 at flat index 0 does not fit in int32",
+    );
   });
 
   it("rejects BOOL bytes other than 0 and 1", () => {
@@ -325,16 +338,18 @@ describe("serializeSafetensors", () => {
   it("produces the same bytes for a Map, a Record, or any insertion order", () => {
     const src = sampleTensors();
     const reversed = new Map(Object.entries(src).reverse());
-    expect(serializeSafetensors(reversed, { b: "1", a: "2" })).toEqual(serializeSafetensors(src, { a: "2", b: "1" }));
+    expect(serializeSafetensors(reversed, { b: "1", a: "2" })).toEqual(
+      serializeSafetensors(src, { a: "2", b: "1" }),
+    );
   });
 
   it("can store float32 tensors as F16 or BF16 (rounded to nearest even)", () => {
     const data = new Float32Array([1, 1 + 2 ** -11, 65520, 2 ** -25, 3 * 2 ** -25, -0, 0.1, Number.NaN]);
     const t = { w: { dtype: "float32" as const, shape: [2, 4], data }, i: sampleTensors()["10"] };
     const f16 = parseSafetensors(serializeSafetensors(t, undefined, { float32As: "F16" }));
-    expect(parseSafetensorsHeader(serializeSafetensors(t, undefined, { float32As: "F16" })).entries[1].dtype).toBe(
-      "F16",
-    );
+    expect(
+      parseSafetensorsHeader(serializeSafetensors(t, undefined, { float32As: "F16" })).entries[1].dtype,
+    ).toBe("F16");
     const got = [...f16.tensors.get("w")!.data];
     expect(got.slice(0, 5)).toEqual([1, 1, Number.POSITIVE_INFINITY, 0, 2 ** -23]);
     expect(Object.is(got[5], -0)).toBe(true);
@@ -348,7 +363,11 @@ describe("serializeSafetensors", () => {
   });
 
   it("rejects invalid tensors and metadata with clear errors", () => {
-    const f = (shape: number[], n: number): RawTensor => ({ dtype: "float32", shape, data: new Float32Array(n) });
+    const f = (shape: number[], n: number): RawTensor => ({
+      dtype: "float32",
+      shape,
+      data: new Float32Array(n),
+    });
     expect(() => serializeSafetensors({ w: f([2, 3], 5) })).toThrow(
       'serializeSafetensors: tensor "w": data has 5 elements but shape [2,3] needs 6',
     );
@@ -361,7 +380,9 @@ describe("serializeSafetensors", () => {
     );
     expect(() => serializeSafetensors({ __metadata__: f([1], 1) })).toThrow('"__metadata__" is reserved');
     const badMeta = { step: 3 } as unknown as Record<string, string>;
-    expect(() => serializeSafetensors({}, badMeta)).toThrow('metadata key "step" has a number value, not a string');
+    expect(() => serializeSafetensors({}, badMeta)).toThrow(
+      'metadata key "step" has a number value, not a string',
+    );
     const badOpt = { float32As: "F8" } as unknown as { float32As: "F16" };
     expect(() => serializeSafetensors({}, undefined, badOpt)).toThrow(SafetensorsError);
   });

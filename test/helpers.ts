@@ -1,9 +1,15 @@
 /** Test helpers: closeness checks and a float64 central-difference gradient check. */
 import { expect } from "vitest";
-import { Tensor, tensor, withNoGrad } from "../src/index.js";
+import { Generator, reshape, slice, Tensor, tensor, transpose, withNoGrad } from "../src/index.js";
 
 /** |a − b| ≤ atol + rtol·|b| elementwise (NaNs must match), with a message naming the worst element. */
-export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayLike<number> | Tensor, rtol = 1e-5, atol = 1e-8, what = ""): void {
+export function expectClose(
+  actual: Tensor | ArrayLike<number>,
+  expected: ArrayLike<number> | Tensor,
+  rtol = 1e-5,
+  atol = 1e-8,
+  what = "",
+): void {
   const a = actual instanceof Tensor ? actual.toArray() : actual;
   const e = expected instanceof Tensor ? expected.toArray() : expected;
   expect(a.length, `${what} length`).toBe(e.length);
@@ -13,7 +19,8 @@ export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayL
     const x = Number(a[i]);
     const y = Number(e[i]);
     if (Number.isNaN(y) || Number.isNaN(x)) {
-      if (Number.isNaN(x) !== Number.isNaN(y)) throw new Error(`${what} element ${i}: got ${x}, expected ${y}`);
+      if (Number.isNaN(x) !== Number.isNaN(y))
+        throw new Error(`${what} element ${i}: got ${x}, expected ${y}`);
       continue;
     }
     if (x === y) continue;
@@ -24,7 +31,9 @@ export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayL
     }
   }
   if (worst >= 0) {
-    throw new Error(`${what} element ${worst}: got ${a[worst]}, expected ${e[worst]} (rtol ${rtol}, atol ${atol})`);
+    throw new Error(
+      `${what} element ${worst}: got ${a[worst]}, expected ${e[worst]} (rtol ${rtol}, atol ${atol})`,
+    );
   }
 }
 
@@ -32,7 +41,11 @@ export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayL
  * Compares autograd's gradients of sum(f(inputs) ⊙ w), for a fixed random w, with central
  * differences (f64). Inputs must be float64 leaves with requiresGrad.
  */
-export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: { eps?: number; rtol?: number; atol?: number } = {}): void {
+export function gradCheck(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: { eps?: number; rtol?: number; atol?: number } = {},
+): void {
   const eps = opts.eps ?? 1e-6;
   const rtol = opts.rtol ?? 1e-6;
   const atol = opts.atol ?? 1e-8;
@@ -89,4 +102,68 @@ function storagePositions(x: Tensor): number[] {
     }
   }
   return out;
+}
+
+// ---- seeded leaves for gradient checks ---------------------------------------------------------
+
+/** Maps a standard-normal draw to the domain an op needs (e.g. away from a kink). */
+export type ValueMap = (v: number) => number;
+
+/** Keeps |v| ≥ margin: values in (−margin, margin) are pushed out to ±(|v| + margin). */
+export const awayFromZero =
+  (margin = 0.2): ValueMap =>
+  (v) =>
+    Math.abs(v) >= margin ? v : Math.sign(v || 1) * (Math.abs(v) + margin);
+
+/** Strictly positive values, |v| + offset. */
+export const positive =
+  (offset = 0.5): ValueMap =>
+  (v) =>
+    Math.abs(v) + offset;
+
+function seededValues(n: number, seed: number, map?: ValueMap): Float64Array {
+  const g = new Generator(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = map ? map(g.normal()) : g.normal();
+  return out;
+}
+
+function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A contiguous float64 leaf that requires grad, filled with seeded N(0, 1) draws (optionally mapped). */
+export function leaf(shape: readonly number[], seed: number, map?: ValueMap): Tensor {
+  return tensor(seededValues(numel(shape), seed, map), { shape: [...shape], requiresGrad: true });
+}
+
+/**
+ * A non-contiguous float64 leaf of `shape`: the transpose of the last two dims of a contiguous
+ * tensor (a 1-D shape becomes a stride-2 slice instead).
+ */
+export function transposedLeaf(shape: readonly number[], seed: number, map?: ValueMap): Tensor {
+  if (shape.length < 2) return slicedLeaf(shape, seed, map);
+  const n = shape.length;
+  const baseShape = [...shape.slice(0, n - 2), shape[n - 1], shape[n - 2]];
+  const base = tensor(seededValues(numel(shape), seed, map), { shape: baseShape });
+  const t = transpose(base, -1, -2);
+  t.requiresGrad_(true);
+  return t;
+}
+
+/** A non-contiguous float64 leaf of `shape` with a storage offset: every other element of a wider last dim. */
+export function slicedLeaf(shape: readonly number[], seed: number, map?: ValueMap): Tensor {
+  const n = shape.length;
+  const last = n === 0 ? 1 : shape[n - 1];
+  const baseShape = [...shape.slice(0, Math.max(n - 1, 0)), 2 * last + 1];
+  const base = tensor(seededValues(numel(baseShape), seed, map), { shape: baseShape });
+  let t = slice(base, -1, 1, undefined, 2);
+  if (n === 0) t = reshape(t, []);
+  t.requiresGrad_(true);
+  return t;
+}
+
+/** A float64 tensor that does not require grad (a constant operand). */
+export function constant(shape: readonly number[], seed: number, map?: ValueMap): Tensor {
+  return tensor(seededValues(numel(shape), seed, map), { shape: [...shape] });
 }

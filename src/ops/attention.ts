@@ -37,7 +37,9 @@ export interface AttentionOptions {
 /** Converts a bool mask to an additive one: 0 where allowed, −∞ where masked. */
 function additiveMask(mask: Tensor, dtype: Tensor["dtype"]): Tensor {
   if (mask.dtype === "bool") return where(mask, 0, Number.NEGATIVE_INFINITY) as Tensor;
-  if (mask.dtype !== dtype) throw new Error(`scaledDotProductAttention: float attnMask must be ${dtype} like the query, got ${mask.dtype}`);
+  if (mask.dtype !== dtype) {
+    throw new Error(`scaledDotProductAttention: float attnMask must be ${dtype} like the query, got ${mask.dtype} of shape ${shapeStr(mask.shape)}`);
+  }
   return mask;
 }
 

@@ -86,10 +86,12 @@ export function wrap(data: AnyArray, shape: readonly number[]): Tensor {
   return new Tensor(data, shape);
 }
 
-/** Checks that an integer index tensor's values lie in [0, n); names the op. */
-export function checkIndices(op: string, index: Int32Array, n: number, what = "index"): void {
+/** Checks that an integer index tensor's values lie in [0, n); names the op (and the shapes, via `context`). */
+export function checkIndices(op: string, index: Int32Array, n: number, what = "index", context = ""): void {
   for (let i = 0; i < index.length; i++) {
     const v = index[i];
-    if (v < 0 || v >= n) throw new Error(`${op}: ${what} ${v} is out of range for a dimension of size ${n}`);
+    if (v < 0 || v >= n) {
+      throw new Error(`${op}: ${what} ${v} is out of range for a dimension of size ${n}${context ? ` (${context})` : ""}`);
+    }
   }
 }

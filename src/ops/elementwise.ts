@@ -1,7 +1,7 @@
 /** Elementwise ops with NumPy/PyTorch broadcasting, and their backward rules. */
 import { record } from "../autograd/graph.js";
 import type { BinaryOp, CompareOp, DType, FloatArray, UnaryOp } from "../backend/backend.js";
-import { allocate, isFloating, promote } from "../tensor/dtype.js";
+import { allocate, isFloating, resultType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, sizeOf } from "../util/shape.js";
 import { backend, broadcastView, dense, denseFloat, empty, operands, requireDtype, type TensorLike, wrap } from "./core.js";
@@ -83,12 +83,12 @@ function castRaw(x: Tensor, dtype: DType): Tensor {
 }
 
 function arithDtype(a: Tensor, b: Tensor): DType {
-  const d = promote(a.dtype, b.dtype);
+  const d = resultType(a, b);
   return d === "bool" ? "int32" : d;
 }
 
 function floatDtype(a: Tensor, b: Tensor): DType {
-  const d = promote(a.dtype, b.dtype);
+  const d = resultType(a, b);
   return isFloating(d) ? d : "float32";
 }
 
@@ -203,7 +203,7 @@ export function logicalNot(a: Tensor): Tensor {
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   requireDtype("where", cond, "bool", "condition");
   const [x, y] = operands("where", a, b);
-  const dtype = promote(x.dtype, y.dtype);
+  const dtype = resultType(x, y);
   const shape = broadcastShapes("where", cond.shape, x.shape, y.shape);
   const xc = x.dtype === dtype ? x : castRaw(x, dtype);
   const yc = y.dtype === dtype ? y : castRaw(y, dtype);

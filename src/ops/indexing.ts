@@ -1,9 +1,9 @@
 /** Indexing ops: gather, indexSelect, embedding lookup, maskedFill, tril/triu. */
 import { record } from "../autograd/graph.js";
-import type { FloatArray } from "../backend/backend.js";
-import { allocate } from "../tensor/dtype.js";
+import type { DType, FloatArray } from "../backend/backend.js";
+import { allocate, isFloating } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { normDim, shapeStr, sizeOf } from "../util/shape.js";
+import { broadcastShapes, normDim, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, checkIndices, dense, requireDtype, type TensorLike, wrap } from "./core.js";
 import { ge, where } from "./elementwise.js";
 import { arange } from "../tensor/create.js";
@@ -20,7 +20,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim("indexSelect", dim, x.ndim, x.shape);
   const idx = dense<Int32Array>(index);
   const n = x.shape[d];
-  checkIndices("indexSelect", idx, n);
+  checkIndices("indexSelect", idx, n, "index", `dim ${d} of input shape ${shapeStr(x.shape)}`);
   const outer = sizeOf(x.shape.slice(0, d));
   const inner = sizeOf(x.shape.slice(d + 1));
   const m = idx.length;
@@ -44,7 +44,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D (num, dim), got ${shapeStr(weight.shape)}`);
   const flat = reshape(ids, [ids.numel()]);
   const idx = dense<Int32Array>(flat);
-  checkIndices("embedding", idx, weight.shape[0], "id");
+  checkIndices("embedding", idx, weight.shape[0], "id", `weight of shape ${shapeStr(weight.shape)}, ids of shape ${shapeStr(ids.shape)}`);
   return reshape(indexSelect(weight, 0, flat), [...ids.shape, weight.shape[1]]);
 }
 
@@ -62,7 +62,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     }
   }
   const idx = dense<Int32Array>(index);
-  checkIndices("gather", idx, x.shape[d]);
+  checkIndices("gather", idx, x.shape[d], "index", `dim ${d} of input shape ${shapeStr(x.shape)}, index shape ${shapeStr(index.shape)}`);
   const outer = sizeOf(x.shape.slice(0, d));
   const inner = sizeOf(x.shape.slice(d + 1));
   const n = x.shape[d];
@@ -82,7 +82,17 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
  */
 export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
   requireDtype("maskedFill", mask, "bool", "mask");
-  return where(mask, value, x);
+  broadcastShapes("maskedFill", x.shape, mask.shape);
+  // A number fill value takes x's dtype (as in PyTorch), so a bool or int32 x stays bool or int32.
+  const v = typeof value === "number" && (isFloating(x.dtype) || Number.isInteger(value)) ? scalarOf(value, x.dtype) : value;
+  return where(mask, v, x);
+}
+
+/** A 0-d tensor of `dtype` holding `value` (a bool holds value ≠ 0). */
+function scalarOf(value: number, dtype: DType): Tensor {
+  const arr = allocate(dtype, 1);
+  arr[0] = dtype === "bool" ? (value !== 0 ? 1 : 0) : value;
+  return wrap(arr, []);
 }
 
 /** Bool mask of (rows, cols) keeping j − i ≤ k (lower) or j − i ≥ k (upper). */
@@ -95,12 +105,12 @@ function triangle(rows: number, cols: number, k: number, upper: boolean): Tensor
 /** Lower triangle of the last two dims (entries with j ≤ i + k), zeros elsewhere. */
 export function tril(x: Tensor, k = 0): Tensor {
   if (x.ndim < 2) throw new Error(`tril: input must have at least 2 dims, got ${shapeStr(x.shape)}`);
-  return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, false), x, 0);
+  return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, false), x, scalarOf(0, x.dtype));
 }
 
 /** Upper triangle of the last two dims (entries with j ≥ i + k), zeros elsewhere. */
 export function triu(x: Tensor, k = 0): Tensor {
   if (x.ndim < 2) throw new Error(`triu: input must have at least 2 dims, got ${shapeStr(x.shape)}`);
-  return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, true), x, 0);
+  return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, true), x, scalarOf(0, x.dtype));
 }
 

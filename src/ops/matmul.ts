@@ -79,8 +79,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat("matmul", b);
   if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   if (a.dtype !== b.dtype) throw new Error(`matmul: dtypes differ (${a.dtype} and ${b.dtype}) for shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  if (a.ndim === 1 && b.ndim === 1 && a.shape[0] !== b.shape[0]) {
-    throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied`);
+  // Shape checks on the caller's shapes (before 1-D operands are promoted), so errors name them.
+  const ka = a.shape[a.ndim - 1];
+  const kb = b.ndim === 1 ? b.shape[0] : b.shape[b.ndim - 2];
+  if (ka !== kb) {
+    throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${ka} vs ${kb})`);
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  try {
+    broadcastShapes("matmul", aBatch, bBatch);
+  } catch {
+    throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied: batch dims ${shapeStr(aBatch)} and ${shapeStr(bBatch)} do not broadcast`);
   }
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;

@@ -10,9 +10,9 @@ import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { normDim, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, checkIndices, dense, denseFloat, requireDtype, requireFloat, wrap } from "./core.js";
-import { abs, add, div, exp, log, lt, mul, neg, relu, sub, square } from "./elementwise.js";
+import { abs, add, div, exp, log, lt, mul, neg, relu, sub, square, where } from "./elementwise.js";
 import { mean, sum } from "./reduce.js";
-import { contiguous, reshape, transpose } from "./shape.js";
+import { contiguous, reshape, to, transpose } from "./shape.js";
 
 /** Applies a last-dim row kernel along `dim` by moving that dim last. */
 function alongDim(x: Tensor, dim: number, op: string, fn: (rows: Tensor) => Tensor): Tensor {
@@ -110,7 +110,8 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor
   requireFloat("dropout", x);
   if (p === 1) return mul(x, 0);
   const keep = lt(rand(x.shape, { generator: opts.generator ?? defaultGenerator, dtype: x.dtype }), 1 - p);
-  return mul(x, div(keep, 1 - p));
+  // The mask takes x's dtype first, so a float64 x is scaled by 1/(1−p) in float64.
+  return mul(x, div(to(keep, x.dtype), 1 - p));
 }
 
 export type Reduction = "mean" | "sum" | "none";
@@ -193,6 +194,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
  * @example nllLoss(logSoftmax(logits, -1), targets)
  */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: { ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+  requireFloat("nllLoss", logProbs);
   requireDtype("nllLoss", target, "int32", "target");
   if (logProbs.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logProbs.shape[0]) {
     throw new Error(`nllLoss: expects input (N, C) and target (N), got ${shapeStr(logProbs.shape)} and ${shapeStr(target.shape)}`);
@@ -200,17 +202,18 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { ignoreIndex?: 
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const t = dense<Int32Array>(target);
   const safe = new Int32Array(t.length);
-  const keep = allocate(logProbs.dtype, t.length);
+  const keep = new Uint8Array(t.length);
   let count = 0;
   for (let i = 0; i < t.length; i++) {
     const ignored = t[i] === ignoreIndex;
-    if (!ignored) checkIndices("nllLoss", t.subarray(i, i + 1), logProbs.shape[1], "target");
+    if (!ignored) checkIndices("nllLoss", t.subarray(i, i + 1), logProbs.shape[1], "target", `input of shape ${shapeStr(logProbs.shape)}`);
     safe[i] = ignored ? 0 : t[i];
     keep[i] = ignored ? 0 : 1;
     if (!ignored) count++;
   }
   const picked = gatherRows(logProbs, safe);
-  const loss = neg(mul(picked, wrap(keep, [t.length])));
+  // where, not a 0/1 product: an ignored row's placeholder pick may be −∞ (and −∞·0 is NaN).
+  const loss = neg(where(wrap(keep, [t.length]), picked, 0));
   if ((opts.reduction ?? "mean") === "mean") return div(sum(loss), count);
   return reduce(loss, opts.reduction ?? "mean", "nllLoss");
 }

@@ -19,7 +19,9 @@ function reduceDims(op: string, x: Tensor, dim: Dims): number[] {
   if (dim === undefined) return x.shape.map((_, i) => i);
   const list = typeof dim === "number" ? [dim] : [...dim];
   const norm = list.map((d) => normDim(op, d, x.ndim, x.shape));
-  if (new Set(norm).size !== norm.length) throw new Error(`${op}: dim ${shapeStr(list)} appears more than once`);
+  if (new Set(norm).size !== norm.length) {
+    throw new Error(`${op}: dim ${shapeStr(list)} repeats a dim of the tensor of shape ${shapeStr(x.shape)}`);
+  }
   return norm.sort((a, b) => a - b);
 }
 

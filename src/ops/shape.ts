@@ -135,7 +135,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.ndim) throw new Error(`permute: got ${dims.length} dims ${shapeStr(dims)} for a tensor of shape ${shapeStr(x.shape)}`);
   const norm = dims.map((d) => normDim("permute", d, x.ndim, x.shape));
-  if (new Set(norm).size !== norm.length) throw new Error(`permute: repeated dim in ${shapeStr(dims)}`);
+  if (new Set(norm).size !== norm.length) throw new Error(`permute: repeated dim in ${shapeStr(dims)} for a tensor of shape ${shapeStr(x.shape)}`);
   const out = viewOf(x, norm.map((d) => x.shape[d]), norm.map((d) => x.strides[d]), x.offset);
   const inverse = new Array<number>(norm.length);
   norm.forEach((d, i) => {
@@ -175,7 +175,7 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
 
 /** Inserts a size-1 dim at `dim`. @example unsqueeze(x, 0) */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
-  const d = normDim("unsqueeze", dim, x.ndim + 1);
+  const d = normDim("unsqueeze", dim, x.ndim + 1, x.shape);
   const shape = [...x.shape];
   shape.splice(d, 0, 1);
   return reshape(x, shape);
@@ -186,7 +186,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normDim("flatten", startDim, x.ndim, x.shape);
   const e = normDim("flatten", endDim, x.ndim, x.shape);
-  if (s > e) throw new Error(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  if (s > e) throw new Error(`flatten: startDim ${startDim} comes after endDim ${endDim} for a tensor of shape ${shapeStr(x.shape)}`);
   const shape = [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
 }
@@ -271,7 +271,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     pos += t.shape[d];
     sizes.push(t.shape[d]);
   }
-  return record(out, "cat", [...tensors], (g) => split(g, sizes, d));
+  // Each piece of the gradient goes back in its input's dtype (float32 inputs of a float64 cat).
+  return record(out, "cat", [...tensors], (g) => split(g, sizes, d).map((p, i) => to(p, tensors[i].dtype)));
 }
 
 /** Stacks equal-shaped tensors along a new dim. @example stack([a, b], 0) */

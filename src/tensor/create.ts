@@ -135,6 +135,8 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) arr[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  // One step gives [start] (the loop above would give [end]), as in PyTorch.
+  if (steps === 1) arr[0] = start;
   return finish(new Tensor(arr, [steps]), opts);
 }
 

@@ -33,3 +33,15 @@ const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 
 export function promote(a: DType, b: DType): DType {
   return rank[a] >= rank[b] ? a : b;
 }
+
+const category: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/**
+ * Result dtype of an op between two tensors with PyTorch's priority rule: a 0-d tensor does not
+ * widen a dimensioned tensor of the same or a higher category (float32 [n] + float64 [] is float32).
+ */
+export function resultType(a: { dtype: DType; ndim: number }, b: { dtype: DType; ndim: number }): DType {
+  if (a.ndim > 0 && b.ndim === 0 && category[b.dtype] <= category[a.dtype]) return a.dtype;
+  if (b.ndim > 0 && a.ndim === 0 && category[a.dtype] <= category[b.dtype]) return b.dtype;
+  return promote(a.dtype, b.dtype);
+}

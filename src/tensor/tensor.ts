@@ -133,7 +133,7 @@ export class Tensor {
   /** Marks this tensor as needing gradients (only for leaves of floating dtype). */
   requiresGrad_(flag = true): this {
     if (flag && !(this.dtype === "float32" || this.dtype === "float64")) {
-      throw new Error(`requiresGrad: only floating-point tensors can require gradients, got ${this.dtype}`);
+      throw new Error(`requiresGrad: only floating-point tensors can require gradients, got ${this.dtype} of shape ${shapeStr(this.shape)}`);
     }
     if (!this.isLeaf && !flag) throw new Error("requiresGrad_: cannot turn off gradients of a non-leaf tensor; use detach()");
     this.requiresGrad = flag;

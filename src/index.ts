@@ -16,3 +16,6 @@ export { Parameter, Module } from "./nn/module.js";
 export * as optim from "./optim/index.js";
 export * from "./models/index.js";
 export * from "./tokenizers/index.js";
+export * from "./data/index.js";
+export * from "./generate/index.js";
+export * from "./viz/index.js";

@@ -5,7 +5,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { TokenIds } from "../data/dataset.js";
 import { writeFileAtomic } from "./node-fs.js";
@@ -51,17 +51,31 @@ async function statOrThrow(path: string, what: string): Promise<Awaited<ReturnTy
   }
 }
 
-/** Every .txt/.md file under `dir` (recursively, skipping dot-files and dot-folders), sorted. */
+/**
+ * Every .txt/.md file under `dir` (recursively, skipping dot-files and dot-folders, following
+ * symbolic links once, ignoring broken ones), sorted by relative path.
+ */
 async function listTextFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
+  const visited = new Set<string>();
   const walk = async (d: string): Promise<void> => {
+    const real = await realpath(d);
+    if (visited.has(real)) return; // a link cycle
+    visited.add(real);
     const entries = await readdir(d, { withFileTypes: true });
     for (const entry of entries) {
       if (entry.name.startsWith(".")) continue;
       const full = join(d, entry.name);
-      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(full)).isDirectory());
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = await stat(full).catch(() => null);
+        isDir = target?.isDirectory() ?? false;
+        isFile = target?.isFile() ?? false;
+      }
       if (isDir) await walk(full);
-      else if (TEXT_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) out.push(full);
+      else if (isFile && TEXT_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext)))
+        out.push(full);
     }
   };
   await walk(dir);

@@ -1,0 +1,262 @@
+/**
+ * Beam search (and greedy search) over a step function that scores a batch of prefixes at once,
+ * following Hugging Face's BeamSearchScorer: 2·beamSize candidates per step, finished hypotheses
+ * ranked by length-normalised log-probability, stop when no running beam can win.
+ */
+
+/**
+ * What the step function learns besides the prefixes.
+ *
+ * @example
+ * ```ts
+ * const step: BeamStepFn = (prefixes, { parents }) => { cache.reorder(parents); return decoder.step(prefixes); };
+ * ```
+ */
+export interface BeamStepContext {
+  /** 0 for the first call (a single prefix `[bos]`), then 1, 2, … */
+  step: number;
+  /**
+   * For each prefix, the row of the previous call's prefixes that it extends by its last id
+   * (`[0]` on the first call). A model with a per-beam cache reorders it with this, like
+   * Hugging Face's `_reorder_cache`; a model that recomputes from the prefixes can ignore it.
+   */
+  parents: readonly number[];
+}
+
+/**
+ * Scores the next token for a batch of prefixes (each starts with `bos`). Returns one row of
+ * logits or log-probabilities per prefix, either as an array of rows or one flat (B·V) array;
+ * rows are log-softmaxed here, so either works. An encoder-decoder plugs in by closing over its
+ * encoder output and running the decoder on the prefixes.
+ *
+ * @example
+ * ```ts
+ * const memory = model.encode(src);
+ * const step: BeamStepFn = (prefixes) => prefixes.map((p) => model.decodeLast(memory, p));
+ * ```
+ */
+export type BeamStepFn = (
+  prefixes: readonly (readonly number[])[],
+  ctx: BeamStepContext,
+) => Float32Array | Float64Array | ArrayLike<number>[];
+
+/**
+ * Options for {@link beamSearch} and {@link greedySearch}.
+ *
+ * @example
+ * ```ts
+ * const opts: BeamSearchOptions = { beamSize: 4, maxLen: 32, bos: 1, eos: 2, lengthPenalty: 1 };
+ * ```
+ */
+export interface BeamSearchOptions {
+  /** Beams kept per step (also the number of hypotheses returned). */
+  beamSize: number;
+  /** Most generated tokens per hypothesis, EOS included. */
+  maxLen: number;
+  /** Start id: every prefix begins with it. */
+  bos: number;
+  /** End id: a hypothesis finishes when it is chosen. */
+  eos: number;
+  /**
+   * Hypotheses are ranked by `sum log p / length ** lengthPenalty`, length counting generated
+   * tokens with EOS. > 0 favours longer outputs, 0 ranks by raw log-probability. Default 1.
+   */
+  lengthPenalty?: number;
+}
+
+/**
+ * One finished hypothesis.
+ *
+ * @example
+ * ```ts
+ * const [best] = beamSearch(step, opts); best.ids; // e.g. [5, 9, 7]
+ * ```
+ */
+export interface BeamHypothesis {
+  /** Generated ids, without BOS and without EOS. */
+  ids: number[];
+  /** Sum of the log-probabilities of the generated tokens (EOS included when it ended). */
+  logProb: number;
+  /** `logProb / length ** lengthPenalty`, the ranking key. */
+  score: number;
+  /** True when the hypothesis ended with EOS, false when it hit maxLen. */
+  finished: boolean;
+}
+
+interface Beam {
+  ids: number[]; // with bos
+  logProb: number;
+}
+
+/** Log-softmax of every row, in float64. */
+function logSoftmaxRows(
+  out: Float32Array | Float64Array | ArrayLike<number>[],
+  rows: number,
+): { rowsLp: Float64Array[]; vocab: number } {
+  let raw: ArrayLike<number>[];
+  if (Array.isArray(out)) raw = out;
+  else {
+    const flat = out as Float32Array | Float64Array;
+    if (flat.length % rows !== 0)
+      throw new Error(`beam search: step returned ${flat.length} values for ${rows} prefixes`);
+    const v = flat.length / rows;
+    raw = Array.from({ length: rows }, (_, r) => flat.subarray(r * v, (r + 1) * v));
+  }
+  if (raw.length !== rows)
+    throw new Error(`beam search: step returned ${raw.length} rows for ${rows} prefixes`);
+  const vocab = raw[0].length;
+  if (vocab === 0) throw new Error("beam search: step returned empty rows");
+  const rowsLp = raw.map((row) => {
+    if (row.length !== vocab) throw new Error("beam search: step returned rows of different lengths");
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < vocab; i++) {
+      if (Number.isNaN(row[i])) throw new Error(`beam search: logit ${i} is NaN`);
+      if (row[i] > max) max = row[i];
+    }
+    let sum = 0;
+    for (let i = 0; i < vocab; i++) sum += Math.exp(row[i] - max);
+    const lse = max + Math.log(sum);
+    const lp = new Float64Array(vocab);
+    for (let i = 0; i < vocab; i++) lp[i] = row[i] - lse;
+    return lp;
+  });
+  return { rowsLp, vocab };
+}
+
+function checkOptions(what: string, opts: BeamSearchOptions): void {
+  if (!Number.isInteger(opts.beamSize) || opts.beamSize < 1) {
+    throw new Error(`${what}: beamSize must be a positive integer, got ${opts.beamSize}`);
+  }
+  if (!Number.isInteger(opts.maxLen) || opts.maxLen < 1) {
+    throw new Error(`${what}: maxLen must be a positive integer, got ${opts.maxLen}`);
+  }
+}
+
+/**
+ * Beam search. Each step extends every running beam by every token, keeps the `2·beamSize` best
+ * candidates, moves those ending in EOS (when ranked within the first `beamSize`) to the
+ * finished set and continues with the best `beamSize` others. It stops once `beamSize`
+ * hypotheses are finished and no running beam can still beat the worst of them, or at `maxLen`
+ * (running beams then count as hypotheses). Returns up to `beamSize` hypotheses, best first.
+ * With `beamSize` 1 this is {@link greedySearch}, whatever the length penalty (as in Hugging
+ * Face, where one beam means greedy decoding).
+ *
+ * @example
+ * ```ts
+ * const memory = model.encode(src);
+ * const [best] = beamSearch((prefixes) => prefixes.map((p) => model.decodeLast(memory, p)), {
+ *   beamSize: 4, maxLen: 20, bos: 1, eos: 2,
+ * });
+ * tok.decode(best.ids);
+ * ```
+ */
+export function beamSearch(step: BeamStepFn, opts: BeamSearchOptions): BeamHypothesis[] {
+  checkOptions("beamSearch", opts);
+  if (opts.beamSize === 1) return [greedySearch(step, opts)];
+  const { beamSize, maxLen, bos, eos } = opts;
+  const lp = opts.lengthPenalty ?? 1;
+  const norm = (logProb: number, len: number): number => logProb / len ** lp;
+  const finished: BeamHypothesis[] = [];
+  const addFinished = (h: BeamHypothesis): void => {
+    finished.push(h);
+    finished.sort((a, b) => b.score - a.score);
+    if (finished.length > beamSize) finished.pop();
+  };
+
+  let beams: Beam[] = [{ ids: [bos], logProb: 0 }];
+  let parents: number[] = [0];
+  for (let t = 0; t < maxLen; t++) {
+    const { rowsLp, vocab } = logSoftmaxRows(
+      step(
+        beams.map((b) => b.ids),
+        { step: t, parents },
+      ),
+      beams.length,
+    );
+    // Best 2·beamSize (beam, token) candidates; ties go to the lower beam, then lower token.
+    const want = Math.min(2 * beamSize, beams.length * vocab);
+    const cand: { beam: number; token: number; logProb: number }[] = [];
+    for (let b = 0; b < beams.length; b++) {
+      const row = rowsLp[b];
+      for (let v = 0; v < vocab; v++) {
+        const s = beams[b].logProb + row[v];
+        if (s === Number.NEGATIVE_INFINITY) continue;
+        if (cand.length === want && s <= cand[want - 1].logProb) continue;
+        let at = cand.length;
+        while (at > 0 && cand[at - 1].logProb < s) at--;
+        cand.splice(at, 0, { beam: b, token: v, logProb: s });
+        if (cand.length > want) cand.pop();
+      }
+    }
+    const next: Beam[] = [];
+    const nextParents: number[] = [];
+    for (let rank = 0; rank < cand.length && next.length < beamSize; rank++) {
+      const c = cand[rank];
+      const ids = [...beams[c.beam].ids, c.token];
+      if (c.token === eos) {
+        if (rank < beamSize) {
+          const len = ids.length - 1;
+          addFinished({
+            ids: ids.slice(1, -1),
+            logProb: c.logProb,
+            score: norm(c.logProb, len),
+            finished: true,
+          });
+        }
+        continue;
+      }
+      next.push({ ids, logProb: c.logProb });
+      nextParents.push(c.beam);
+    }
+    beams = next;
+    parents = nextParents;
+    if (beams.length === 0) break;
+    if (finished.length >= beamSize) {
+      // The best any running beam can still reach: log-probs only fall, so its score is
+      // bounded by its current sum over the most favourable length.
+      const cur = beams[0].ids.length - 1; // generated so far
+      const best = Math.max(...beams.map((b) => b.logProb));
+      const bestLen = lp > 0 ? maxLen : cur + 1;
+      if (finished[finished.length - 1].score >= norm(best, bestLen)) {
+        beams = [];
+        break;
+      }
+    }
+  }
+  for (const b of beams) {
+    addFinished({
+      ids: b.ids.slice(1),
+      logProb: b.logProb,
+      score: norm(b.logProb, b.ids.length - 1),
+      finished: false,
+    });
+  }
+  return finished;
+}
+
+/**
+ * Greedy decoding with the same step interface as {@link beamSearch}: one prefix, argmax each
+ * step, until EOS or `maxLen` (`beamSize` and `lengthPenalty` are ignored).
+ *
+ * @example
+ * ```ts
+ * const out = greedySearch(step, { beamSize: 1, maxLen: 20, bos: 1, eos: 2 });
+ * ```
+ */
+export function greedySearch(step: BeamStepFn, opts: BeamSearchOptions): BeamHypothesis {
+  checkOptions("greedySearch", { ...opts, beamSize: 1 });
+  const lp = opts.lengthPenalty ?? 1;
+  const ids = [opts.bos];
+  let logProb = 0;
+  for (let t = 0; t < opts.maxLen; t++) {
+    const [row] = logSoftmaxRows(step([ids], { step: t, parents: [0] }), 1).rowsLp;
+    let best = 0;
+    for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+    logProb += row[best];
+    if (best === opts.eos) {
+      return { ids: ids.slice(1), logProb, score: logProb / ids.length ** lp, finished: true };
+    }
+    ids.push(best);
+  }
+  return { ids: ids.slice(1), logProb, score: logProb / (ids.length - 1) ** lp, finished: false };
+}

@@ -31,3 +31,4 @@ export {
   sampleNext,
   samplingProbabilities,
 } from "./sampling.js";
+export { type GPTDecodeState, gptNextTokenModel } from "./lm.js";

@@ -1,0 +1,337 @@
+/**
+ * Hugging Face compatibility for weights: mapping `model.safetensors` key names and layouts
+ * between HF transformers checkpoints and qkv modules (config.json fields are translated in
+ * ./hf-config.ts). Browser-safe: folder reading/writing lives in ../io/node-pretrained.ts and is
+ * only reached through a dynamic import.
+ */
+import { withNoGrad } from "../autograd/graph.js";
+import type { RawTensor } from "../io/safetensors.js";
+import type { Module } from "../nn/module.js";
+import { contiguous, copy_, transpose } from "../ops/index.js";
+import { Tensor } from "../tensor/tensor.js";
+import { sameShape, shapeStr } from "../util/shape.js";
+import type { Bert, BertConfig } from "./bert.js";
+import type { GPTConfig } from "./gpt.js";
+import { bertConfigFromHF, bertConfigToHF } from "./hf-config.js";
+
+/**
+ * A checkpoint in memory: the parsed `config.json` and the tensors of `model.safetensors`.
+ * @example const { config, tensors }: HFCheckpoint = model.toHF();
+ */
+export interface HFCheckpoint {
+  config: Record<string, unknown>;
+  tensors: Map<string, RawTensor>;
+}
+
+/**
+ * Options shared by the `fromHF` / `fromPretrained` loaders.
+ * @example await GPT.fromPretrained(dir, { strict: false, warn: () => {} })
+ */
+export interface HFLoadOptions {
+  /**
+   * Throw on checkpoint tensors the model has no place for (default true). Known leftovers
+   * (attention-mask buffers, `position_ids`, the heads of other model classes) never count.
+   */
+  strict?: boolean;
+  /** Receives notes such as "classifier.weight was not in the checkpoint" (default console.warn). */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Reads an HF model folder (config.json + safetensors weights). Node only: the file-system code
+ * is loaded on demand so browser bundles of the models never pull in `node:` modules.
+ * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
+ */
+export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
+  const { readPretrained } = await import("../io/node-pretrained.js");
+  return readPretrained(dir);
+}
+
+/**
+ * Writes an HF model folder (model.safetensors, then config.json, each atomically). Node only.
+ * @example await writePretrainedDir("out/model", model.toHF());
+ */
+export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint): Promise<void> {
+  const { writePretrained } = await import("../io/node-pretrained.js");
+  await writePretrained(dir, checkpoint);
+}
+
+// ---- tensors -----------------------------------------------------------------------------------
+
+/** A tensor over a RawTensor's data (no copy). @example rawToTensor(tensors.get("wte.weight")!) */
+export function rawToTensor(raw: RawTensor): Tensor {
+  return new Tensor(raw.data, raw.shape);
+}
+
+/** A RawTensor holding a fresh row-major copy of `t`. @example tensorToRaw(model.wte.weight) */
+export function tensorToRaw(t: Tensor): RawTensor {
+  if (t.dtype === "bool") throw new Error("tensorToRaw: bool tensors cannot be stored");
+  const data = t.toArray() as RawTensor["data"];
+  return { dtype: t.dtype, shape: [...t.shape], data };
+}
+
+/**
+ * How a model's state-dict names relate to an HF checkpoint's keys. Keys reaching `toModel`
+ * have had legacy LayerNorm names (`gamma`, `beta`) renamed to `weight`, `bias`.
+ * @example gpt2KeyMap().toModel("transformer.h.0.attn.c_attn.weight") // "h.0.attn.c_attn.weight"
+ */
+export interface HFKeyMap {
+  /** The model key for a checkpoint key, or null for a tensor to skip silently. */
+  toModel(hfKey: string): string | null;
+  /** The checkpoint key written for a model key. */
+  toHF(key: string): string;
+  /** Model keys stored transposed in the checkpoint (GPT-2's Conv1D keeps weights as (in, out)). */
+  transposed(key: string): boolean;
+  /** Model keys that alias another parameter (tied weights): neither read nor written. */
+  tied: ReadonlySet<string>;
+  /** Model keys that may be absent; they keep their fresh initialisation, with a warning. */
+  optional?(key: string): boolean;
+}
+
+function legacyName(k: string): string {
+  return k.replace(/\.gamma$/, ".weight").replace(/\.beta$/, ".bias");
+}
+
+function listNames(names: string[], max = 8): string {
+  return names.length <= max
+    ? names.join(", ")
+    : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
+}
+
+/**
+ * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights. Throws
+ * naming missing keys, unexpected keys (when strict) and shape mismatches; nothing is written
+ * unless every check passes.
+ * @example loadHFWeights(model, tensors, gpt2KeyMap(), { what: "gpt2" })
+ */
+export function loadHFWeights(
+  model: Module,
+  tensors: Map<string, RawTensor>,
+  map: HFKeyMap,
+  opts: HFLoadOptions & { what?: string } = {},
+): void {
+  const what = opts.what ?? "checkpoint";
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const own = model.stateDict();
+  const found = new Map<string, [string, Tensor]>();
+  const unexpected: string[] = [];
+  for (const [hfKey, raw] of tensors) {
+    const key = map.toModel(legacyName(hfKey));
+    if (key === null || map.tied.has(key)) continue;
+    if (!(key in own)) {
+      unexpected.push(hfKey);
+      continue;
+    }
+    const prev = found.get(key);
+    if (prev) throw new Error(`${what}: checkpoint keys "${prev[0]}" and "${hfKey}" both map to ${key}`);
+    let t = rawToTensor(raw);
+    if (map.transposed(key)) {
+      if (t.ndim !== 2) throw new Error(`${what}: ${hfKey} should be 2-D, got shape ${shapeStr(t.shape)}`);
+      t = transpose(t, 0, 1);
+    }
+    const target = own[key];
+    if (!sameShape(t.shape, target.shape)) {
+      const note = map.transposed(key) ? " (after transposing HF's Conv1D (in, out) layout)" : "";
+      throw new Error(
+        `${what}: ${hfKey} has shape ${shapeStr(t.shape)}${note} but the model's ${key} has ${shapeStr(target.shape)}`,
+      );
+    }
+    found.set(key, [hfKey, t]);
+  }
+  const missing = Object.keys(own).filter((k) => !found.has(k) && !map.tied.has(k));
+  const required = missing.filter((k) => !map.optional?.(k));
+  if (required.length > 0)
+    throw new Error(`${what}: checkpoint is missing ${required.length} tensor(s): ${listNames(required)}`);
+  if (unexpected.length > 0) {
+    const msg = `${what}: checkpoint has ${unexpected.length} tensor(s) the model does not use: ${listNames(unexpected)}`;
+    if (opts.strict ?? true) throw new Error(`${msg} (pass strict: false to ignore them)`);
+    warn(msg);
+  }
+  if (missing.length > 0) warn(`${what}: newly initialised (not in the checkpoint): ${listNames(missing)}`);
+  withNoGrad(() => {
+    for (const [key, [, t]] of found) copy_(own[key], t);
+  });
+}
+
+/**
+ * The model's tensors under checkpoint names and layout (tied aliases omitted, Conv1D weights
+ * transposed to (in, out)), ready for `serializeSafetensors`.
+ * @example const tensors = exportHFWeights(model, gpt2KeyMap());
+ */
+export function exportHFWeights(model: Module, map: HFKeyMap): Map<string, RawTensor> {
+  const out = new Map<string, RawTensor>();
+  for (const [key, t] of Object.entries(model.stateDict())) {
+    if (map.tied.has(key)) continue;
+    out.set(map.toHF(key), tensorToRaw(map.transposed(key) ? contiguous(transpose(t, 0, 1)) : t));
+  }
+  return out;
+}
+
+// ---- key maps ----------------------------------------------------------------------------------
+
+const CONV1D = /\.(c_attn|c_proj|c_fc)\.weight$/;
+
+/**
+ * GPT-2 (GPT2LMHeadModel / GPT2Model) keys ↔ qkv GPT: HF's `transformer.` prefix (optional on
+ * load), Conv1D orientation, skipped `attn.bias` / `attn.masked_bias` buffers, tied lm_head.
+ * @example loadHFWeights(gpt, tensors, gpt2KeyMap())
+ */
+export function gpt2KeyMap(): HFKeyMap {
+  return {
+    toModel(k) {
+      if (k === "lm_head.weight") return null; // tied to wte
+      const s = k.startsWith("transformer.") ? k.slice("transformer.".length) : k;
+      if (/^h\.\d+\.attn\.(bias|masked_bias)$/.test(s)) return null; // causal-mask buffers
+      return s;
+    },
+    toHF: (k) => `transformer.${k}`,
+    transposed: (k) => CONV1D.test(k),
+    tied: new Set(["lm_head.weight"]),
+  };
+}
+
+/**
+ * Which BERT class a key map is for.
+ * @example bertKeyMap("masked-lm", false)
+ */
+export type BertKind = "base" | "masked-lm" | "sequence-classification";
+
+const BERT_BASE = /^(embeddings|encoder|pooler)\./;
+const BERT_BUFFERS = new Set(["embeddings.position_ids", "embeddings.token_type_ids"]);
+
+/**
+ * BERT keys ↔ qkv Bert / BertForMaskedLM / BertForSequenceClassification: the `bert.` prefix
+ * (present in head-model checkpoints, absent in BertModel ones, accepted either way), legacy
+ * gamma/beta, skipped buffers, the decoder tied to the word embeddings, and the heads of other
+ * BERT classes ignored; a missing pooler or classifier stays freshly initialised, as in HF.
+ * Names otherwise match HF's exactly.
+ * @example loadHFWeights(mlm, tensors, bertKeyMap("masked-lm", false))
+ */
+export function bertKeyMap(kind: BertKind, hasPooler: boolean): HFKeyMap {
+  const prefix = kind === "base" ? "" : "bert.";
+  const tied = new Set(kind === "masked-lm" ? ["cls.predictions.decoder.weight"] : []);
+  return {
+    toModel(k) {
+      const base = k.startsWith("bert.") ? k.slice(5) : BERT_BASE.test(k) ? k : null;
+      if (base !== null) {
+        if (BERT_BUFFERS.has(base)) return null;
+        if (!hasPooler && base.startsWith("pooler.")) return null; // e.g. a BertForMaskedLM has none
+        return prefix + base;
+      }
+      if (kind === "masked-lm") {
+        if (k === "cls.predictions.decoder.weight") return null; // tied to the word embeddings
+        // Older checkpoints store the output bias (also) as decoder.bias, an alias of predictions.bias.
+        if (k === "cls.predictions.decoder.bias") return null;
+        if (k.startsWith("cls.seq_relationship.")) return null; // BertForPreTraining's NSP head
+        return k;
+      }
+      if (k.startsWith("cls.")) return null; // pre-training heads are not part of this model
+      return kind === "sequence-classification" ? k : k.startsWith("classifier.") ? null : k;
+    },
+    toHF: (k) => k,
+    transposed: () => false,
+    tied,
+    // Like HF, a pooler or classifier absent from the checkpoint is freshly initialised (with a warning).
+    optional: (k) => k.startsWith("classifier.") || k.startsWith(`${prefix}pooler.`),
+  };
+}
+
+const GPT2_BIAS =
+  /^(transformer\.)?(h\.\d+\.(ln_1|ln_2|attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)|ln_f)\.bias$/;
+
+/**
+ * For biasless models: drops the all-zero biases a checkpoint carries for HF's sake.
+ * @example const weights = dropZeroBiases(tensors);
+ */
+export function dropZeroBiases(tensors: Map<string, RawTensor>): Map<string, RawTensor> {
+  const out = new Map<string, RawTensor>();
+  for (const [k, t] of tensors) {
+    if (GPT2_BIAS.test(k)) {
+      if (t.data.some((v) => v !== 0))
+        throw new Error(`GPT-2 checkpoint: config says qkv_bias false but ${k} is not all zeros`);
+      continue;
+    }
+    out.set(k, t);
+  }
+  return out;
+}
+
+/**
+ * Adds the zero biases HF's GPT-2 expects to a biasless model's export.
+ * @example addZeroBiases(tensors, model.config, "float32");
+ */
+export function addZeroBiases(
+  tensors: Map<string, RawTensor>,
+  config: GPTConfig,
+  dtype: Tensor["dtype"],
+): void {
+  const { nLayer, nEmbd: C } = config;
+  const zeros = (n: number): RawTensor =>
+    dtype === "float64"
+      ? { dtype, shape: [n], data: new Float64Array(n) }
+      : { dtype: "float32", shape: [n], data: new Float32Array(n) };
+  const sizes: [string, number][] = [
+    ["ln_1", C],
+    ["ln_2", C],
+    ["attn.c_attn", 3 * C],
+    ["attn.c_proj", C],
+    ["mlp.c_fc", 4 * C],
+    ["mlp.c_proj", C],
+  ];
+  for (let i = 0; i < nLayer; i++)
+    for (const [m, n] of sizes) tensors.set(`transformer.h.${i}.${m}.bias`, zeros(n));
+  tensors.set("transformer.ln_f.bias", zeros(C));
+}
+
+// ---- BERT family load/save -------------------------------------------------------------------
+
+/**
+ * A BERT-family model (Bert or one with a `bert` encoder) as the HF helpers below see it.
+ * @example const m: BertFamily = await BertForMaskedLM.fromPretrained(dir);
+ */
+export interface BertFamily extends Module {
+  readonly config: BertConfig;
+  hfConfig: Record<string, unknown> | null;
+}
+
+function encoderOf(m: BertFamily): Bert {
+  return "bert" in m ? (m as unknown as { bert: Bert }).bert : (m as unknown as Bert);
+}
+
+/**
+ * Shared loader of the BERT classes: config translation, weights through {@link bertKeyMap},
+ * eval mode. Used by the `fromHF` statics.
+ * @example loadBertFamily("base", configJson, tensors, {}, (c) => new Bert(c))
+ */
+export function loadBertFamily<M extends BertFamily>(
+  kind: BertKind,
+  configJson: Record<string, unknown>,
+  tensors: Map<string, RawTensor>,
+  opts: HFLoadOptions,
+  build: (config: BertConfig) => M,
+): M {
+  const model = build(bertConfigFromHF(configJson));
+  const hasPooler = encoderOf(model).pooler !== null;
+  loadHFWeights(model, tensors, bertKeyMap(kind, hasPooler), { ...opts, what: "BERT checkpoint" });
+  model.hfConfig = { ...configJson };
+  model.eval();
+  return model;
+}
+
+/**
+ * Shared exporter of the BERT classes: what HF's save_pretrained writes for class `arch`.
+ * @example saveBertFamily(model, "base", "BertModel", model.hfConfig)
+ */
+export function saveBertFamily(
+  model: BertFamily,
+  kind: BertKind,
+  arch: string,
+  base: Record<string, unknown> | null,
+): HFCheckpoint {
+  const enc = encoderOf(model);
+  const dtype = enc.embeddings.word_embeddings.weight.dtype;
+  return {
+    config: bertConfigToHF(model.config, arch, dtype, base ?? {}),
+    tensors: exportHFWeights(model, bertKeyMap(kind, enc.pooler !== null)),
+  };
+}

@@ -1,0 +1,36 @@
+/** Models: GPT (decoder-only), BERT (encoder) and their Hugging Face checkpoint compatibility. */
+export {
+  Bert,
+  BertAttention,
+  type BertConfig,
+  BertEmbeddings,
+  BertEncoder,
+  type BertInputs,
+  BertIntermediate,
+  BertLayer,
+  type BertOptions,
+  type BertOutput,
+  BertPooler,
+  BertResidualOutput,
+  BertSelfAttention,
+} from "./bert.js";
+export * from "./bert-heads.js";
+export * from "./gpt.js";
+export {
+  type BertKind,
+  bertKeyMap,
+  exportHFWeights,
+  gpt2KeyMap,
+  type HFCheckpoint,
+  type HFKeyMap,
+  type HFLoadOptions,
+  loadHFWeights,
+  rawToTensor,
+  readPretrainedDir,
+  tensorToRaw,
+  writePretrainedDir,
+} from "./hf.js";
+export * from "./hf-config.js";
+export * from "./kv-cache.js";
+export * from "./sample.js";
+export * from "./seq2seq.js";

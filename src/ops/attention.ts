@@ -5,6 +5,7 @@
  */
 import { record } from "../autograd/graph.js";
 import type { FloatArray, Strided } from "../backend/backend.js";
+import { ones } from "../tensor/create.js";
 import { allocate } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
@@ -12,10 +13,9 @@ import { sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, broadcastView, denseFloat, requireFloat, wrap } from "./core.js";
 import { add, mul, where } from "./elementwise.js";
 import { tril } from "./indexing.js";
+import { matmul } from "./matmul.js";
 import { dropout, softmax } from "./nn.js";
 import { contiguous, expand, transpose } from "./shape.js";
-import { matmul } from "./matmul.js";
-import { ones } from "../tensor/create.js";
 
 export interface AttentionOptions {
   /** Bool mask (true = may attend) or additive float mask, broadcastable to (…, T, S). */
@@ -38,7 +38,9 @@ export interface AttentionOptions {
 function additiveMask(mask: Tensor, dtype: Tensor["dtype"]): Tensor {
   if (mask.dtype === "bool") return where(mask, 0, Number.NEGATIVE_INFINITY) as Tensor;
   if (mask.dtype !== dtype) {
-    throw new Error(`scaledDotProductAttention: float attnMask must be ${dtype} like the query, got ${mask.dtype} of shape ${shapeStr(mask.shape)}`);
+    throw new Error(
+      `scaledDotProductAttention: float attnMask must be ${dtype} like the query, got ${mask.dtype} of shape ${shapeStr(mask.shape)}`,
+    );
   }
   return mask;
 }
@@ -47,22 +49,32 @@ function additiveMask(mask: Tensor, dtype: Tensor["dtype"]): Tensor {
  * Attention over the last two dims of q (…, T, D), k (…, S, D), v (…, S, Dv) → (…, T, Dv).
  * @example scaledDotProductAttention(q, k, v, { isCausal: true })
  */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: AttentionOptions = {},
+): Tensor {
   const op = "scaledDotProductAttention";
   for (const t of [q, k, v]) requireFloat(op, t);
   if (q.ndim < 2 || k.ndim !== q.ndim || v.ndim !== q.ndim) {
-    throw new Error(`${op}: q, k, v must have the same rank ≥ 2, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
+    throw new Error(
+      `${op}: q, k, v must have the same rank ≥ 2, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`,
+    );
   }
-  const nd = q.ndim;
   const [T, D] = q.shape.slice(-2);
   const [S, Dk] = k.shape.slice(-2);
   const [Sv, Dv] = v.shape.slice(-2);
   if (Dk !== D || Sv !== S) {
-    throw new Error(`${op}: incompatible shapes q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} (need k (…, S, ${D}) and v (…, S, Dv))`);
+    throw new Error(
+      `${op}: incompatible shapes q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} (need k (…, S, ${D}) and v (…, S, Dv))`,
+    );
   }
   const lead = q.shape.slice(0, -2);
   if (!sameShape(k.shape.slice(0, -2), lead) || !sameShape(v.shape.slice(0, -2), lead)) {
-    throw new Error(`${op}: batch dims differ: q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}`);
+    throw new Error(
+      `${op}: batch dims differ: q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}`,
+    );
   }
   if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new Error(`${op}: q, k, v must share a dtype`);
   if (opts.isCausal && opts.attnMask) throw new Error(`${op}: pass either attnMask or isCausal, not both`);
@@ -78,7 +90,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     try {
       expand(mask, [...lead, T, S]);
     } catch {
-      throw new Error(`${op}: attnMask of shape ${shapeStr(mask.shape)} cannot be broadcast to ${shapeStr([...lead, T, S])}`);
+      throw new Error(
+        `${op}: attnMask of shape ${shapeStr(mask.shape)} cannot be broadcast to ${shapeStr([...lead, T, S])}`,
+      );
     }
   }
 
@@ -86,7 +100,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     // Composite path: the dropped-out weights must be explicit.
     let scores = mul(matmul(q, transpose(k, -2, -1)), scale);
     if (mask) scores = add(scores, mask);
-    if (bottomRight) scores = add(scores, additiveMask(tril(ones([T, S], { dtype: "bool" }), S - T), q.dtype));
+    if (bottomRight)
+      scores = add(scores, additiveMask(tril(ones([T, S], { dtype: "bool" }), S - T), q.dtype));
     const attn = dropout(softmax(scores, -1), p, { training: true, generator: opts.generator });
     return matmul(attn, v);
   }
@@ -100,7 +115,12 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     if (lead.length > 2) m = contiguous(m);
     const view = broadcastView(m, [...lead, T, S]);
     const s = view.strides;
-    const st = [lead.length >= 1 ? s[0] : 0, lead.length >= 2 ? s[lead.length - 1] : 0, s[s.length - 2], s[s.length - 1]];
+    const st = [
+      lead.length >= 1 ? s[0] : 0,
+      lead.length >= 2 ? s[lead.length - 1] : 0,
+      s[s.length - 2],
+      s[s.length - 1],
+    ];
     if (lead.length > 2) st[0] = H * T * S;
     maskView = { data: view.data as FloatArray, offset: view.offset, strides: st };
   }

@@ -19,7 +19,11 @@ function scores(args: AttentionArgs, b: number, h: number, i: number, s: Float64
     let dot = 0;
     for (let d = 0; d < D; d++) dot += q[qBase + d] * k[kBase + j * D + d];
     let v = dot * scale;
-    if (mask) v += mask.data[mask.offset + b * mask.strides[0] + h * mask.strides[1] + i * mask.strides[2] + j * mask.strides[3]];
+    if (mask)
+      v +=
+        mask.data[
+          mask.offset + b * mask.strides[0] + h * mask.strides[1] + i * mask.strides[2] + j * mask.strides[3]
+        ];
     s[j] = v;
   }
 }

@@ -106,7 +106,13 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
 }
 
-export function unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, gy: FloatArray, gx: FloatArray): void {
+export function unaryBackward(
+  op: UnaryOp,
+  x: FloatArray,
+  y: FloatArray,
+  gy: FloatArray,
+  gx: FloatArray,
+): void {
   const d = derivative(op);
   for (let i = 0; i < x.length; i++) gx[i] = gy[i] * d(x[i], y[i]);
 }
@@ -156,7 +162,13 @@ function compareFn(op: CompareOp): (a: number, b: number) => boolean {
   }
 }
 
-export function compare(op: CompareOp, shape: readonly number[], a: Strided, b: Strided, out: Uint8Array): void {
+export function compare(
+  op: CompareOp,
+  shape: readonly number[],
+  a: Strided,
+  b: Strided,
+  out: Uint8Array,
+): void {
   const f = compareFn(op);
   const A = a.data;
   const B = b.data;
@@ -165,7 +177,13 @@ export function compare(op: CompareOp, shape: readonly number[], a: Strided, b: 
   });
 }
 
-export function where(shape: readonly number[], cond: Strided<Uint8Array>, a: Strided, b: Strided, out: AnyArray): void {
+export function where(
+  shape: readonly number[],
+  cond: Strided<Uint8Array>,
+  a: Strided,
+  b: Strided,
+  out: AnyArray,
+): void {
   const pc = positions(shape, cond);
   const C = cond.data;
   const A = a.data;
@@ -190,7 +208,8 @@ export function copy(shape: readonly number[], src: Strided, dst: Strided): void
   if (!toBool && isDense(shape, src.strides) && isDense(shape, dst.strides)) {
     let n = 1;
     for (const d of shape) n *= d;
-    if (S.constructor === D.constructor) (D as Float32Array).set((S as Float32Array).subarray(src.offset, src.offset + n), dst.offset);
+    if (S.constructor === D.constructor)
+      (D as Float32Array).set((S as Float32Array).subarray(src.offset, src.offset + n), dst.offset);
     else for (let i = 0; i < n; i++) D[dst.offset + i] = S[src.offset + i];
     return;
   }

@@ -1,7 +1,14 @@
 /** Reference gather/scatter kernels over the middle axis of (outer, n, inner) buffers. */
 import type { AnyArray, FloatArray } from "../../backend/backend.js";
 
-export function indexSelect(x: AnyArray, outer: number, n: number, inner: number, index: Int32Array, out: AnyArray): void {
+export function indexSelect(
+  x: AnyArray,
+  outer: number,
+  n: number,
+  inner: number,
+  index: Int32Array,
+  out: AnyArray,
+): void {
   const m = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
@@ -12,7 +19,14 @@ export function indexSelect(x: AnyArray, outer: number, n: number, inner: number
   }
 }
 
-export function indexAdd(gy: FloatArray, outer: number, n: number, inner: number, index: Int32Array, gx: FloatArray): void {
+export function indexAdd(
+  gy: FloatArray,
+  outer: number,
+  n: number,
+  inner: number,
+  index: Int32Array,
+  gx: FloatArray,
+): void {
   const m = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
@@ -23,7 +37,15 @@ export function indexAdd(gy: FloatArray, outer: number, n: number, inner: number
   }
 }
 
-export function gather(x: AnyArray, outer: number, n: number, inner: number, index: Int32Array, m: number, out: AnyArray): void {
+export function gather(
+  x: AnyArray,
+  outer: number,
+  n: number,
+  inner: number,
+  index: Int32Array,
+  m: number,
+  out: AnyArray,
+): void {
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       for (let i = 0; i < inner; i++) {
@@ -34,7 +56,15 @@ export function gather(x: AnyArray, outer: number, n: number, inner: number, ind
   }
 }
 
-export function scatterAdd(gy: FloatArray, outer: number, n: number, inner: number, index: Int32Array, m: number, gx: FloatArray): void {
+export function scatterAdd(
+  gy: FloatArray,
+  outer: number,
+  n: number,
+  inner: number,
+  index: Int32Array,
+  m: number,
+  gx: FloatArray,
+): void {
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       for (let i = 0; i < inner; i++) {

@@ -19,7 +19,13 @@ export function softmaxForward(x: FloatArray, rows: number, n: number, out: Floa
   }
 }
 
-export function softmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
+export function softmaxBackward(
+  y: FloatArray,
+  gy: FloatArray,
+  rows: number,
+  n: number,
+  gx: FloatArray,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let dot = 0;
@@ -46,7 +52,13 @@ export function logSoftmaxForward(x: FloatArray, rows: number, n: number, out: F
   }
 }
 
-export function logSoftmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
+export function logSoftmaxBackward(
+  y: FloatArray,
+  gy: FloatArray,
+  rows: number,
+  n: number,
+  gx: FloatArray,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let sum = 0;

@@ -8,7 +8,15 @@ export function adamStep(
   expAvg: FloatArray,
   expAvgSq: FloatArray,
   maxExpAvgSq: FloatArray | null,
-  opts: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; decoupled: boolean },
+  opts: {
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+    step: number;
+    decoupled: boolean;
+  },
 ): void {
   const { lr, beta1, beta2, eps, weightDecay, step, decoupled } = opts;
   const bc1 = 1 - beta1 ** step;

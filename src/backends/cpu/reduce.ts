@@ -1,7 +1,14 @@
 /** Reference reductions over the middle axis of a contiguous (outer, n, inner) buffer. */
 import type { AnyArray, ArgReduceOp, ReduceOp } from "../../backend/backend.js";
 
-export function reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: AnyArray): void {
+export function reduce(
+  op: ReduceOp,
+  x: AnyArray,
+  outer: number,
+  n: number,
+  inner: number,
+  out: AnyArray,
+): void {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
@@ -37,7 +44,14 @@ export function reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inne
   }
 }
 
-export function argReduce(op: ArgReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: Int32Array): void {
+export function argReduce(
+  op: ArgReduceOp,
+  x: AnyArray,
+  outer: number,
+  n: number,
+  inner: number,
+  out: Int32Array,
+): void {
   const better = op === "argmax" ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {

@@ -40,7 +40,10 @@ export function forEach2(
 }
 
 /** Storage positions of every element of a strided view, in row-major order. */
-export function positions(shape: readonly number[], v: { offset: number; strides: readonly number[] }): Int32Array | Float64Array {
+export function positions(
+  shape: readonly number[],
+  v: { offset: number; strides: readonly number[] },
+): Int32Array | Float64Array {
   let total = 1;
   for (const d of shape) total *= d;
   const out = total < 2 ** 31 ? new Int32Array(total) : new Float64Array(total);

@@ -1,0 +1,216 @@
+/**
+ * The `qkv` command line: train, sample, eval, tokenizer and info. It is a thin layer over the
+ * public API; every failure becomes one message on stderr and a non-zero exit code.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { DEFAULTS, type TrainConfig } from "../src/train/config.js";
+import { boolFlag, CliError, intFlag, numFlag } from "./errors.js";
+
+const FIELD_HELP: Record<keyof TrainConfig, string> = {
+  model: "model family: gpt (text), bert (masked-LM pretraining) or seq2seq (encoder-decoder)",
+  data: "text file or folder (gpt, bert); TSV file, 'reverse' or 'addition' (seq2seq); default: bundled Tiny Shakespeare",
+  tokenizer: "tokenizer to build from the data: char or bpe",
+  vocabSize: "vocabulary size when training a BPE tokenizer",
+  outDir: "folder for checkpoints, metrics.jsonl and loss.svg",
+  nLayer: "transformer layers",
+  nHead: "attention heads",
+  nEmbd: "embedding (model) width",
+  blockSize: "context length in tokens",
+  dropout: "dropout probability",
+  bias: "use biases in Linear and LayerNorm layers",
+  batchSize: "sequences per micro-batch",
+  gradAccum: "micro-batches accumulated per optimizer step",
+  maxIters: "optimizer steps",
+  lr: "peak learning rate",
+  minLr: "learning rate at the end of the cosine decay",
+  warmupIters: "linear warmup steps",
+  lrDecayIters: "step at which the cosine decay reaches minLr",
+  weightDecay: "AdamW weight decay (not applied to biases, norms or embeddings)",
+  beta1: "AdamW beta1",
+  beta2: "AdamW beta2",
+  gradClip: "clip the gradient norm to this value (0: off)",
+  evalInterval: "evaluate (and checkpoint) every this many steps",
+  evalIters: "batches per evaluation",
+  logInterval: "log every this many steps",
+  alwaysSaveCheckpoint: "checkpoint at every evaluation, not only on improvement",
+  seed: "random seed",
+  sampleTokens: "tokens to sample after training (0: none)",
+  temperature: "sampling temperature for the final sample",
+  topK: "top-k for the final sample (0: off)",
+};
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** One flag per config field, typed from its default, so flags and config files cannot drift. */
+function configOptions(cmd: Command): void {
+  for (const [field, def] of Object.entries(DEFAULTS)) {
+    const flag = `--${kebab(field)}`;
+    const opt = new Option(`${flag} <value>`, FIELD_HELP[field as keyof TrainConfig]);
+    if (typeof def === "number") {
+      const isInt =
+        Number.isInteger(def) &&
+        !["lr", "minLr", "dropout", "weightDecay", "beta1", "beta2", "gradClip", "temperature"].includes(
+          field,
+        );
+      opt.argParser(isInt ? intFlag(flag, 0) : numFlag(flag, 0));
+    } else if (typeof def === "boolean") {
+      opt.argParser(boolFlag(flag));
+    }
+    if (field === "model") opt.choices(["gpt", "bert", "seq2seq"]);
+    if (field === "tokenizer") opt.choices(["char", "bpe"]);
+    cmd.addOption(opt);
+  }
+}
+
+function backendOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        "--backend <name>",
+        "compute backend: native or cpu (default: native when available; env QKV_BACKEND)",
+      ),
+    )
+    .addOption(
+      new Option("--threads <n>", "threads for the native backend (env QKV_NUM_THREADS)").argParser(
+        intFlag("--threads", 1),
+      ),
+    );
+}
+
+export function buildProgram(): Command {
+  const program = new Command("qkv")
+    .description("Build, train and run transformer models in TypeScript.")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const train = program
+    .command("train")
+    .description("Train a model; with no options, a character-level GPT on the bundled Tiny Shakespeare")
+    .option(
+      "--preset <name>",
+      "start from a preset: shakespeare-char (default for gpt), tiny, bert-small, seq2seq-reverse",
+    )
+    .option("--config <file>", "JSON file of config fields (flags override it)")
+    .option("--resume", "continue from the last checkpoint in --out-dir")
+    .option("--quiet", "print nothing but errors");
+  configOptions(train);
+  backendOptions(train).action(async (opts) => {
+    const { trainCommand } = await import("./train.js");
+    await trainCommand(opts as Record<string, unknown>);
+  });
+
+  backendOptions(
+    program
+      .command("sample")
+      .description("Generate text from a trained GPT checkpoint")
+      .requiredOption("--checkpoint <dir>", "checkpoint folder (e.g. runs/default/best)")
+      .option("--prompt <text>", "text to continue", "\n")
+      .option("--max-new-tokens <n>", "tokens to generate", intFlag("--max-new-tokens", 1), 200)
+      .option("--temperature <t>", "0 for greedy", numFlag("--temperature", 0), 0.8)
+      .option("--top-k <k>", "keep the k most likely tokens (0: off)", intFlag("--top-k", 0), 200)
+      .option("--top-p <p>", "nucleus sampling mass (1: off)", numFlag("--top-p", 0, 1), 1)
+      .option(
+        "--repetition-penalty <r>",
+        "penalty for repeated tokens (1: off)",
+        numFlag("--repetition-penalty", 0),
+        1,
+      )
+      .option("--stop <text...>", "stop strings")
+      .option("--seed <n>", "random seed", intFlag("--seed", 0), 1337)
+      .option("--num-samples <n>", "independent samples", intFlag("--num-samples", 1), 1)
+      .option("--no-stream", "print each sample at the end instead of token by token"),
+  ).action(async (opts) => {
+    const { sampleCommand } = await import("./sample.js");
+    await sampleCommand(opts);
+  });
+
+  backendOptions(
+    program
+      .command("eval")
+      .description("Loss and perplexity of a GPT checkpoint on a text file")
+      .requiredOption("--checkpoint <dir>", "checkpoint folder")
+      .requiredOption("--data <file>", "text file to score")
+      .option("--batch-size <n>", "sequences per batch", intFlag("--batch-size", 1), 16)
+      .option(
+        "--max-batches <n>",
+        "stop after this many batches (0: whole file)",
+        intFlag("--max-batches", 0),
+        0,
+      ),
+  ).action(async (opts) => {
+    const { evalCommand } = await import("./eval.js");
+    await evalCommand(opts);
+  });
+
+  const tok = program.command("tokenizer").description("Train, apply and inspect tokenizers");
+  tok
+    .command("train")
+    .description("Train a byte-level BPE (or a character) tokenizer and save it as tokenizer.json")
+    .requiredOption("--data <path>", "text file or folder")
+    .requiredOption("--out <file>", "where to write tokenizer.json")
+    .addOption(new Option("--type <kind>", "tokenizer kind").choices(["bpe", "char"]).default("bpe"))
+    .option("--vocab-size <n>", "target vocabulary size (bpe)", intFlag("--vocab-size", 257), 1000)
+    .option("--special <tokens...>", "special tokens, e.g. <|endoftext|>")
+    .action(async (opts) => {
+      const { tokenizerTrain } = await import("./tokenizer.js");
+      await tokenizerTrain(opts);
+    });
+  tok
+    .command("encode")
+    .description("Print the token ids of a text (argument, --file, or stdin)")
+    .requiredOption("--tokenizer <file>", "tokenizer.json (or a checkpoint folder)")
+    .option("--file <path>", "read the text from a file")
+    .argument("[text]", "text to encode")
+    .action(async (text, opts) => {
+      const { tokenizerEncode } = await import("./tokenizer.js");
+      await tokenizerEncode(text, opts);
+    });
+  tok
+    .command("decode")
+    .description("Print the text of token ids")
+    .requiredOption("--tokenizer <file>", "tokenizer.json (or a checkpoint folder)")
+    .argument("<ids...>", "token ids (space or comma separated)")
+    .action(async (ids, opts) => {
+      const { tokenizerDecode } = await import("./tokenizer.js");
+      await tokenizerDecode(ids, opts);
+    });
+
+  program
+    .command("info")
+    .description("Architecture, parameter count and training state of a checkpoint")
+    .requiredOption("--checkpoint <dir>", "checkpoint folder")
+    .action(async (opts) => {
+      const { infoCommand } = await import("./info.js");
+      await infoCommand(opts);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander already printed its message (or the help text).
+      return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version"
+        ? 0
+        : 2;
+    }
+    const err = e as Error;
+    const cause = (err as { cause?: unknown }).cause;
+    if (err instanceof CliError) {
+      process.stderr.write(`qkv: error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`qkv: error: ${err?.message ?? String(e)}\n`);
+    if (process.env.QKV_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n${cause ? String(cause) : ""}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Builds what `qkv train` needs for each model family: tokenizer, data, model, the training task,
+ * checkpoint weights, and the sample or evaluation printed at the end.
+ */
+import {
+  additionTask,
+  BatchSampler,
+  BertForMaskedLM,
+  crossEntropy,
+  Generator,
+  GPT,
+  generate,
+  gptNextTokenModel,
+  maskTokens,
+  PairDataset,
+  parseTsv,
+  type RawTensor,
+  reverseTask,
+  Seq2SeqTransformer,
+  type Tensor,
+  type TextPair,
+  TokenDataset,
+  type Tokenizer,
+  withNoGrad,
+} from "../src/index.js";
+import { fromRaw, toRaw } from "../src/io/node-checkpoint.js";
+import { loadTextSource } from "../src/io/node-data.js";
+import type { Parameter } from "../src/nn/module.js";
+import type { TrainConfig } from "../src/train/config.js";
+import { LanguageModelTask } from "../src/train/tasks.js";
+import type { TrainTask } from "../src/train/trainer.js";
+import { CliError } from "./errors.js";
+
+export interface BuildContext {
+  /** A checkpoint to continue from (its tokenizer, config and weights), or null for a fresh run. */
+  resume: { tokenizer: Tokenizer; config: Record<string, unknown>; weights: Map<string, RawTensor> } | null;
+  buildTokenizer: (cfg: TrainConfig, text: string, specials: string[]) => Tokenizer;
+  cachedIds: (path: string, tok: Tokenizer) => Promise<ArrayLike<number>>;
+  dataPath: string;
+}
+
+export interface BuiltTask {
+  task: TrainTask;
+  tokenizer: Tokenizer;
+  describe: string;
+  paramGroups: (weightDecay: number) => { params: Parameter[]; weightDecay: number }[];
+  /** config.json of a checkpoint. */
+  config: () => Record<string, unknown>;
+  /** model.safetensors of a checkpoint. */
+  weights: () => Map<string, RawTensor>;
+  /** What to show at the end of training. */
+  finish: (cfg: TrainConfig, write: (s: string) => void) => void;
+}
+
+/** Parameters split for AdamW: decay only matrices that are not embeddings (norms, biases, embeddings: none). */
+export function decayGroups(
+  named: [string, Parameter][],
+  embeddingNames: (n: string) => boolean,
+  weightDecay: number,
+) {
+  const decay: Parameter[] = [];
+  const noDecay: Parameter[] = [];
+  for (const [n, p] of named) (p.ndim >= 2 && !embeddingNames(n) ? decay : noDecay).push(p);
+  return [
+    { params: decay, weightDecay },
+    { params: noDecay, weightDecay: 0 },
+  ];
+}
+
+function stateWeights(model: { stateDict(): Record<string, Tensor> }): Map<string, RawTensor> {
+  const m = new Map<string, RawTensor>();
+  for (const [k, t] of Object.entries(model.stateDict())) m.set(k, toRaw(t));
+  return m;
+}
+
+function loadStateWeights(
+  model: { loadStateDict(sd: Record<string, Tensor>): unknown },
+  weights: Map<string, RawTensor>,
+): void {
+  const sd: Record<string, Tensor> = {};
+  for (const [k, r] of weights) sd[k] = fromRaw(r);
+  model.loadStateDict(sd);
+}
+
+export async function buildTask(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask> {
+  switch (cfg.model) {
+    case "gpt":
+      return buildGpt(cfg, ctx);
+    case "bert":
+      return buildBert(cfg, ctx);
+    case "seq2seq":
+      return buildSeq2Seq(cfg, ctx);
+  }
+}
+
+// ---- GPT ------------------------------------------------------------------------------------------
+
+async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask> {
+  const text = await loadTextSource(ctx.dataPath);
+  const tok = ctx.resume?.tokenizer ?? ctx.buildTokenizer(cfg, text, []);
+  const dataset = TokenDataset.fromIds(await ctx.cachedIds(ctx.dataPath, tok), { vocabSize: tok.vocabSize });
+  const model = ctx.resume
+    ? GPT.fromHF(ctx.resume.config, ctx.resume.weights)
+    : new GPT(
+        {
+          vocabSize: tok.vocabSize,
+          blockSize: cfg.blockSize,
+          nLayer: cfg.nLayer,
+          nHead: cfg.nHead,
+          nEmbd: cfg.nEmbd,
+          dropout: cfg.dropout,
+          bias: cfg.bias,
+        },
+        { generator: new Generator(cfg.seed) },
+      );
+  if (ctx.resume) model.config.dropout = cfg.dropout;
+  const task = new LanguageModelTask(model, dataset, {
+    batchSize: cfg.batchSize,
+    blockSize: cfg.blockSize,
+    seed: cfg.seed,
+  });
+  return {
+    task,
+    tokenizer: tok,
+    describe: `GPT (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}: ${dataset.train.length.toLocaleString("en-US")} train / ${dataset.val.length.toLocaleString("en-US")} val tokens, vocabulary ${tok.vocabSize} (${tok.type})`,
+    paramGroups: (wd) =>
+      decayGroups(model.namedParameters(), (n) => n.startsWith("wte") || n.startsWith("wpe"), wd),
+    config: () => model.toHF().config,
+    weights: () => model.toHF().tensors,
+    finish: (c, write) => {
+      model.eval();
+      write("\n--- sample ---\n");
+      generate(gptNextTokenModel(model), tok.encode("\n"), {
+        maxNewTokens: c.sampleTokens,
+        temperature: c.temperature,
+        topK: c.topK > 0 ? c.topK : undefined,
+        generator: new Generator(c.seed),
+        decode: (ids) => tok.decode(ids),
+        onText: write,
+      });
+      write("\n");
+    },
+  };
+}
+
+// ---- BERT (masked-LM pretraining) -------------------------------------------------------------------
+
+const BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask> {
+  const text = await loadTextSource(ctx.dataPath);
+  const tok = ctx.resume?.tokenizer ?? ctx.buildTokenizer(cfg, text, BERT_SPECIALS);
+  const specialIds = BERT_SPECIALS.map((s) => tok.tokenToId(s)).filter(
+    (id): id is number => id !== undefined && id !== null,
+  );
+  const maskId = tok.tokenToId("[MASK]");
+  if (maskId === undefined || maskId === null) throw new CliError("the tokenizer has no [MASK] token");
+  const dataset = TokenDataset.fromIds(await ctx.cachedIds(ctx.dataPath, tok), { vocabSize: tok.vocabSize });
+  const config = {
+    vocabSize: tok.vocabSize,
+    hiddenSize: cfg.nEmbd,
+    numHiddenLayers: cfg.nLayer,
+    numAttentionHeads: cfg.nHead,
+    intermediateSize: 4 * cfg.nEmbd,
+    hiddenAct: "gelu" as const,
+    hiddenDropoutProb: cfg.dropout,
+    attentionProbsDropoutProb: cfg.dropout,
+    maxPositionEmbeddings: cfg.blockSize,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+  };
+  const model = ctx.resume
+    ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
+    : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
+  const sampler = new BatchSampler(dataset, { seed: cfg.seed });
+  const masking = new Generator(cfg.seed + 11);
+  const { batchSize: B, blockSize: T } = cfg;
+  const maskOpts = { vocabSize: tok.vocabSize, maskId, specialIds };
+
+  // Held-out batches are fixed: the same windows and masks at every evaluation.
+  const evalSet = (split: "train" | "val", n: number) => {
+    const s = new BatchSampler(dataset, { seed: cfg.seed + (split === "val" ? 2 : 1) });
+    const g = new Generator(cfg.seed + (split === "val" ? 22 : 21));
+    return Array.from({ length: n }, () =>
+      maskTokens(s.getBatch(split, B, T).x, { ...maskOpts, generator: g }),
+    );
+  };
+  const cache = new Map<string, ReturnType<typeof evalSet>>();
+  const fixed = (split: "train" | "val", n: number) => {
+    const key = `${split}:${n}`;
+    if (!cache.has(key)) cache.set(key, evalSet(split, n));
+    return cache.get(key)!;
+  };
+  // Frequency baseline: always predict the most common training token.
+  const counts = new Float64Array(tok.vocabSize);
+  for (const id of dataset.train) counts[id]++;
+  let mostCommon = 0;
+  for (let i = 1; i < counts.length; i++) if (counts[i] > counts[mostCommon]) mostCommon = i;
+
+  const task: TrainTask = {
+    model,
+    tokensPerBatch: B * T,
+    trainLoss: () => {
+      const { inputIds, labels } = maskTokens(sampler.getBatch("train", B, T).x, {
+        ...maskOpts,
+        generator: masking,
+      });
+      return model.forward(inputIds, { labels }).loss!;
+    },
+    evalLoss: (split, iters) => {
+      let total = 0;
+      for (const b of fixed(split, iters))
+        total += model.forward(b.inputIds, { labels: b.labels }).loss!.item();
+      return total / iters;
+    },
+    evalMetrics: () => {
+      let hit = 0;
+      let base = 0;
+      let n = 0;
+      for (const b of fixed("val", Math.min(cfg.evalIters, 50))) {
+        const pred = model.forward(b.inputIds).logits.argmax(-1).toArray();
+        const labels = b.labels.toArray();
+        for (let i = 0; i < labels.length; i++) {
+          if (labels[i] === -100) continue;
+          n++;
+          if (pred[i] === labels[i]) hit++;
+          if (labels[i] === mostCommon) base++;
+        }
+      }
+      return { maskedAccuracy: hit / n, frequencyBaseline: base / n };
+    },
+    getState: () => ({ sampler: sampler.getState(), masking: masking.getState() }),
+    setState: (s) => {
+      const st = s as {
+        sampler: ReturnType<BatchSampler["getState"]>;
+        masking: ReturnType<Generator["getState"]>;
+      };
+      sampler.setState(st.sampler);
+      masking.setState(st.masking);
+    },
+  };
+  return {
+    task,
+    tokenizer: tok,
+    describe: `BERT masked-LM (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${T}) on ${ctx.dataPath}, vocabulary ${tok.vocabSize}`,
+    paramGroups: (wd) => decayGroups(model.namedParameters(), (n) => n.includes("embeddings"), wd),
+    config: () => model.toHF().config,
+    weights: () => model.toHF().tensors,
+    finish: (_c, write) => {
+      model.eval();
+      const m = withNoGrad(() => task.evalMetrics!());
+      write(
+        `masked-token accuracy on held-out text: ${(100 * m.maskedAccuracy).toFixed(1)}% (always predicting the most frequent token: ${(100 * m.frequencyBaseline).toFixed(1)}%)\n`,
+      );
+    },
+  };
+}
+
+// ---- Encoder-decoder -------------------------------------------------------------------------------
+
+const S2S_SPECIALS = ["<pad>", "<bos>", "<eos>"];
+
+function seq2seqPairs(
+  data: string,
+  seed: number,
+): { train: TextPair[]; val: TextPair[]; source: string } | null {
+  if (data === "reverse" || data === "") {
+    const all = reverseTask({ numSymbols: 10, minLen: 1, maxLen: 12, count: 60000, seed });
+    return { ...splitPairs(all), source: "built-in task: reverse strings of up to 12 symbols" };
+  }
+  if (data === "addition") {
+    const all = additionTask({ maxDigits: 3, count: 60000, seed });
+    return { ...splitPairs(all), source: "built-in task: add two numbers of up to 3 digits" };
+  }
+  return null;
+}
+
+/** 95/5 split with no held-out pair that also appears in training. */
+function splitPairs(all: TextPair[]): { train: TextPair[]; val: TextPair[] } {
+  const cut = Math.floor(all.length * 0.95);
+  const train = all.slice(0, cut);
+  const seen = new Set(train.map((p) => `${p.source}\t${p.target}`));
+  const val = all.slice(cut).filter((p) => !seen.has(`${p.source}\t${p.target}`));
+  return { train, val };
+}
+
+async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask> {
+  let pairs = seq2seqPairs(cfg.data, cfg.seed);
+  if (!pairs) {
+    const text = await loadTextSource(cfg.data);
+    const all = parseTsv(text, cfg.data);
+    pairs = { ...splitPairs(all), source: cfg.data };
+  }
+  const allText = [...pairs.train, ...pairs.val].map((p) => `${p.source}${p.target}`).join("");
+  const tok = ctx.resume?.tokenizer ?? ctx.buildTokenizer(cfg, allText, S2S_SPECIALS);
+  const [padId, bosId, eosId] = S2S_SPECIALS.map((s) => tok.tokenToId(s)) as number[];
+  const collateOpts = { padId, bosId, eosId };
+  const train = PairDataset.fromPairs(pairs.train, tok);
+  const val = PairDataset.fromPairs(pairs.val, tok);
+  const maxLen =
+    Math.max(...[...train.pairs, ...val.pairs].map((p) => Math.max(p.source.length, p.target.length))) + 2;
+  const config = {
+    srcVocabSize: tok.vocabSize,
+    tgtVocabSize: tok.vocabSize,
+    dModel: cfg.nEmbd,
+    nhead: cfg.nHead,
+    numEncoderLayers: cfg.nLayer,
+    numDecoderLayers: cfg.nLayer,
+    dimFeedforward: 4 * cfg.nEmbd,
+    dropout: cfg.dropout,
+    maxLen: Math.max(maxLen, cfg.blockSize),
+  };
+  const model = new Seq2SeqTransformer({ ...config, generator: new Generator(cfg.seed) });
+  if (ctx.resume) loadStateWeights(model, ctx.resume.weights);
+  const gen = new Generator(cfg.seed + 5);
+  const V = tok.vocabSize;
+  const lossOf = (b: ReturnType<PairDataset["collate"]>) => {
+    const logits = model.forward(b.src, b.tgtIn, {
+      srcKeyPaddingMask: b.srcKeyPaddingMask,
+      tgtKeyPaddingMask: b.tgtKeyPaddingMask,
+    }); // (B, T, V)
+    return crossEntropy(logits.reshape(-1, V), b.tgtOut.reshape(-1), { ignoreIndex: -100 });
+  };
+  const exactMatch = (n: number): number => {
+    const count = Math.min(n, val.length);
+    let hit = 0;
+    for (let start = 0; start < count; start += 64) {
+      const idx = Array.from({ length: Math.min(64, count - start) }, (_, i) => start + i);
+      const b = val.collate(idx, collateOpts);
+      const out = model.greedyDecode(b.src, {
+        bos: bosId,
+        eos: eosId,
+        maxLen,
+        srcKeyPaddingMask: b.srcKeyPaddingMask,
+      });
+      out.forEach((ids, i) => {
+        const want = val.pairs[idx[i]].target;
+        if (ids.length === want.length && ids.every((v, j) => v === want[j])) hit++;
+      });
+    }
+    return hit / count;
+  };
+  const task: TrainTask = {
+    model,
+    tokensPerBatch: cfg.batchSize * maxLen,
+    trainLoss: () => lossOf(train.sampleBatch(cfg.batchSize, collateOpts, gen)),
+    evalLoss: (split, iters) => {
+      const ds = split === "val" ? val : train;
+      const g = new Generator(cfg.seed + (split === "val" ? 32 : 31));
+      let total = 0;
+      for (let i = 0; i < iters; i++) total += lossOf(ds.sampleBatch(cfg.batchSize, collateOpts, g)).item();
+      return total / iters;
+    },
+    evalMetrics: () => ({ exactMatch: exactMatch(256) }),
+    getState: () => ({ generator: gen.getState() }),
+    setState: (s) => {
+      gen.setState((s as { generator: ReturnType<Generator["getState"]> }).generator);
+    },
+  };
+  return {
+    task,
+    tokenizer: tok,
+    describe: `encoder-decoder (${cfg.nLayer}+${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide) on ${pairs.source}: ${train.length} train / ${val.length} held-out pairs`,
+    paramGroups: (wd) => decayGroups(model.namedParameters(), (n) => n.includes("tok_emb"), wd),
+    config: () => ({ model_type: "qkv-seq2seq", ...config, maxLen: config.maxLen, padId, bosId, eosId }),
+    weights: () => stateWeights(model),
+    finish: (_c, write) => {
+      model.eval();
+      const em = exactMatch(val.length);
+      write(`greedy exact match on ${val.length} held-out pairs: ${(100 * em).toFixed(2)}%\n`);
+      const b = val.collate([0, 1, 2], collateOpts);
+      const out = model.greedyDecode(b.src, {
+        bos: bosId,
+        eos: eosId,
+        maxLen,
+        srcKeyPaddingMask: b.srcKeyPaddingMask,
+      });
+      out.forEach((ids, i) => {
+        write(`  ${pairs.val[i].source} → ${tok.decode(ids)}\n`);
+      });
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * Training configuration: defaults, presets, and validation that names the offending field.
+ * The field names follow nanoGPT's train.py (camelCased) so its recipes carry over.
+ */
+
+export type ModelKind = "gpt" | "bert" | "seq2seq";
+export type TokenizerKind = "char" | "bpe";
+
+export interface TrainConfig {
+  model: ModelKind;
+  /** Text file or folder (gpt, bert), or a TSV file / "reverse" / "addition" (seq2seq). Empty = bundled Tiny Shakespeare. */
+  data: string;
+  tokenizer: TokenizerKind;
+  /** Target vocabulary size when training a BPE tokenizer. */
+  vocabSize: number;
+  outDir: string;
+  // model
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  blockSize: number;
+  dropout: number;
+  bias: boolean;
+  // optimisation
+  batchSize: number;
+  gradAccum: number;
+  maxIters: number;
+  lr: number;
+  minLr: number;
+  warmupIters: number;
+  lrDecayIters: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  gradClip: number;
+  // evaluation and logging
+  evalInterval: number;
+  evalIters: number;
+  logInterval: number;
+  /** Write a checkpoint at every evaluation (else only when the val loss improves). */
+  alwaysSaveCheckpoint: boolean;
+  seed: number;
+  // sampling at the end of training
+  sampleTokens: number;
+  temperature: number;
+  topK: number;
+}
+
+/** nanoGPT's "baby GPT" for a CPU: character-level Shakespeare (config/train_shakespeare_char.py with its CPU overrides). */
+const shakespeareChar: Partial<TrainConfig> = {
+  model: "gpt",
+  tokenizer: "char",
+  nLayer: 4,
+  nHead: 4,
+  nEmbd: 128,
+  blockSize: 64,
+  batchSize: 12,
+  gradAccum: 1,
+  dropout: 0,
+  bias: false,
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.99,
+  warmupIters: 100,
+  maxIters: 2000,
+  lrDecayIters: 2000,
+  minLr: 1e-4,
+  weightDecay: 0.1,
+  gradClip: 1,
+  evalInterval: 250,
+  evalIters: 200,
+  logInterval: 10,
+};
+
+export const PRESETS: Record<string, Partial<TrainConfig>> = {
+  "shakespeare-char": shakespeareChar,
+  /** A few dozen iterations of a tiny GPT: for smoke tests and CI. */
+  tiny: {
+    ...shakespeareChar,
+    nLayer: 2,
+    nHead: 2,
+    nEmbd: 32,
+    blockSize: 32,
+    batchSize: 8,
+    maxIters: 40,
+    lrDecayIters: 40,
+    warmupIters: 5,
+    evalInterval: 20,
+    evalIters: 4,
+    logInterval: 5,
+    sampleTokens: 64,
+  },
+  /** Masked-LM pretraining of a small BERT on the same text. */
+  "bert-small": {
+    model: "bert",
+    tokenizer: "char",
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 64,
+    batchSize: 16,
+    dropout: 0.1,
+    bias: true,
+    lr: 1e-3,
+    beta2: 0.99,
+    warmupIters: 100,
+    maxIters: 2000,
+    lrDecayIters: 2000,
+    minLr: 1e-4,
+    weightDecay: 0.01,
+    evalInterval: 250,
+    evalIters: 50,
+  },
+  /** Encoder-decoder on the built-in string-reversal task. */
+  "seq2seq-reverse": {
+    model: "seq2seq",
+    data: "reverse",
+    tokenizer: "char",
+    nLayer: 2,
+    nHead: 4,
+    nEmbd: 64,
+    blockSize: 16,
+    batchSize: 32,
+    dropout: 0,
+    lr: 1e-3,
+    beta2: 0.98,
+    warmupIters: 100,
+    maxIters: 1500,
+    lrDecayIters: 1500,
+    minLr: 1e-4,
+    weightDecay: 0.01,
+    evalInterval: 250,
+    evalIters: 10,
+  },
+};
+
+export const DEFAULTS: TrainConfig = {
+  model: "gpt",
+  data: "",
+  tokenizer: "char",
+  vocabSize: 512,
+  outDir: "runs/default",
+  nLayer: 4,
+  nHead: 4,
+  nEmbd: 128,
+  blockSize: 64,
+  dropout: 0,
+  bias: false,
+  batchSize: 12,
+  gradAccum: 1,
+  maxIters: 2000,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupIters: 100,
+  lrDecayIters: 2000,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.99,
+  gradClip: 1,
+  evalInterval: 250,
+  evalIters: 200,
+  logInterval: 10,
+  alwaysSaveCheckpoint: true,
+  seed: 1337,
+  sampleTokens: 300,
+  temperature: 0.8,
+  topK: 200,
+};
+
+/** A configuration error; `field` is the config key (the CLI maps it to its flag). */
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const INT_FIELDS = [
+  "vocabSize",
+  "nLayer",
+  "nHead",
+  "nEmbd",
+  "blockSize",
+  "batchSize",
+  "gradAccum",
+  "maxIters",
+  "warmupIters",
+  "lrDecayIters",
+  "evalInterval",
+  "evalIters",
+  "logInterval",
+  "seed",
+  "sampleTokens",
+  "topK",
+] as const;
+
+/**
+ * Builds a full configuration: defaults, then a preset, then `overrides` (e.g. a JSON file and
+ * flags). Unknown keys and out-of-range values throw a ConfigError naming the field.
+ * @example resolveConfig({ preset: "tiny", overrides: { maxIters: 10 } })
+ */
+export function resolveConfig(
+  opts: { preset?: string; overrides?: Record<string, unknown>[] } = {},
+): TrainConfig {
+  const cfg: Record<string, unknown> = { ...DEFAULTS };
+  if (opts.preset !== undefined) {
+    const p = PRESETS[opts.preset];
+    if (!p)
+      throw new ConfigError(
+        "preset",
+        `unknown preset "${opts.preset}"; choose one of: ${Object.keys(PRESETS).join(", ")}`,
+      );
+    Object.assign(cfg, p);
+  }
+  for (const o of opts.overrides ?? []) {
+    for (const [k, v] of Object.entries(o)) {
+      if (v === undefined) continue;
+      if (!(k in DEFAULTS)) throw new ConfigError(k, `unknown config field "${k}"`);
+      cfg[k] = v;
+    }
+  }
+  validate(cfg);
+  return cfg as unknown as TrainConfig;
+}
+
+function validate(c: Record<string, unknown>): void {
+  const num = (k: string): number => {
+    const v = c[k];
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new ConfigError(k, `${k} must be a finite number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  for (const k of INT_FIELDS) {
+    const v = num(k);
+    if (!Number.isInteger(v)) throw new ConfigError(k, `${k} must be an integer, got ${v}`);
+    if (v < 0) throw new ConfigError(k, `${k} must be ≥ 0, got ${v}`);
+  }
+  for (const k of [
+    "nLayer",
+    "nHead",
+    "nEmbd",
+    "blockSize",
+    "batchSize",
+    "gradAccum",
+    "evalIters",
+    "logInterval",
+    "evalInterval",
+  ]) {
+    if (num(k) < 1) throw new ConfigError(k, `${k} must be ≥ 1, got ${c[k]}`);
+  }
+  for (const k of ["lr", "minLr", "weightDecay", "gradClip", "temperature"]) {
+    if (num(k) < 0) throw new ConfigError(k, `${k} must be ≥ 0, got ${c[k]}`);
+  }
+  for (const k of ["beta1", "beta2", "dropout"]) {
+    const v = num(k);
+    if (v < 0 || v >= 1) throw new ConfigError(k, `${k} must be in [0, 1), got ${v}`);
+  }
+  if ((c.nEmbd as number) % (c.nHead as number) !== 0) {
+    throw new ConfigError("nHead", `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
+  }
+  if (!["gpt", "bert", "seq2seq"].includes(c.model as string)) {
+    throw new ConfigError("model", `model must be one of gpt, bert, seq2seq; got "${c.model}"`);
+  }
+  if (!["char", "bpe"].includes(c.tokenizer as string)) {
+    throw new ConfigError("tokenizer", `tokenizer must be "char" or "bpe", got "${c.tokenizer}"`);
+  }
+  if (c.tokenizer === "bpe" && (c.vocabSize as number) < 257) {
+    throw new ConfigError(
+      "vocabSize",
+      `vocabSize must be at least 257 for a byte-level BPE, got ${c.vocabSize}`,
+    );
+  }
+  if (typeof c.data !== "string") throw new ConfigError("data", "data must be a string path");
+  if (typeof c.outDir !== "string" || c.outDir === "")
+    throw new ConfigError("outDir", "outDir must be a non-empty path");
+  for (const k of ["bias", "alwaysSaveCheckpoint"]) {
+    if (typeof c[k] !== "boolean")
+      throw new ConfigError(k, `${k} must be true or false, got ${JSON.stringify(c[k])}`);
+  }
+}

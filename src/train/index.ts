@@ -1,0 +1,4 @@
+/** The training loop, its configuration and the per-model tasks. */
+export * from "./config.js";
+export * from "./tasks.js";
+export * from "./trainer.js";

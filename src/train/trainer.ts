@@ -1,0 +1,237 @@
+/**
+ * The training loop: gradient accumulation, a learning-rate schedule, gradient clipping,
+ * periodic evaluation and checkpointing. It is browser-safe and never prints: progress goes out
+ * as events, and checkpoints go to an injected store (the CLI's writes folders on disk).
+ */
+import { withNoGrad } from "../autograd/graph.js";
+import type { Module } from "../nn/module.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { defaultGenerator, type GeneratorState } from "../util/rng.js";
+
+/** What a model family contributes to training: batches, losses and evaluation. */
+export interface TrainTask {
+  readonly model: Module;
+  /** Tokens (or target positions) consumed by one micro-batch, for throughput figures. */
+  readonly tokensPerBatch: number;
+  /** Loss of one fresh training micro-batch, with the graph recorded. */
+  trainLoss(): Tensor;
+  /** Mean loss over `iters` batches of a split; the batches are the same at every evaluation. */
+  evalLoss(split: "train" | "val", iters: number): number;
+  /** Further held-out metrics (e.g. masked-token accuracy), computed at each evaluation. */
+  evalMetrics?(): Record<string, number>;
+  /** Data-position state (sampler generators), saved in checkpoints for exact resume. */
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+/** The optimizer surface the loop needs (qkv's optim classes satisfy it). */
+export interface TrainOptimizer {
+  paramGroups: { lr: number }[];
+  step(): void;
+  zeroGrad(): void;
+  stateDict(): unknown;
+  loadStateDict(state: never): void;
+}
+
+export interface TrainerState {
+  /** The next iteration to run. */
+  iter: number;
+  bestValLoss: number;
+  /** State of the default generator (dropout masks). */
+  rng: GeneratorState;
+  task: unknown;
+  /** Training time spent so far, across resumes. */
+  elapsedMs: number;
+}
+
+export type TrainEvent =
+  | {
+      type: "step";
+      iter: number;
+      loss: number;
+      lr: number;
+      gradNorm: number;
+      msPerIter: number;
+      tokensPerSec: number;
+      elapsedMs: number;
+    }
+  | {
+      type: "eval";
+      iter: number;
+      trainLoss: number;
+      valLoss: number;
+      improved: boolean;
+      metrics: Record<string, number>;
+      elapsedMs: number;
+    }
+  | { type: "checkpoint"; iter: number; kind: "last" | "best"; path: string }
+  | { type: "done"; iter: number; bestValLoss: number; elapsedMs: number };
+
+/** Persists checkpoints; `kind` "best" is the lowest validation loss so far, "last" the newest. */
+export interface CheckpointStore {
+  save(kind: "last" | "best", state: TrainerState): Promise<string>;
+}
+
+export interface TrainerOptions {
+  maxIters: number;
+  gradAccum: number;
+  /** Clip the global gradient norm to this value (0 disables clipping). */
+  gradClip: number;
+  evalInterval: number;
+  evalIters: number;
+  logInterval: number;
+  alwaysSaveCheckpoint: boolean;
+  /** Learning rate at iteration `it`. */
+  lrAt: (it: number) => number;
+  /** Global-norm clipping; returns the norm before clipping. */
+  clipGradNorm: (params: Tensor[], maxNorm: number) => number;
+  onEvent?: (e: TrainEvent) => void;
+  store?: CheckpointStore;
+  /** Monotonic clock in ms (injectable for tests). */
+  now?: () => number;
+}
+
+/**
+ * Runs training for a task and optimizer.
+ * @example
+ * const trainer = new Trainer(task, optimizer, { maxIters: 100, gradAccum: 1, gradClip: 1, ... });
+ * await trainer.run();
+ */
+export class Trainer {
+  iter = 0;
+  bestValLoss = Number.POSITIVE_INFINITY;
+  private elapsedMs = 0;
+  private stopRequested = false;
+  /** The iteration a checkpoint was restored at: its evaluation already happened before saving. */
+  private resumedAt = -1;
+
+  constructor(
+    readonly task: TrainTask,
+    readonly optimizer: TrainOptimizer,
+    readonly opts: TrainerOptions,
+  ) {}
+
+  /** The state a checkpoint must hold to continue exactly. */
+  state(): TrainerState {
+    return {
+      iter: this.iter,
+      bestValLoss: this.bestValLoss,
+      rng: defaultGenerator.getState(),
+      task: this.task.getState(),
+      elapsedMs: this.elapsedMs,
+    };
+  }
+
+  /** Restores a saved state (model and optimizer weights are restored by the caller). */
+  restore(s: TrainerState): void {
+    this.iter = s.iter;
+    this.bestValLoss = s.bestValLoss ?? Number.POSITIVE_INFINITY;
+    this.elapsedMs = s.elapsedMs ?? 0;
+    defaultGenerator.setState(s.rng);
+    this.task.setState(s.task);
+    this.resumedAt = s.iter;
+  }
+
+  /** Asks the loop to stop after the current iteration (e.g. on SIGINT). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** One optimisation step (gradient accumulation, clipping, update); returns the mean loss and grad norm. */
+  step(lr: number): { loss: number; gradNorm: number } {
+    const { task, optimizer, opts } = this;
+    task.model.train();
+    for (const g of optimizer.paramGroups) g.lr = lr;
+    let lossSum = 0;
+    for (let micro = 0; micro < opts.gradAccum; micro++) {
+      const loss = task.trainLoss();
+      lossSum += loss.item();
+      // Scale so accumulated gradients equal those of one batch gradAccum times larger.
+      (opts.gradAccum > 1 ? loss.div(opts.gradAccum) : loss).backward();
+    }
+    const params = task.model.parameters();
+    const gradNorm = opts.gradClip > 0 ? opts.clipGradNorm(params, opts.gradClip) : Number.NaN;
+    optimizer.step();
+    optimizer.zeroGrad();
+    return { loss: lossSum / opts.gradAccum, gradNorm };
+  }
+
+  /** Evaluates both splits (eval mode, no graph). */
+  evaluate(): { trainLoss: number; valLoss: number; metrics: Record<string, number> } {
+    const { task, opts } = this;
+    task.model.eval();
+    try {
+      return withNoGrad(() => ({
+        trainLoss: task.evalLoss("train", opts.evalIters),
+        valLoss: task.evalLoss("val", opts.evalIters),
+        metrics: task.evalMetrics?.() ?? {},
+      }));
+    } finally {
+      task.model.train();
+    }
+  }
+
+  /** Trains until maxIters (evaluating at 0, every evalInterval, and at the end). */
+  async run(): Promise<TrainerState> {
+    const { opts } = this;
+    const now = opts.now ?? (() => performance.now());
+    const emit = opts.onEvent ?? (() => {});
+    let windowStart = now();
+    let windowIters = 0;
+    while (this.iter <= opts.maxIters && !this.stopRequested) {
+      const it = this.iter;
+      if ((it % opts.evalInterval === 0 || it === opts.maxIters) && it !== this.resumedAt) {
+        const t0 = now();
+        const ev = this.evaluate();
+        const improved = ev.valLoss < this.bestValLoss;
+        if (improved) this.bestValLoss = ev.valLoss;
+        this.elapsedMs += now() - t0;
+        emit({ type: "eval", iter: it, ...ev, improved, elapsedMs: this.elapsedMs });
+        if (opts.store && it > 0) {
+          // "best" is written before "last", so a crash in between still leaves a usable "last".
+          if (improved)
+            emit({
+              type: "checkpoint",
+              iter: it,
+              kind: "best",
+              path: await opts.store.save("best", this.state()),
+            });
+          if (opts.alwaysSaveCheckpoint || it === opts.maxIters) {
+            emit({
+              type: "checkpoint",
+              iter: it,
+              kind: "last",
+              path: await opts.store.save("last", this.state()),
+            });
+          }
+        }
+        windowStart = now();
+        windowIters = 0;
+      }
+      if (it === opts.maxIters) break;
+      const t0 = now();
+      const { loss, gradNorm } = this.step(opts.lrAt(it));
+      const t1 = now();
+      this.elapsedMs += t1 - t0;
+      windowIters++;
+      this.iter = it + 1;
+      if (it % opts.logInterval === 0) {
+        const ms = (t1 - windowStart) / windowIters;
+        emit({
+          type: "step",
+          iter: it,
+          loss,
+          lr: opts.lrAt(it),
+          gradNorm,
+          msPerIter: ms,
+          tokensPerSec: (this.task.tokensPerBatch * opts.gradAccum * 1000) / ms,
+          elapsedMs: this.elapsedMs,
+        });
+        windowStart = now();
+        windowIters = 0;
+      }
+    }
+    emit({ type: "done", iter: this.iter, bestValLoss: this.bestValLoss, elapsedMs: this.elapsedMs });
+    return this.state();
+  }
+}

@@ -30,7 +30,8 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   at(i: number): M {
     const j = i < 0 ? i + this.count : i;
-    if (j < 0 || j >= this.count) throw new Error(`ModuleList: index ${i} out of range for length ${this.count}`);
+    if (j < 0 || j >= this.count)
+      throw new Error(`ModuleList: index ${i} out of range for length ${this.count}`);
     return (this as unknown as Record<string, M>)[String(j)];
   }
 

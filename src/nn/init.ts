@@ -29,7 +29,8 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 
 /** [fanIn, fanOut] of a weight of shape (out, in, …receptive field). */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
-  if (t.ndim < 2) throw new Error(`init: fan in and fan out need a tensor with at least 2 dims, got ${shapeStr(t.shape)}`);
+  if (t.ndim < 2)
+    throw new Error(`init: fan in and fan out need a tensor with at least 2 dims, got ${shapeStr(t.shape)}`);
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
   return [t.shape[1] * receptive, t.shape[0] * receptive];
 }

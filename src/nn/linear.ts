@@ -31,7 +31,7 @@ export class Linear extends Module {
     super();
     const dtype = opts.dtype ?? "float32";
     this.weight = new Parameter(empty([outFeatures, inFeatures], dtype));
-    this.bias = opts.bias ?? true ? new Parameter(empty([outFeatures], dtype)) : null;
+    this.bias = (opts.bias ?? true) ? new Parameter(empty([outFeatures], dtype)) : null;
     this.resetParameters(opts.generator);
   }
 

@@ -3,8 +3,8 @@
  * fields (in assignment order, as PyTorch registers them), so field names are state-dict names.
  */
 import { withNoGrad } from "../autograd/graph.js";
-import { copy_, to as castTo } from "../ops/index.js";
 import type { DType } from "../backend/backend.js";
+import { to as castTo, copy_ } from "../ops/index.js";
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeStr } from "../util/shape.js";
 
@@ -14,7 +14,12 @@ import { sameShape, shapeStr } from "../util/shape.js";
  */
 export class Parameter extends Tensor {
   constructor(t: Tensor, requiresGrad = true) {
-    super(t.isContiguous() ? t.data : t.toArray(), t.shape, t.isContiguous() ? t.strides : undefined, t.isContiguous() ? t.offset : 0);
+    super(
+      t.isContiguous() ? t.data : t.toArray(),
+      t.shape,
+      t.isContiguous() ? t.strides : undefined,
+      t.isContiguous() ? t.offset : 0,
+    );
     this.requiresGrad_(requiresGrad);
   }
 }
@@ -139,7 +144,9 @@ export abstract class Module {
       const src = sd[k];
       if (!src) continue;
       if (!sameShape(src.shape, target.shape)) {
-        throw new Error(`loadStateDict: size mismatch for ${k}: checkpoint has shape ${shapeStr(src.shape)}, model has ${shapeStr(target.shape)}`);
+        throw new Error(
+          `loadStateDict: size mismatch for ${k}: checkpoint has shape ${shapeStr(src.shape)}, model has ${shapeStr(target.shape)}`,
+        );
       }
     }
     withNoGrad(() => {
@@ -183,11 +190,18 @@ export abstract class Module {
         if (v instanceof Parameter) {
           let nv = converted.get(v);
           if (!nv) {
-            nv = new Parameter(withNoGrad(() => castTo(v, dtype)), v.requiresGrad);
+            nv = new Parameter(
+              withNoGrad(() => castTo(v, dtype)),
+              v.requiresGrad,
+            );
             converted.set(v, nv);
           }
           rec[k] = nv;
-        } else if (v instanceof Tensor && m.bufferNames.has(k) && (v.dtype === "float32" || v.dtype === "float64")) {
+        } else if (
+          v instanceof Tensor &&
+          m.bufferNames.has(k) &&
+          (v.dtype === "float32" || v.dtype === "float64")
+        ) {
           rec[k] = withNoGrad(() => castTo(v, dtype));
         }
       }
@@ -200,7 +214,10 @@ export abstract class Module {
     const lines: string[] = [];
     for (const [name, m] of this.namedModules()) {
       const depth = name === "" ? 0 : name.split(".").length;
-      const own = m.ownParameters().map(([k, p]) => `${k}${shapeStr(p.shape)}`).join(" ");
+      const own = m
+        .ownParameters()
+        .map(([k, p]) => `${k}${shapeStr(p.shape)}`)
+        .join(" ");
       lines.push(`${"  ".repeat(depth)}${name || "(root)"}: ${m.constructor.name}${own ? ` ${own}` : ""}`);
     }
     return lines.join("\n");

@@ -1,0 +1,112 @@
+// Each qkv command run as a child process, as a user would, including bad input: every failure
+// must be one clear message naming the problem, a non-zero exit code, and no stack trace.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { qkv } from "./run-cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "qkv-cli-"));
+const out = join(dir, "run");
+const text = join(dir, "small.txt");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectCleanFailure(r: { code: number | null; stderr: string }, message: RegExp): void {
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBeNull();
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+}
+
+describe("qkv commands", () => {
+  beforeAll(() => {
+    writeFileSync(text, "First Citizen:\nBefore we proceed any further, hear me speak.\n".repeat(200));
+    const r = qkv(["train", "--preset", "tiny", "--data", text, "--max-iters", "6", "--eval-interval", "3", "--eval-iters", "2", "--sample-tokens", "20", "--out-dir", out]);
+    if (r.code !== 0) throw new Error(`training failed: ${r.stderr}`);
+  }, 120_000);
+
+  test("train writes checkpoints, metrics, a loss plot and prints a sample", () => {
+    for (const f of ["config.json", "train_config.json", "tokenizer.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"]) {
+      expect(existsSync(join(out, "last", f)), f).toBe(true);
+    }
+    const lines = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === "eval").map((l) => l.iter)).toEqual([0, 3, 6]);
+    expect(readFileSync(join(out, "loss.svg"), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+  });
+
+  test("info describes the checkpoint", () => {
+    const r = qkv(["info", "--checkpoint", join(out, "last")]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/GPT-2 architecture: 2 layers, 2 heads, width 32/);
+    expect(r.stdout).toMatch(/iteration 6 of 6/);
+  });
+
+  test("sample is reproducible for a seed and honours the prompt", () => {
+    const a = qkv(["sample", "--checkpoint", join(out, "last"), "--prompt", "First", "--max-new-tokens", "30", "--seed", "3"]);
+    const b = qkv(["sample", "--checkpoint", join(out, "last"), "--prompt", "First", "--max-new-tokens", "30", "--seed", "3"]);
+    expect(a.code).toBe(0);
+    expect(a.stdout.startsWith("First")).toBe(true);
+    expect(a.stdout.length).toBeGreaterThan("First".length + 10);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  test("eval reports loss and perplexity = exp(loss)", () => {
+    const r = qkv(["eval", "--checkpoint", join(out, "last"), "--data", text, "--max-batches", "2"]);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout);
+    expect(m.loss).toBeGreaterThan(0);
+    expect(m.perplexity).toBeCloseTo(Math.exp(m.loss), 2);
+  });
+
+  test("tokenizer train, encode and decode round-trip", () => {
+    const tokFile = join(dir, "tok.json");
+    const t = qkv(["tokenizer", "train", "--data", text, "--out", tokFile, "--vocab-size", "300"]);
+    expect(t.code).toBe(0);
+    const e = qkv(["tokenizer", "encode", "--tokenizer", tokFile, "Before we proceed"]);
+    expect(e.code).toBe(0);
+    const ids = e.stdout.trim().split(" ");
+    expect(ids.length).toBeLessThan("Before we proceed".length);
+    const d = qkv(["tokenizer", "decode", "--tokenizer", tokFile, ...ids]);
+    expect(d.stdout).toBe("Before we proceed\n");
+  });
+
+  test("--help lists every command and each command's flags", () => {
+    const r = qkv(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["train", "sample", "eval", "tokenizer", "info"]) expect(r.stdout).toContain(c);
+    const t = qkv(["train", "--help"]);
+    expect(t.stdout).toMatch(/--n-layer <value>/);
+    expect(t.stdout).toMatch(/--resume/);
+  });
+});
+
+describe("bad input fails fast with a message naming the problem", () => {
+  test("unknown flag", () => expectCleanFailure(qkv(["train", "--n-layers", "3"]), /unknown option '--n-layers'/));
+  test("non-numeric value", () => expectCleanFailure(qkv(["train", "--lr", "fast"]), /--lr expects a number, got "fast"/));
+  test("non-integer layers", () => expectCleanFailure(qkv(["train", "--n-layer", "2.5"]), /--n-layer expects an integer/));
+  test("heads not dividing the width", () =>
+    expectCleanFailure(qkv(["train", "--n-embd", "30", "--n-head", "4"]), /--n-head: nEmbd \(30\) must be divisible by nHead \(4\)/));
+  test("missing data file", () => expectCleanFailure(qkv(["train", "--data", join(dir, "nope.txt")]), /nope\.txt/));
+  test("unknown preset", () => expectCleanFailure(qkv(["train", "--preset", "huge"]), /--preset: unknown preset "huge"/));
+  test("unknown model", () => expectCleanFailure(qkv(["train", "--model", "rnn"]), /--model.*rnn/));
+  test("malformed config file", () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, "{ nLayer: 2 ");
+    expectCleanFailure(qkv(["train", "--config", bad]), /--config: .*bad\.json is not valid JSON/);
+  });
+  test("unknown field in config file", () => {
+    const f = join(dir, "unknown.json");
+    writeFileSync(f, JSON.stringify({ nLayers: 2 }));
+    expectCleanFailure(qkv(["train", "--config", f]), /unknown config field "nLayers"/);
+  });
+  test("resume without a checkpoint", () =>
+    expectCleanFailure(qkv(["train", "--resume", "--out-dir", join(dir, "empty")]), /--resume: no checkpoint in/));
+  test("sample from a missing checkpoint", () =>
+    expectCleanFailure(qkv(["sample", "--checkpoint", join(dir, "missing")]), /--checkpoint: .*missing does not exist/));
+  test("sample with a top-p outside [0, 1]", () =>
+    expectCleanFailure(qkv(["sample", "--checkpoint", join(out, "last"), "--top-p", "1.5"]), /--top-p must be in \[0, 1\], got 1\.5/));
+  test("decode an id outside the vocabulary", () =>
+    expectCleanFailure(qkv(["tokenizer", "decode", "--tokenizer", join(out, "last"), "99999"]), /token id "99999" is not an integer in \[0, /));
+  test("unknown backend", () => expectCleanFailure(qkv(["train", "--backend", "gpu"]), /--backend must be native or cpu, got "gpu"/));
+  test("unknown command", () => expectCleanFailure(qkv(["fly"]), /unknown command 'fly'/));
+});

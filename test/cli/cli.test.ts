@@ -1,6 +1,6 @@
 // Each qkv command run as a child process, as a user would, including bad input: every failure
 // must be one clear message naming the problem, a non-zero exit code, and no stack trace.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -21,15 +21,41 @@ function expectCleanFailure(r: { code: number | null; stderr: string }, message:
 describe("qkv commands", () => {
   beforeAll(() => {
     writeFileSync(text, "First Citizen:\nBefore we proceed any further, hear me speak.\n".repeat(200));
-    const r = qkv(["train", "--preset", "tiny", "--data", text, "--max-iters", "6", "--eval-interval", "3", "--eval-iters", "2", "--sample-tokens", "20", "--out-dir", out]);
+    const r = qkv([
+      "train",
+      "--preset",
+      "tiny",
+      "--data",
+      text,
+      "--max-iters",
+      "6",
+      "--eval-interval",
+      "3",
+      "--eval-iters",
+      "2",
+      "--sample-tokens",
+      "20",
+      "--out-dir",
+      out,
+    ]);
     if (r.code !== 0) throw new Error(`training failed: ${r.stderr}`);
   }, 120_000);
 
   test("train writes checkpoints, metrics, a loss plot and prints a sample", () => {
-    for (const f of ["config.json", "train_config.json", "tokenizer.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"]) {
+    for (const f of [
+      "config.json",
+      "train_config.json",
+      "tokenizer.json",
+      "model.safetensors",
+      "optimizer.safetensors",
+      "trainer_state.json",
+    ]) {
       expect(existsSync(join(out, "last", f)), f).toBe(true);
     }
-    const lines = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === "eval").map((l) => l.iter)).toEqual([0, 3, 6]);
     expect(readFileSync(join(out, "loss.svg"), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
   });
@@ -42,8 +68,28 @@ describe("qkv commands", () => {
   });
 
   test("sample is reproducible for a seed and honours the prompt", () => {
-    const a = qkv(["sample", "--checkpoint", join(out, "last"), "--prompt", "First", "--max-new-tokens", "30", "--seed", "3"]);
-    const b = qkv(["sample", "--checkpoint", join(out, "last"), "--prompt", "First", "--max-new-tokens", "30", "--seed", "3"]);
+    const a = qkv([
+      "sample",
+      "--checkpoint",
+      join(out, "last"),
+      "--prompt",
+      "First",
+      "--max-new-tokens",
+      "30",
+      "--seed",
+      "3",
+    ]);
+    const b = qkv([
+      "sample",
+      "--checkpoint",
+      join(out, "last"),
+      "--prompt",
+      "First",
+      "--max-new-tokens",
+      "30",
+      "--seed",
+      "3",
+    ]);
     expect(a.code).toBe(0);
     expect(a.stdout.startsWith("First")).toBe(true);
     expect(a.stdout.length).toBeGreaterThan("First".length + 10);
@@ -81,13 +127,21 @@ describe("qkv commands", () => {
 });
 
 describe("bad input fails fast with a message naming the problem", () => {
-  test("unknown flag", () => expectCleanFailure(qkv(["train", "--n-layers", "3"]), /unknown option '--n-layers'/));
-  test("non-numeric value", () => expectCleanFailure(qkv(["train", "--lr", "fast"]), /--lr expects a number, got "fast"/));
-  test("non-integer layers", () => expectCleanFailure(qkv(["train", "--n-layer", "2.5"]), /--n-layer expects an integer/));
+  test("unknown flag", () =>
+    expectCleanFailure(qkv(["train", "--n-layers", "3"]), /unknown option '--n-layers'/));
+  test("non-numeric value", () =>
+    expectCleanFailure(qkv(["train", "--lr", "fast"]), /--lr expects a number, got "fast"/));
+  test("non-integer layers", () =>
+    expectCleanFailure(qkv(["train", "--n-layer", "2.5"]), /--n-layer expects an integer/));
   test("heads not dividing the width", () =>
-    expectCleanFailure(qkv(["train", "--n-embd", "30", "--n-head", "4"]), /--n-head: nEmbd \(30\) must be divisible by nHead \(4\)/));
-  test("missing data file", () => expectCleanFailure(qkv(["train", "--data", join(dir, "nope.txt")]), /nope\.txt/));
-  test("unknown preset", () => expectCleanFailure(qkv(["train", "--preset", "huge"]), /--preset: unknown preset "huge"/));
+    expectCleanFailure(
+      qkv(["train", "--n-embd", "30", "--n-head", "4"]),
+      /--n-head: nEmbd \(30\) must be divisible by nHead \(4\)/,
+    ));
+  test("missing data file", () =>
+    expectCleanFailure(qkv(["train", "--data", join(dir, "nope.txt")]), /nope\.txt/));
+  test("unknown preset", () =>
+    expectCleanFailure(qkv(["train", "--preset", "huge"]), /--preset: unknown preset "huge"/));
   test("unknown model", () => expectCleanFailure(qkv(["train", "--model", "rnn"]), /--model.*rnn/));
   test("malformed config file", () => {
     const bad = join(dir, "bad.json");
@@ -100,13 +154,26 @@ describe("bad input fails fast with a message naming the problem", () => {
     expectCleanFailure(qkv(["train", "--config", f]), /unknown config field "nLayers"/);
   });
   test("resume without a checkpoint", () =>
-    expectCleanFailure(qkv(["train", "--resume", "--out-dir", join(dir, "empty")]), /--resume: no checkpoint in/));
+    expectCleanFailure(
+      qkv(["train", "--resume", "--out-dir", join(dir, "empty")]),
+      /--resume: no checkpoint in/,
+    ));
   test("sample from a missing checkpoint", () =>
-    expectCleanFailure(qkv(["sample", "--checkpoint", join(dir, "missing")]), /--checkpoint: .*missing does not exist/));
+    expectCleanFailure(
+      qkv(["sample", "--checkpoint", join(dir, "missing")]),
+      /--checkpoint: .*missing does not exist/,
+    ));
   test("sample with a top-p outside [0, 1]", () =>
-    expectCleanFailure(qkv(["sample", "--checkpoint", join(out, "last"), "--top-p", "1.5"]), /--top-p must be in \[0, 1\], got 1\.5/));
+    expectCleanFailure(
+      qkv(["sample", "--checkpoint", join(out, "last"), "--top-p", "1.5"]),
+      /--top-p must be in \[0, 1\], got 1\.5/,
+    ));
   test("decode an id outside the vocabulary", () =>
-    expectCleanFailure(qkv(["tokenizer", "decode", "--tokenizer", join(out, "last"), "99999"]), /token id "99999" is not an integer in \[0, /));
-  test("unknown backend", () => expectCleanFailure(qkv(["train", "--backend", "gpu"]), /--backend must be native or cpu, got "gpu"/));
+    expectCleanFailure(
+      qkv(["tokenizer", "decode", "--tokenizer", join(out, "last"), "99999"]),
+      /token id "99999" is not an integer in \[0, /,
+    ));
+  test("unknown backend", () =>
+    expectCleanFailure(qkv(["train", "--backend", "gpu"]), /--backend must be native or cpu, got "gpu"/));
   test("unknown command", () => expectCleanFailure(qkv(["fly"]), /unknown command 'fly'/));
 });

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const ENTRY = [ "--import", "tsx", resolve(ROOT, "cli/entry.ts")];
+const ENTRY = ["--import", "tsx", resolve(ROOT, "cli/entry.ts")];
 
 export interface CliResult {
   code: number | null;
@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs `qkv args…` to completion (reference backend unless QKV_BACKEND is given in env). */
-export function qkv(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string } = {}): CliResult {
+export function qkv(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [...ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, QKV_BACKEND: "cpu", CI: "true", ...opts.env },

@@ -11,11 +11,32 @@ const dir = mkdtempSync(join(tmpdir(), "qkv-resume-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const data = join(dir, "text.txt");
-writeFileSync(data, "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n".repeat(300));
+writeFileSync(
+  data,
+  "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n".repeat(300),
+);
 // Dropout is on so the restored generator state matters, not only the weights and data position.
 const args = (out: string) => [
-  "train", "--preset", "tiny", "--data", data, "--out-dir", out, "--max-iters", "24", "--eval-interval", "4",
-  "--eval-iters", "2", "--log-interval", "1", "--dropout", "0.1", "--sample-tokens", "0", "--quiet",
+  "train",
+  "--preset",
+  "tiny",
+  "--data",
+  data,
+  "--out-dir",
+  out,
+  "--max-iters",
+  "24",
+  "--eval-interval",
+  "4",
+  "--eval-iters",
+  "2",
+  "--log-interval",
+  "1",
+  "--dropout",
+  "0.1",
+  "--sample-tokens",
+  "0",
+  "--quiet",
 ];
 
 function stepLosses(out: string): Map<number, number> {

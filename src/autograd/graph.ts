@@ -105,7 +105,9 @@ export function runBackward(
     }
   }
   if (root.gradFn && root.gradFn.backward === null) {
-    throw new Error("backward: the graph was already freed; pass { retainGraph: true } to the first backward() to call it twice");
+    throw new Error(
+      "backward: the graph was already freed; pass { retainGraph: true } to the first backward() to call it twice",
+    );
   }
 
   const grads = new Map<Tensor, Tensor>();
@@ -122,7 +124,8 @@ export function runBackward(
       if (t.requiresGrad) t.grad = t.grad ? math.add(t.grad, g) : math.clone(g);
     }
     if (node === null) continue;
-    if (node.backward === null) throw new Error(`backward: the graph through ${node.name} was already freed; use retainGraph`);
+    if (node.backward === null)
+      throw new Error(`backward: the graph through ${node.name} was already freed; use retainGraph`);
     const inGrads = node.backward(g);
     for (let j = 0; j < node.inputs.length; j++) {
       const x = node.inputs[j];

@@ -94,7 +94,7 @@ def batch(data, B, T, g):
 
 
 def make(args, V):
-    torch.manual_seed(1337)
+    torch.manual_seed(args.seed)
     model = GPT(V, args.block, args.layers, args.heads, args.embd)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     nodecay = [p for p in model.parameters() if p.dim() < 2]
@@ -138,10 +138,11 @@ def main():
     ap.add_argument("--iters", type=int, default=2000)
     ap.add_argument("--eval-iters", type=int, default=200)
     ap.add_argument("--new-tokens", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=1337)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     train, val, V = load_data(a.data)
-    g = torch.Generator().manual_seed(1337)
+    g = torch.Generator().manual_seed(a.seed)
     model, opt = make(a, V)
     if a.mode == "train-step":
         for i in range(5):
@@ -160,7 +161,7 @@ def main():
         ge = torch.Generator().manual_seed(7)
         with torch.no_grad():
             losses = [model(*batch(val, a.batch, a.block, ge))[1].item() for _ in range(a.eval_iters)]
-        print(json.dumps({"mode": a.mode, "threads": a.threads, "valLoss": sum(losses) / len(losses), "trainSeconds": train_s, "torch": torch.__version__}))
+        print(json.dumps({"mode": a.mode, "threads": a.threads, "valLoss": sum(losses) / len(losses), "seed": a.seed, "trainSeconds": train_s, "torch": torch.__version__}))
     else:
         model.eval()
         with torch.no_grad():

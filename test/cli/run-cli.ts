@@ -14,14 +14,14 @@ export interface CliResult {
 /** Runs `qkv args…` to completion (reference backend unless QKV_BACKEND is given in env). */
 export function qkv(
   args: string[],
-  opts: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+  opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
 ): CliResult {
   const r = spawnSync(process.execPath, [...ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, QKV_BACKEND: "cpu", CI: "true", ...opts.env },
     input: opts.input,
     encoding: "utf8",
-    timeout: 120_000,
+    timeout: opts.timeoutMs ?? 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -12,8 +12,8 @@
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"],
-      "cflags_cc": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"],
+      "cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fvisibility=hidden", "-Wno-psabi", "-Wno-maybe-uninitialized"],
+      "cflags_cc": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fvisibility=hidden", "-Wno-psabi", "-Wno-maybe-uninitialized"],
       "ldflags": ["-pthread"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "NO",

@@ -6,6 +6,7 @@
 // before touching memory, and reports problems as JS exceptions.
 #include <napi.h>
 
+#include <initializer_list>
 #include <string>
 
 #include "common.h"
@@ -32,7 +33,7 @@ const Kernels* select_kernels(const char* want) {
     std::string w(want);
     if (w == "avx512" && has512) return kernels_avx512();
     if (w == "avx2" && has2) return kernels_avx2();
-    if (w == "scalar" || w == "generic") return kernels_generic();
+    if (w == "generic" || w == "scalar") return kernels_generic();
     return nullptr;
   }
   if (has512) return kernels_avx512();
@@ -40,7 +41,7 @@ const Kernels* select_kernels(const char* want) {
 #else
   if (want && *want) {
     std::string w(want);
-    if (w == "scalar" || w == "generic") return kernels_generic();
+    if (w == "generic" || w == "scalar") return kernels_generic();
     return nullptr;
   }
 #endif
@@ -57,8 +58,8 @@ struct Arr {
 
 struct Call {
   napi_env env;
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 12;
+  napi_value argv[12];
   EnvData* d = nullptr;
   const double* m = nullptr;
   bool ok = true;
@@ -177,14 +178,576 @@ napi_value SetIsa(napi_env env, napi_callback_info info) {
     napi_get_null(env, &r);
   }
   return r;
-}
-
-// noop(a, b, c): measures call overhead.
+}// noop(a, b, c): measures call overhead.
 napi_value Noop(napi_env env, napi_callback_info info) {
   Call c(env, info);
   for (size_t i = 0; i < c.argc; i++) c.arr(i);
   return nullptr;
 }
+
+napi_value boolean(napi_env env, bool v) {
+  napi_value r;
+  napi_get_boolean(env, v, &r);
+  return r;
+}
+
+int elem_type(const Arr& a) {
+  switch (a.t) {
+    case napi_float32_array: return T_F32;
+    case napi_float64_array: return T_F64;
+    case napi_int32_array: return T_I32;
+    case napi_uint8_array: return T_U8;
+    default: return -1;
+  }
+}
+size_t elem_size(int t) { return t == T_F64 ? 8 : t == T_U8 ? 1 : 4; }
+
+// Reads `nd, shape[nd]` and then `nops` strided operands (`offset, strides[nd]`) from meta at *pos,
+// checks each operand's reachable extent against its array, and coalesces dimensions. When
+// `contiguous_out` is set, a dense row-major operand is appended (the kernel's output).
+bool read_nd(Call& c, size_t pos, int nops, const Arr* arrs, bool contiguous_out, NdIter& it, i64* offs,
+             i64* total_out) {
+  const int nd = static_cast<int>(c.I(pos));
+  if (nd < 0 || nd > 32) {
+    c.fail("qkv native: too many dimensions");
+    return false;
+  }
+  i64 shape[32];
+  i64 st[4][32];
+  i64 total = 1;
+  for (int d = 0; d < nd; d++) {
+    shape[d] = c.I(pos + 1 + d);
+    if (shape[d] < 0) {
+      c.fail("qkv native: negative dimension");
+      return false;
+    }
+    total *= shape[d];
+  }
+  size_t p = pos + 1 + nd;
+  for (int o = 0; o < nops; o++) {
+    offs[o] = c.I(p++);
+    i64 lo = offs[o], hi = offs[o];
+    for (int d = 0; d < nd; d++) {
+      st[o][d] = c.I(p++);
+      if (shape[d] > 0) {
+        const i64 span = st[o][d] * (shape[d] - 1);
+        if (span < 0)
+          lo += span;
+        else
+          hi += span;
+      }
+    }
+    if (total > 0 && (lo < 0 || hi >= static_cast<i64>(arrs[o].len))) {
+      c.fail("qkv native: strided operand out of bounds");
+      return false;
+    }
+  }
+  int n = nops;
+  if (contiguous_out) {
+    i64 s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+      st[n][d] = s;
+      s *= shape[d];
+    }
+    n++;
+  }
+  const i64* sp[4] = {st[0], st[1], st[2], st[3]};
+  if (!nd_coalesce(nd, shape, n, sp, it)) return false;
+  *total_out = total;
+  return true;
+}
+
+// unary(x, out) meta: op
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), o = c.arr(1);
+  if (!c.ok) return nullptr;
+  const int op = static_cast<int>(c.I(0));
+  if (op < 0 || op >= U_COUNT || o.len < x.len) return boolean(env, false);
+  const i64 n = static_cast<i64>(x.len);
+  if (is_f32(x) && is_f32(o))
+    g_kernels->f32.unary(op, P<float>(x), P<float>(o), n);
+  else if (is_f64(x) && is_f64(o))
+    g_kernels->f64.unary(op, P<double>(x), P<double>(o), n);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// unaryBackward(x, y, gy, gx) meta: op
+napi_value UnaryBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), y = c.arr(1), gy = c.arr(2), gx = c.arr(3);
+  if (!c.ok) return nullptr;
+  const int op = static_cast<int>(c.I(0));
+  if (op < 0 || op >= U_COUNT || y.len < x.len || gy.len < x.len || gx.len < x.len) return boolean(env, false);
+  const i64 n = static_cast<i64>(x.len);
+  if (is_f32(x) && is_f32(y) && is_f32(gy) && is_f32(gx))
+    g_kernels->f32.unary_bwd(op, P<float>(x), P<float>(y), P<float>(gy), P<float>(gx), n);
+  else if (is_f64(x) && is_f64(y) && is_f64(gy) && is_f64(gx))
+    g_kernels->f64.unary_bwd(op, P<double>(x), P<double>(y), P<double>(gy), P<double>(gx), n);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// binary(a, b, out) meta: op, nd, shape, aOff, aStrides, bOff, bStrides
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
+  if (!c.ok) return nullptr;
+  const int op = static_cast<int>(c.I(0));
+  const int ta = elem_type(a);
+  if (op < 0 || op >= B_COUNT || ta < 0 || ta > T_F64 || elem_type(b) != ta || elem_type(o) != ta)
+    return boolean(env, false);
+  const Arr ops[2] = {a, b};
+  NdIter it;
+  i64 offs[2], total;
+  if (!read_nd(c, 1, 2, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (static_cast<i64>(o.len) < total) return boolean(env, false);
+  if (total == 0) return boolean(env, true);
+  if (ta == T_F32)
+    g_kernels->f32.binary(op, it, P<float>(a, offs[0]), P<float>(b, offs[1]), P<float>(o));
+  else
+    g_kernels->f64.binary(op, it, P<double>(a, offs[0]), P<double>(b, offs[1]), P<double>(o));
+  return boolean(env, true);
+}
+
+// compare(a, b, out: Uint8Array) meta: op, nd, shape, aOff, aStrides, bOff, bStrides
+napi_value Compare(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
+  if (!c.ok) return nullptr;
+  const int op = static_cast<int>(c.I(0));
+  const int ta = elem_type(a);
+  if (op < 0 || op >= C_COUNT || ta < 0 || elem_type(b) != ta || elem_type(o) != T_U8) return boolean(env, false);
+  const Arr ops[2] = {a, b};
+  NdIter it;
+  i64 offs[2], total;
+  if (!read_nd(c, 1, 2, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (static_cast<i64>(o.len) < total) return boolean(env, false);
+  if (total == 0) return boolean(env, true);
+  const size_t es = elem_size(ta);
+  compare_nd(op, it, static_cast<const char*>(a.p) + offs[0] * es, static_cast<const char*>(b.p) + offs[1] * es, ta,
+             P<uint8_t>(o));
+  return boolean(env, true);
+}
+
+// where(cond, a, b, out) meta: nd, shape, cOff, cStrides, aOff, aStrides, bOff, bStrides
+napi_value Where(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr cd = c.arr(0), a = c.arr(1), b = c.arr(2), o = c.arr(3);
+  if (!c.ok) return nullptr;
+  const int ta = elem_type(a);
+  if (elem_type(cd) != T_U8 || ta < 0 || elem_type(b) != ta || elem_type(o) != ta) return boolean(env, false);
+  const Arr ops[3] = {cd, a, b};
+  NdIter it;
+  i64 offs[3], total;
+  if (!read_nd(c, 0, 3, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (static_cast<i64>(o.len) < total) return boolean(env, false);
+  if (total == 0) return boolean(env, true);
+  const size_t es = elem_size(ta);
+  where_nd(it, P<uint8_t>(cd, offs[0]), static_cast<const char*>(a.p) + offs[1] * es,
+           static_cast<const char*>(b.p) + offs[2] * es, ta, o.p);
+  return boolean(env, true);
+}
+
+// copy(src, dst) meta: nd, shape, sOff, sStrides, dOff, dStrides
+napi_value Copy(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr s = c.arr(0), d = c.arr(1);
+  if (!c.ok) return nullptr;
+  const int ts = elem_type(s), td = elem_type(d);
+  if (ts < 0 || td < 0) return boolean(env, false);
+  const Arr ops[2] = {s, d};
+  NdIter it;
+  i64 offs[2], total;
+  if (!read_nd(c, 0, 2, ops, false, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (total == 0) return boolean(env, true);
+  // Overlapping source and destination ranges would make the result order-dependent.
+  if (s.p == d.p || (static_cast<const char*>(s.p) < static_cast<const char*>(d.p) + d.len * elem_size(td) &&
+                     static_cast<const char*>(d.p) < static_cast<const char*>(s.p) + s.len * elem_size(ts))) {
+    return boolean(env, false);  // views of one buffer: let the reference handle it
+  }
+  copy_nd(it, static_cast<const char*>(s.p) + offs[0] * elem_size(ts), ts,
+          static_cast<char*>(d.p) + offs[1] * elem_size(td), td);
+  return boolean(env, true);
+}
+
+// clamp(x, out) meta: lo, hi
+napi_value Clamp(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), o = c.arr(1);
+  if (!c.ok) return nullptr;
+  const int t = elem_type(x);
+  if (t < 0 || elem_type(o) != t || o.len < x.len) return boolean(env, false);
+  clamp_any(x.p, o.p, t, static_cast<i64>(x.len), c.D(0), c.D(1));
+  return boolean(env, true);
+}
+
+// reduce(x, out) meta: op, outer, n, inner
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), o = c.arr(1);
+  if (!c.ok) return nullptr;
+  const int op = static_cast<int>(c.I(0));
+  const i64 outer = c.I(1), n = c.I(2), inner = c.I(3);
+  if (op < 0 || op >= R_COUNT || outer < 0 || n < 0 || inner < 0) return boolean(env, false);
+  if (static_cast<i64>(x.len) < outer * n * inner || static_cast<i64>(o.len) < outer * inner) return boolean(env, false);
+  if (is_f32(x) && is_f32(o))
+    g_kernels->f32.reduce(op, P<float>(x), outer, n, inner, P<float>(o));
+  else if (is_f64(x) && is_f64(o))
+    g_kernels->f64.reduce(op, P<double>(x), outer, n, inner, P<double>(o));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// softmax(x, out) meta: rows, n, log
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), o = c.arr(1);
+  if (!c.ok) return nullptr;
+  const i64 rows = c.I(0), n = c.I(1);
+  const bool lg = c.B(2);
+  if (rows < 0 || n < 0 || static_cast<i64>(x.len) < rows * n || static_cast<i64>(o.len) < rows * n)
+    return boolean(env, false);
+  if (is_f32(x) && is_f32(o))
+    g_kernels->f32.softmax_fwd(P<float>(x), rows, n, P<float>(o), lg);
+  else if (is_f64(x) && is_f64(o))
+    g_kernels->f64.softmax_fwd(P<double>(x), rows, n, P<double>(o), lg);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// softmaxBackward(y, gy, gx) meta: rows, n, log
+napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr y = c.arr(0), gy = c.arr(1), gx = c.arr(2);
+  if (!c.ok) return nullptr;
+  const i64 rows = c.I(0), n = c.I(1);
+  const bool lg = c.B(2);
+  const i64 tot = rows * n;
+  if (rows < 0 || n < 0 || static_cast<i64>(y.len) < tot || static_cast<i64>(gy.len) < tot ||
+      static_cast<i64>(gx.len) < tot)
+    return boolean(env, false);
+  if (is_f32(y) && is_f32(gy) && is_f32(gx))
+    g_kernels->f32.softmax_bwd(P<float>(y), P<float>(gy), rows, n, P<float>(gx), lg);
+  else if (is_f64(y) && is_f64(gy) && is_f64(gx))
+    g_kernels->f64.softmax_bwd(P<double>(y), P<double>(gy), rows, n, P<double>(gx), lg);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+template <class E>
+bool all_type(std::initializer_list<const Arr*> arrs) {
+  const napi_typedarray_type want = std::is_same<E, float>::value ? napi_float32_array : napi_float64_array;
+  for (const Arr* a : arrs)
+    if (a && a->t != want) return false;
+  return true;
+}
+
+// layerNormForward(x, out, mean, rstd, weight?, bias?) meta: rows, n, eps, hasW, hasB
+napi_value LayerNormForward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), o = c.arr(1), mean = c.arr(2), rstd = c.arr(3);
+  const bool hw = c.B(3), hb = c.B(4);
+  Arr w, b;
+  if (hw) w = c.arr(4);
+  if (hb) b = c.arr(5);
+  if (!c.ok) return nullptr;
+  const i64 rows = c.I(0), n = c.I(1);
+  const double eps = c.D(2);
+  const i64 tot = rows * n;
+  if (rows < 0 || n <= 0 || static_cast<i64>(x.len) < tot || static_cast<i64>(o.len) < tot ||
+      static_cast<i64>(mean.len) < rows || static_cast<i64>(rstd.len) < rows || (hw && static_cast<i64>(w.len) < n) ||
+      (hb && static_cast<i64>(b.len) < n))
+    return boolean(env, false);
+  const Arr* pw = hw ? &w : nullptr;
+  const Arr* pb = hb ? &b : nullptr;
+  if (all_type<float>({&x, &o, &mean, &rstd, pw, pb}))
+    g_kernels->f32.layernorm_fwd(P<float>(x), hw ? P<float>(w) : nullptr, hb ? P<float>(b) : nullptr, rows, n, eps,
+                                 P<float>(o), P<float>(mean), P<float>(rstd));
+  else if (all_type<double>({&x, &o, &mean, &rstd, pw, pb}))
+    g_kernels->f64.layernorm_fwd(P<double>(x), hw ? P<double>(w) : nullptr, hb ? P<double>(b) : nullptr, rows, n,
+                                 eps, P<double>(o), P<double>(mean), P<double>(rstd));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// layerNormBackward(x, mean, rstd, gy, gx, weight?, gw?, gb?) meta: rows, n, hasW, hasGW, hasGB
+napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), mean = c.arr(1), rstd = c.arr(2), gy = c.arr(3), gx = c.arr(4);
+  const bool hw = c.B(2), hgw = c.B(3), hgb = c.B(4);
+  Arr w, gw, gb;
+  if (hw) w = c.arr(5);
+  if (hgw) gw = c.arr(6);
+  if (hgb) gb = c.arr(7);
+  if (!c.ok) return nullptr;
+  const i64 rows = c.I(0), n = c.I(1);
+  const i64 tot = rows * n;
+  if (rows < 0 || n <= 0 || static_cast<i64>(x.len) < tot || static_cast<i64>(gy.len) < tot ||
+      static_cast<i64>(gx.len) < tot || static_cast<i64>(mean.len) < rows || static_cast<i64>(rstd.len) < rows ||
+      (hw && static_cast<i64>(w.len) < n) || (hgw && static_cast<i64>(gw.len) < n) ||
+      (hgb && static_cast<i64>(gb.len) < n))
+    return boolean(env, false);
+  const Arr* pw = hw ? &w : nullptr;
+  const Arr* pgw = hgw ? &gw : nullptr;
+  const Arr* pgb = hgb ? &gb : nullptr;
+  if (all_type<float>({&x, &mean, &rstd, &gy, &gx, pw, pgw, pgb}))
+    g_kernels->f32.layernorm_bwd(P<float>(x), hw ? P<float>(w) : nullptr, P<float>(mean), P<float>(rstd),
+                                 P<float>(gy), rows, n, P<float>(gx), hgw ? P<float>(gw) : nullptr,
+                                 hgb ? P<float>(gb) : nullptr);
+  else if (all_type<double>({&x, &mean, &rstd, &gy, &gx, pw, pgw, pgb}))
+    g_kernels->f64.layernorm_bwd(P<double>(x), hw ? P<double>(w) : nullptr, P<double>(mean), P<double>(rstd),
+                                 P<double>(gy), rows, n, P<double>(gx), hgw ? P<double>(gw) : nullptr,
+                                 hgb ? P<double>(gb) : nullptr);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+bool targets_ok(const Arr& target, i64 rows, i64 C, int ignore) {
+  if (target.t != napi_int32_array || static_cast<i64>(target.len) < rows) return false;
+  const int32_t* t = P<int32_t>(target);
+  for (i64 r = 0; r < rows; r++)
+    if (t[r] != ignore && (t[r] < 0 || t[r] >= C)) return false;
+  return true;
+}
+
+// crossEntropyForward(logits, target, loss, lse) meta: rows, C, ignoreIndex, smoothing
+napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr lg = c.arr(0), tg = c.arr(1), loss = c.arr(2), lse = c.arr(3);
+  if (!c.ok) return nullptr;
+  const i64 rows = c.I(0), C = c.I(1);
+  const int ignore = static_cast<int>(c.I(2));
+  const double sm = c.D(3);
+  if (rows < 0 || C <= 0 || static_cast<i64>(lg.len) < rows * C || static_cast<i64>(loss.len) < rows ||
+      static_cast<i64>(lse.len) < rows || !targets_ok(tg, rows, C, ignore))
+    return boolean(env, false);
+  if (all_type<float>({&lg, &loss, &lse}))
+    g_kernels->f32.xent_fwd(P<float>(lg), P<int32_t>(tg), rows, C, ignore, sm, P<float>(loss), P<float>(lse));
+  else if (all_type<double>({&lg, &loss, &lse}))
+    g_kernels->f64.xent_fwd(P<double>(lg), P<int32_t>(tg), rows, C, ignore, sm, P<double>(loss), P<double>(lse));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// crossEntropyBackward(logits, target, lse, gLoss, gLogits) meta: rows, C, ignoreIndex, smoothing
+napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr lg = c.arr(0), tg = c.arr(1), lse = c.arr(2), gl = c.arr(3), go = c.arr(4);
+  if (!c.ok) return nullptr;
+  const i64 rows = c.I(0), C = c.I(1);
+  const int ignore = static_cast<int>(c.I(2));
+  const double sm = c.D(3);
+  if (rows < 0 || C <= 0 || static_cast<i64>(lg.len) < rows * C || static_cast<i64>(go.len) < rows * C ||
+      static_cast<i64>(gl.len) < rows || static_cast<i64>(lse.len) < rows || !targets_ok(tg, rows, C, ignore))
+    return boolean(env, false);
+  if (all_type<float>({&lg, &lse, &gl, &go}))
+    g_kernels->f32.xent_bwd(P<float>(lg), P<int32_t>(tg), P<float>(lse), P<float>(gl), rows, C, ignore, sm,
+                            P<float>(go));
+  else if (all_type<double>({&lg, &lse, &gl, &go}))
+    g_kernels->f64.xent_bwd(P<double>(lg), P<int32_t>(tg), P<double>(lse), P<double>(gl), rows, C, ignore, sm,
+                            P<double>(go));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+bool index_ok(const Arr& idx, i64 count, i64 n) {
+  if (idx.t != napi_int32_array || static_cast<i64>(idx.len) < count) return false;
+  const int32_t* p = P<int32_t>(idx);
+  int32_t bad = 0;
+  for (i64 i = 0; i < count; i++) bad |= (p[i] < 0) | (p[i] >= n);
+  return bad == 0;
+}
+
+// indexSelect(x, index, out) meta: outer, n, inner
+napi_value IndexSelect(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), idx = c.arr(1), o = c.arr(2);
+  if (!c.ok) return nullptr;
+  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = static_cast<i64>(idx.len);
+  const int t = elem_type(x);
+  if (t < 0 || elem_type(o) != t || outer < 0 || n < 0 || inner < 0 || static_cast<i64>(x.len) < outer * n * inner ||
+      static_cast<i64>(o.len) < outer * m * inner || !index_ok(idx, m, n))
+    return boolean(env, false);
+  index_select(x.p, elem_size(t), outer, n, inner, P<int32_t>(idx), m, o.p);
+  return boolean(env, true);
+}
+
+// indexAdd(gy, index, gx) meta: outer, n, inner
+napi_value IndexAdd(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr gy = c.arr(0), idx = c.arr(1), gx = c.arr(2);
+  if (!c.ok) return nullptr;
+  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = static_cast<i64>(idx.len);
+  if (outer < 0 || n < 0 || inner < 0 || static_cast<i64>(gx.len) < outer * n * inner ||
+      static_cast<i64>(gy.len) < outer * m * inner || !index_ok(idx, m, n))
+    return boolean(env, false);
+  if (all_type<float>({&gy, &gx}))
+    index_add(P<float>(gy), outer, n, inner, P<int32_t>(idx), m, P<float>(gx));
+  else if (all_type<double>({&gy, &gx}))
+    index_add(P<double>(gy), outer, n, inner, P<int32_t>(idx), m, P<double>(gx));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// gather(x, index, out) meta: outer, n, inner, m
+napi_value Gather(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr x = c.arr(0), idx = c.arr(1), o = c.arr(2);
+  if (!c.ok) return nullptr;
+  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = c.I(3);
+  const int t = elem_type(x);
+  const i64 cnt = outer * m * inner;
+  if (t < 0 || elem_type(o) != t || outer < 0 || n < 0 || inner < 0 || m < 0 ||
+      static_cast<i64>(x.len) < outer * n * inner || static_cast<i64>(o.len) < cnt || !index_ok(idx, cnt, n))
+    return boolean(env, false);
+  gather_any(x.p, elem_size(t), outer, n, inner, P<int32_t>(idx), m, o.p);
+  return boolean(env, true);
+}
+
+// scatterAdd(gy, index, gx) meta: outer, n, inner, m
+napi_value ScatterAdd(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr gy = c.arr(0), idx = c.arr(1), gx = c.arr(2);
+  if (!c.ok) return nullptr;
+  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = c.I(3);
+  const i64 cnt = outer * m * inner;
+  if (outer < 0 || n < 0 || inner < 0 || m < 0 || static_cast<i64>(gx.len) < outer * n * inner ||
+      static_cast<i64>(gy.len) < cnt || !index_ok(idx, cnt, n))
+    return boolean(env, false);
+  if (all_type<float>({&gy, &gx}))
+    scatter_add(P<float>(gy), outer, n, inner, P<int32_t>(idx), m, P<float>(gx));
+  else if (all_type<double>({&gy, &gx}))
+    scatter_add(P<double>(gy), outer, n, inner, P<int32_t>(idx), m, P<double>(gx));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// Attention meta: B H T S D Dv scale causal hasMask maskOff ms0 ms1 ms2 ms3
+bool read_attn(Call& c, const Arr& q, const Arr& k, const Arr& v, const Arr* mask, AttnP& p) {
+  const i64 B = c.I(0), H = c.I(1), T = c.I(2), S = c.I(3), D = c.I(4), Dv = c.I(5);
+  // empty heads (D or Dv = 0) are left to the reference kernels
+  if (B < 0 || H < 0 || T < 0 || S < 0 || D <= 0 || Dv <= 0 || B * H * (T + S) * (D + Dv + 1) > (1LL << 40))
+    return false;
+  if (static_cast<i64>(q.len) < B * H * T * D || static_cast<i64>(k.len) < B * H * S * D ||
+      static_cast<i64>(v.len) < B * H * S * Dv)
+    return false;
+  p.B = static_cast<int>(B);
+  p.H = static_cast<int>(H);
+  p.T = static_cast<int>(T);
+  p.S = static_cast<int>(S);
+  p.D = static_cast<int>(D);
+  p.Dv = static_cast<int>(Dv);
+  p.scale = c.D(6);
+  p.causal = c.B(7);
+  p.mask = nullptr;
+  p.maskOffset = 0;
+  for (int i = 0; i < 4; i++) p.ms[i] = 0;
+  if (mask) {
+    p.maskOffset = c.I(9);
+    const i64 dims[4] = {B, H, T, S};
+    i64 lo = p.maskOffset, hi = p.maskOffset;
+    for (int i = 0; i < 4; i++) {
+      p.ms[i] = c.I(10 + i);
+      if (dims[i] > 0) {
+        const i64 span = p.ms[i] * (dims[i] - 1);
+        if (span < 0)
+          lo += span;
+        else
+          hi += span;
+      }
+    }
+    if (B * H * T * S > 0 && (lo < 0 || hi >= static_cast<i64>(mask->len))) return false;
+    p.mask = mask->p;
+  }
+  return true;
+}
+
+// attentionForward(q, k, v, out, lse, mask?)
+napi_value AttentionForward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr q = c.arr(0), k = c.arr(1), v = c.arr(2), o = c.arr(3), lse = c.arr(4);
+  const bool hm = c.B(8);
+  Arr mask;
+  if (hm) mask = c.arr(5);
+  if (!c.ok) return nullptr;
+  AttnP p;
+  if (!read_attn(c, q, k, v, hm ? &mask : nullptr, p)) return boolean(env, false);
+  const i64 rows = static_cast<i64>(p.B) * p.H * p.T;
+  if (static_cast<i64>(o.len) < rows * p.Dv || static_cast<i64>(lse.len) < rows) return boolean(env, false);
+  const Arr* pm = hm ? &mask : nullptr;
+  if (all_type<float>({&q, &k, &v, &o, &lse, pm}))
+    g_kernels->f32.attn_fwd(p, P<float>(q), P<float>(k), P<float>(v), P<float>(o), P<float>(lse));
+  else if (all_type<double>({&q, &k, &v, &o, &lse, pm}))
+    g_kernels->f64.attn_fwd(p, P<double>(q), P<double>(k), P<double>(v), P<double>(o), P<double>(lse));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, mask?)
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr q = c.arr(0), k = c.arr(1), v = c.arr(2), o = c.arr(3), lse = c.arr(4), go = c.arr(5), gq = c.arr(6),
+      gk = c.arr(7), gv = c.arr(8);
+  const bool hm = c.B(8);
+  Arr mask;
+  if (hm) mask = c.arr(9);
+  if (!c.ok) return nullptr;
+  AttnP p;
+  if (!read_attn(c, q, k, v, hm ? &mask : nullptr, p)) return boolean(env, false);
+  const i64 rows = static_cast<i64>(p.B) * p.H * p.T;
+  if (static_cast<i64>(o.len) < rows * p.Dv || static_cast<i64>(go.len) < rows * p.Dv ||
+      static_cast<i64>(lse.len) < rows || gq.len < q.len || gk.len < k.len || gv.len < v.len)
+    return boolean(env, false);
+  const Arr* pm = hm ? &mask : nullptr;
+  if (all_type<float>({&q, &k, &v, &o, &lse, &go, &gq, &gk, &gv, pm}))
+    g_kernels->f32.attn_bwd(p, P<float>(q), P<float>(k), P<float>(v), P<float>(o), P<float>(lse), P<float>(go),
+                            P<float>(gq), P<float>(gk), P<float>(gv));
+  else if (all_type<double>({&q, &k, &v, &o, &lse, &go, &gq, &gk, &gv, pm}))
+    g_kernels->f64.attn_bwd(p, P<double>(q), P<double>(k), P<double>(v), P<double>(o), P<double>(lse), P<double>(go),
+                            P<double>(gq), P<double>(gk), P<double>(gv));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// adamStep(p, g, m, v, vmax?) meta: lr beta1 beta2 eps weightDecay step decoupled hasMax
+napi_value AdamStep(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  Arr p = c.arr(0), g = c.arr(1), m = c.arr(2), v = c.arr(3);
+  const bool hmax = c.B(7);
+  Arr vm;
+  if (hmax) vm = c.arr(4);
+  if (!c.ok) return nullptr;
+  const size_t n = p.len;
+  if (g.len < n || m.len < n || v.len < n || (hmax && vm.len < n)) return boolean(env, false);
+  AdamOpts o{c.D(0), c.D(1), c.D(2), c.D(3), c.D(4), c.D(5), c.B(6)};
+  const Arr* pv = hmax ? &vm : nullptr;
+  if (all_type<float>({&p, &g, &m, &v, pv}))
+    g_kernels->f32.adam(P<float>(p), P<float>(g), P<float>(m), P<float>(v), hmax ? P<float>(vm) : nullptr,
+                        static_cast<i64>(n), o);
+  else if (all_type<double>({&p, &g, &m, &v, pv}))
+    g_kernels->f64.adam(P<double>(p), P<double>(g), P<double>(m), P<double>(v), hmax ? P<double>(vm) : nullptr,
+                        static_cast<i64>(n), o);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+
 
 // gemm(a, b, out, bias?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
 napi_value Gemm(napi_env env, napi_callback_info info) {
@@ -228,8 +791,33 @@ struct Fn {
 };
 
 const Fn kFns[] = {
-    {"setMeta", SetMeta}, {"info", Info}, {"setNumThreads", SetNumThreads}, {"setIsa", SetIsa},
-    {"noop", Noop},       {"gemm", Gemm},
+    {"setMeta", SetMeta},
+    {"info", Info},
+    {"setNumThreads", SetNumThreads},
+    {"setIsa", SetIsa},
+    {"noop", Noop},
+    {"gemm", Gemm},
+    {"unary", Unary},
+    {"unaryBackward", UnaryBackward},
+    {"binary", Binary},
+    {"compare", Compare},
+    {"where", Where},
+    {"copy", Copy},
+    {"clamp", Clamp},
+    {"reduce", Reduce},
+    {"softmax", Softmax},
+    {"softmaxBackward", SoftmaxBackward},
+    {"layerNormForward", LayerNormForward},
+    {"layerNormBackward", LayerNormBackward},
+    {"crossEntropyForward", CrossEntropyForward},
+    {"crossEntropyBackward", CrossEntropyBackward},
+    {"indexSelect", IndexSelect},
+    {"indexAdd", IndexAdd},
+    {"gather", Gather},
+    {"scatterAdd", ScatterAdd},
+    {"attentionForward", AttentionForward},
+    {"attentionBackward", AttentionBackward},
+    {"adamStep", AdamStep},
 };
 
 }  // namespace

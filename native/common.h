@@ -46,15 +46,32 @@ enum BinaryOp { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_COUNT };
 enum CompareOp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_COUNT };
 enum ReduceOp { R_SUM, R_MAX, R_MIN, R_PROD, R_COUNT };
 
-/** A broadcast/strided element-wise problem, dimensions already coalesced (innermost last). */
+/**
+ * A broadcast/strided element-wise problem over up to 4 operands, dimensions coalesced (innermost
+ * last, nd >= 1). Operand offsets are applied to the data pointers before the kernels see them.
+ */
 constexpr int kMaxDims = 8;
 struct NdIter {
   int nd;
   i64 shape[kMaxDims];
-  i64 sa[kMaxDims];  // strides of operand a (elements)
-  i64 sb[kMaxDims];
-  i64 sc[kMaxDims];  // strides of a third operand (where's cond / copy's dst)
+  i64 st[4][kMaxDims];  // element strides per operand
 };
+
+/** Builds an NdIter from a shape and per-operand strides, dropping unit dims and merging contiguous ones. */
+bool nd_coalesce(int nd, const i64* shape, int nops, const i64* const* strides, NdIter& it);
+
+// Type-independent kernels (generic.cc). Element types: 0 float32, 1 float64, 2 int32, 3 uint8.
+enum ElemType { T_F32 = 0, T_F64 = 1, T_I32 = 2, T_U8 = 3 };
+void copy_nd(const NdIter& it, const void* src, int st, void* dst, int dt);
+void compare_nd(int op, const NdIter& it, const void* a, const void* b, int t, uint8_t* out);
+void where_nd(const NdIter& it, const uint8_t* cond, const void* a, const void* b, int t, void* out);
+void clamp_any(const void* x, void* out, int t, i64 n, double lo, double hi);
+void index_select(const void* x, size_t esize, i64 outer, i64 n, i64 inner, const int32_t* index, i64 m, void* out);
+void gather_any(const void* x, size_t esize, i64 outer, i64 n, i64 inner, const int32_t* index, i64 m, void* out);
+template <class E>
+void index_add(const E* gy, i64 outer, i64 n, i64 inner, const int32_t* index, i64 m, E* gx);
+template <class E>
+void scatter_add(const E* gy, i64 outer, i64 n, i64 inner, const int32_t* index, i64 m, E* gx);
 
 struct AdamOpts {
   double lr, beta1, beta2, eps, weightDecay;

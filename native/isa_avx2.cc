@@ -11,9 +11,15 @@
 namespace qkv {
 namespace isa_avx2 {
 #include "vec_avx2.h"
-constexpr int kGemmMR = 6;
+#ifndef QKV_AVX2_MR
+#define QKV_AVX2_MR 6
+#endif
+#ifndef QKV_AVX2_KC
+#define QKV_AVX2_KC 512
+#endif
+constexpr int kGemmMR = QKV_AVX2_MR;
 constexpr int kGemmNV = 2;  // NR = 16
-constexpr int kGemmKC = 256;
+constexpr int kGemmKC = QKV_AVX2_KC;
 constexpr int kGemmMC = 192;
 #include "kernels.inc"
 }  // namespace isa_avx2

@@ -16,12 +16,15 @@ namespace isa_avx512 {
 #define QKV_AVX512_MR 8
 #endif
 #ifndef QKV_AVX512_KC
-#define QKV_AVX512_KC 256
+#define QKV_AVX512_KC 512
 #endif
 constexpr int kGemmMR = QKV_AVX512_MR;
 constexpr int kGemmNV = 2;  // NR = 32
 constexpr int kGemmKC = QKV_AVX512_KC;
-constexpr int kGemmMC = 192;
+#ifndef QKV_AVX512_MC
+#define QKV_AVX512_MC 192
+#endif
+constexpr int kGemmMC = QKV_AVX512_MC;
 #include "kernels.inc"
 }  // namespace isa_avx512
 const Kernels* kernels_avx512() { return &isa_avx512::kTable; }

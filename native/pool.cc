@@ -8,6 +8,9 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#if defined(_WIN32)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,11 +30,26 @@ namespace {
 
 constexpr int kSlots = 4;
 
+void* aligned_alloc64(size_t bytes) {
+#if defined(_WIN32)
+  return _aligned_malloc(bytes, 64);
+#else
+  return std::aligned_alloc(64, bytes);
+#endif
+}
+void aligned_free(void* p) {
+#if defined(_WIN32)
+  _aligned_free(p);
+#else
+  std::free(p);
+#endif
+}
+
 struct Scratch {
   float* p[kSlots] = {nullptr, nullptr, nullptr, nullptr};
   size_t n[kSlots] = {0, 0, 0, 0};
   ~Scratch() {
-    for (float* q : p) std::free(q);
+    for (float* q : p) aligned_free(q);
   }
 };
 
@@ -184,9 +202,10 @@ void pool_run(int ntasks, int max_threads, TaskFn fn, void* ctx) {
 float* pool_scratch(int slot, size_t floats) {
   static thread_local Scratch s;
   if (s.n[slot] < floats) {
-    std::free(s.p[slot]);
+    aligned_free(s.p[slot]);
     size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64 + 64;
-    s.p[slot] = static_cast<float*>(std::aligned_alloc(64, bytes));
+    s.p[slot] = static_cast<float*>(aligned_alloc64(bytes));
+    if (!s.p[slot]) std::abort();  // out of memory: nothing sensible to return to a kernel
     s.n[slot] = floats;
   }
   return s.p[slot];

@@ -57,6 +57,23 @@ struct V {
   static inline M mor(M a, M b) { return _mm256_or_ps(a, b); }
   static inline bool any(M m) { return _mm256_movemask_ps(m) != 0; }
   static inline T select(M m, T a, T b) { return _mm256_blendv_ps(b, a, m); }
+  static inline T round(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static inline T scale2(T p, T n) {
+    // two exact power-of-two factors so n in [-151, 128] neither overflows nor flushes early
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i h = _mm256_srai_epi32(ni, 1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+  static inline T recip(T a) {
+    T r = _mm256_rcp_ps(a);  // 12 bits; two Newton steps reach full precision (and keep 0 → inf)
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(2.0f)));
+    T r2 = _mm256_mul_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(2.0f)));
+    // rcp(±inf) = ±0 and rcp(0) = inf are exact; the Newton step would turn them into NaN
+    return _mm256_blendv_ps(r2, _mm256_rcp_ps(a), _mm256_cmp_ps(r2, r2, _CMP_UNORD_Q));
+  }
   static inline I cvt_round(T a) { return _mm256_cvtps_epi32(a); }
   static inline T cvt_i2f(I a) { return _mm256_cvtepi32_ps(a); }
   static inline I as_int(T a) { return _mm256_castps_si256(a); }
@@ -72,5 +89,18 @@ struct V {
   static inline I sra(I a) { return _mm256_srai_epi32(a, S); }
   template <int S>
   static inline I srl(I a) { return _mm256_srli_epi32(a, S); }
+  struct DA {
+    __m256d lo, hi;
+  };
+  static inline DA dzero() { return DA{_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+  static inline void dacc(DA& a, T v) {
+    a.lo = _mm256_add_pd(a.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    a.hi = _mm256_add_pd(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  static inline double dsum(const DA& a) {
+    __m256d s = _mm256_add_pd(a.lo, a.hi);
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+  }
 };
 static constexpr const char* kIsaName = "avx2";

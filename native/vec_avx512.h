@@ -27,7 +27,7 @@ struct V {
   static inline T neg(T a) { return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN))); }
   static inline T copysign(T mag, T sgn) {
     __m512i m = _mm512_set1_epi32(INT32_MIN);
-    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(m, _mm512_castps_si512(sgn), _mm512_castps_si512(mag), 0xE4));
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(m, _mm512_castps_si512(sgn), _mm512_castps_si512(mag), 0xCA));
   }
   static inline float hsum(T a) { return _mm512_reduce_add_ps(a); }
   static inline float hmax(T a) { return _mm512_reduce_max_ps(a); }
@@ -40,6 +40,15 @@ struct V {
   static inline M mor(M a, M b) { return static_cast<M>(a | b); }
   static inline bool any(M m) { return m != 0; }
   static inline T select(M m, T a, T b) { return _mm512_mask_blend_ps(m, b, a); }
+  // nearest-even rounding to an integral float; p·2^n for integral n; 1/x to ~1 ulp
+  static inline T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static inline T scale2(T p, T n) { return _mm512_scalef_ps(p, n); }
+  static inline T recip(T a) {
+    T r = _mm512_rcp14_ps(a);  // 14 bits; one Newton step reaches ~1 ulp
+    T r2 = _mm512_mul_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(2.0f)));
+    // rcp(±inf) = ±0 and rcp(0) = inf are exact; the Newton step would turn them into NaN
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(r2, r2, _CMP_UNORD_Q), r2, r);
+  }
   // integer helpers (exponent manipulation)
   static inline I cvt_round(T a) { return _mm512_cvtps_epi32(a); }  // nearest-even
   static inline T cvt_i2f(I a) { return _mm512_cvtepi32_ps(a); }
@@ -56,5 +65,15 @@ struct V {
   static inline I sra(I a) { return _mm512_srai_epi32(a, S); }
   template <int S>
   static inline I srl(I a) { return _mm512_srli_epi32(a, S); }
+  // double-precision accumulation of float vectors (sums that the reference forms in float64)
+  struct DA {
+    __m512d lo, hi;
+  };
+  static inline DA dzero() { return DA{_mm512_setzero_pd(), _mm512_setzero_pd()}; }
+  static inline void dacc(DA& a, T v) {
+    a.lo = _mm512_add_pd(a.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    a.hi = _mm512_add_pd(a.hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+  }
+  static inline double dsum(const DA& a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
 };
 static constexpr const char* kIsaName = "avx512";

@@ -17,8 +17,13 @@ struct V {
   static inline T sub(T a, T b) { return a - b; }
   static inline T mul(T a, T b) { return a * b; }
   static inline T div(T a, T b) { return a / b; }
-  static inline T fma(T a, T b, T c) { return a * b + c; }
-  static inline T fnma(T a, T b, T c) { return c - a * b; }
+  // a·b is exact in double, so these round once (or twice, harmlessly), like a hardware FMA.
+  static inline T fma(T a, T b, T c) {
+    return static_cast<float>(static_cast<double>(a) * static_cast<double>(b) + static_cast<double>(c));
+  }
+  static inline T fnma(T a, T b, T c) {
+    return static_cast<float>(static_cast<double>(c) - static_cast<double>(a) * static_cast<double>(b));
+  }
   // NaN-propagating like the hardware min/max only for the second operand; callers do not rely on it.
   static inline T max(T a, T b) { return a > b ? a : b; }
   static inline T min(T a, T b) { return a < b ? a : b; }
@@ -37,6 +42,9 @@ struct V {
   static inline M mor(M a, M b) { return a || b; }
   static inline bool any(M m) { return m; }
   static inline T select(M m, T a, T b) { return m ? a : b; }
+  static inline T round(T a) { return std::nearbyint(a); }
+  static inline T scale2(T p, T n) { return std::ldexp(p, static_cast<int>(n)); }
+  static inline T recip(T a) { return 1.0f / a; }
   static inline I cvt_round(T a) { return static_cast<int32_t>(std::nearbyint(a)); }
   static inline T cvt_i2f(I a) { return static_cast<float>(a); }
   static inline I as_int(T a) {
@@ -60,5 +68,11 @@ struct V {
   static inline I sra(I a) { return a >> S; }
   template <int S>
   static inline I srl(I a) { return static_cast<I>(static_cast<uint32_t>(a) >> S); }
+  struct DA {
+    double s;
+  };
+  static inline DA dzero() { return DA{0.0}; }
+  static inline void dacc(DA& a, T v) { a.s += static_cast<double>(v); }
+  static inline double dsum(const DA& a) { return a.s; }
 };
 static constexpr const char* kIsaName = "scalar";

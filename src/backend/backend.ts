@@ -189,9 +189,25 @@ export interface Backend {
    * out (outer, m, inner) = x[o, index[o, j, i], i]: torch.gather along the middle axis with a
    * contiguous index of the output's shape.
    */
-  gather(x: AnyArray, outer: number, n: number, inner: number, index: Int32Array, m: number, out: AnyArray): void;
+  gather(
+    x: AnyArray,
+    outer: number,
+    n: number,
+    inner: number,
+    index: Int32Array,
+    m: number,
+    out: AnyArray,
+  ): void;
   /** gx[o, index[o, j, i], i] += gy[o, j, i]. */
-  scatterAdd(gy: FloatArray, outer: number, n: number, inner: number, index: Int32Array, m: number, gx: FloatArray): void;
+  scatterAdd(
+    gy: FloatArray,
+    outer: number,
+    n: number,
+    inner: number,
+    index: Int32Array,
+    m: number,
+    gx: FloatArray,
+  ): void;
 
   // ---- attention ----------------------------------------------------------------------------
   /** out (B,H,T,Dv) = softmax(q·kᵀ·scale + mask) · v; writes the row log-sum-exp (B,H,T) for backward. */
@@ -218,6 +234,14 @@ export interface Backend {
     expAvg: FloatArray,
     expAvgSq: FloatArray,
     maxExpAvgSq: FloatArray | null,
-    opts: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; decoupled: boolean },
+    opts: {
+      lr: number;
+      beta1: number;
+      beta2: number;
+      eps: number;
+      weightDecay: number;
+      step: number;
+      decoupled: boolean;
+    },
   ): void;
 }

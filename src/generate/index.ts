@@ -24,6 +24,7 @@ export {
   type RecomputingModelOptions,
   recomputingModel,
 } from "./generate.js";
+export { type GPTDecodeState, gptNextTokenModel } from "./lm.js";
 export {
   applyRepetitionPenalty,
   type SamplingOptions,
@@ -31,4 +32,3 @@ export {
   sampleNext,
   samplingProbabilities,
 } from "./sampling.js";
-export { type GPTDecodeState, gptNextTokenModel } from "./lm.js";

@@ -4,8 +4,8 @@
  * cache from the last blockSize − 1 tokens (a sliding window, as nanoGPT crops its input).
  */
 import { withNoGrad } from "../autograd/graph.js";
-import { KVCache } from "../models/kv-cache.js";
 import type { GPT } from "../models/gpt.js";
+import { KVCache } from "../models/kv-cache.js";
 import { tensor } from "../tensor/create.js";
 import type { NextTokenModel } from "./generate.js";
 
@@ -20,12 +20,16 @@ export interface GPTDecodeState {
  * @example
  * const result = generate(gptNextTokenModel(model), tok.encode("ROMEO:"), { maxNewTokens: 100, decode: (ids) => tok.decode(ids) });
  */
-export function gptNextTokenModel(model: GPT, opts: { useCache?: boolean } = {}): NextTokenModel<GPTDecodeState> {
+export function gptNextTokenModel(
+  model: GPT,
+  opts: { useCache?: boolean } = {},
+): NextTokenModel<GPTDecodeState> {
   const useCache = opts.useCache ?? true;
   const { blockSize, nLayer } = model.config;
   return {
     nextLogits(newIds, state) {
-      if (newIds.length === 0) throw new Error("gptNextTokenModel: need at least one token (give a non-empty prompt)");
+      if (newIds.length === 0)
+        throw new Error("gptNextTokenModel: need at least one token (give a non-empty prompt)");
       const history = (state.history ??= []);
       history.push(...newIds);
       return withNoGrad(() => {

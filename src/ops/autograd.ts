@@ -25,11 +25,15 @@ export function backward(t: Tensor, gradient?: Tensor, opts: BackwardOptions = {
   let g = gradient;
   if (!g) {
     if (t.numel() !== 1) {
-      throw new Error(`backward: grad can be implicitly created only for scalar outputs, got shape ${shapeStr(t.shape)}; pass a gradient`);
+      throw new Error(
+        `backward: grad can be implicitly created only for scalar outputs, got shape ${shapeStr(t.shape)}; pass a gradient`,
+      );
     }
     g = onesLike(t);
   } else if (!sameShape(g.shape, t.shape)) {
-    throw new Error(`backward: gradient of shape ${shapeStr(g.shape)} does not match tensor of shape ${shapeStr(t.shape)}`);
+    throw new Error(
+      `backward: gradient of shape ${shapeStr(g.shape)} does not match tensor of shape ${shapeStr(t.shape)}`,
+    );
   } else if (g.dtype !== t.dtype) {
     throw new Error(`backward: gradient dtype ${g.dtype} does not match tensor dtype ${t.dtype}`);
   }

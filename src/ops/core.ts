@@ -25,7 +25,8 @@ export function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Ten
   if (a instanceof Tensor && b instanceof Tensor) return [a, b];
   if (a instanceof Tensor && typeof b === "number") return [a, scalarFor(b, a.dtype)];
   if (typeof a === "number" && b instanceof Tensor) return [scalarFor(a, b.dtype), b];
-  if (typeof a === "number" && typeof b === "number") return [scalarFor(a, "float32"), scalarFor(b, "float32")];
+  if (typeof a === "number" && typeof b === "number")
+    return [scalarFor(a, "float32"), scalarFor(b, "float32")];
   throw new Error(`${op}: expected tensors or numbers, got ${typeof a} and ${typeof b}`);
 }
 
@@ -42,7 +43,11 @@ export function dense<A extends AnyArray = AnyArray>(t: Tensor): A {
     return t.data.subarray(t.offset, t.offset + n) as A;
   }
   const out = allocate(t.dtype, n);
-  backend().copy(t.shape, { data: t.data, offset: t.offset, strides: t.strides }, { data: out, offset: 0, strides: contiguous(t.shape) });
+  backend().copy(
+    t.shape,
+    { data: t.data, offset: t.offset, strides: t.strides },
+    { data: out, offset: 0, strides: contiguous(t.shape) },
+  );
   return out as A;
 }
 
@@ -59,7 +64,8 @@ export function requireFloat(op: string, t: Tensor): void {
 }
 
 export function requireDtype(op: string, t: Tensor, dtype: DType, what: string): void {
-  if (t.dtype !== dtype) throw new Error(`${op}: ${what} must be ${dtype}, got ${t.dtype} of shape ${shapeStr(t.shape)}`);
+  if (t.dtype !== dtype)
+    throw new Error(`${op}: ${what} must be ${dtype}, got ${t.dtype} of shape ${shapeStr(t.shape)}`);
 }
 
 function contiguous(shape: readonly number[]): number[] {
@@ -91,7 +97,9 @@ export function checkIndices(op: string, index: Int32Array, n: number, what = "i
   for (let i = 0; i < index.length; i++) {
     const v = index[i];
     if (v < 0 || v >= n) {
-      throw new Error(`${op}: ${what} ${v} is out of range for a dimension of size ${n}${context ? ` (${context})` : ""}`);
+      throw new Error(
+        `${op}: ${what} ${v} is out of range for a dimension of size ${n}${context ? ` (${context})` : ""}`,
+      );
     }
   }
 }

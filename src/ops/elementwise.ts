@@ -4,7 +4,17 @@ import type { BinaryOp, CompareOp, DType, FloatArray, UnaryOp } from "../backend
 import { allocate, isFloating, resultType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, sizeOf } from "../util/shape.js";
-import { backend, broadcastView, dense, denseFloat, empty, operands, requireDtype, type TensorLike, wrap } from "./core.js";
+import {
+  backend,
+  broadcastView,
+  dense,
+  denseFloat,
+  empty,
+  operands,
+  requireDtype,
+  type TensorLike,
+  wrap,
+} from "./core.js";
 import { sumTo } from "./reduce.js";
 import { detach } from "./shape.js";
 
@@ -78,7 +88,11 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType): Tensor {
 /** Converts dtype without recording (used for operand promotion; gradients are handled by callers). */
 function castRaw(x: Tensor, dtype: DType): Tensor {
   const out = empty(x.shape, dtype);
-  backend().copy(x.shape, { data: x.data, offset: x.offset, strides: x.strides }, { data: out.data, offset: 0, strides: out.strides });
+  backend().copy(
+    x.shape,
+    { data: x.data, offset: x.offset, strides: x.strides },
+    { data: out.data, offset: 0, strides: out.strides },
+  );
   return out;
 }
 
@@ -228,7 +242,8 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 export function clamp(x: Tensor, opts: { min?: number; max?: number }): Tensor {
   const lo = opts.min ?? Number.NEGATIVE_INFINITY;
   const hi = opts.max ?? Number.POSITIVE_INFINITY;
-  if (opts.min === undefined && opts.max === undefined) throw new Error("clamp: at least one of min and max must be given");
+  if (opts.min === undefined && opts.max === undefined)
+    throw new Error("clamp: at least one of min and max must be given");
   const xd = dense(x);
   const out = allocate(x.dtype, xd.length);
   backend().clamp(xd, lo, hi, out);

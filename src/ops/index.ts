@@ -1,7 +1,7 @@
 /** The op set, re-exported in one place. */
 export * from "./attention.js";
 export * from "./autograd.js";
-export { type TensorLike } from "./core.js";
+export type { TensorLike } from "./core.js";
 export * from "./elementwise.js";
 export * from "./indexing.js";
 export * from "./inplace.js";

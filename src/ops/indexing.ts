@@ -1,14 +1,13 @@
 /** Indexing ops: gather, indexSelect, embedding lookup, maskedFill, tril/triu. */
 import { record } from "../autograd/graph.js";
 import type { DType, FloatArray } from "../backend/backend.js";
+import { arange } from "../tensor/create.js";
 import { allocate, isFloating } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, normDim, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, checkIndices, dense, requireDtype, type TensorLike, wrap } from "./core.js";
-import { ge, where } from "./elementwise.js";
-import { arange } from "../tensor/create.js";
+import { add, ge, where } from "./elementwise.js";
 import { reshape, unsqueeze } from "./shape.js";
-import { add } from "./elementwise.js";
 
 /**
  * Picks entries of `x` along `dim` at the positions in the int32 `index` (1-D), like torch.index_select.
@@ -16,7 +15,8 @@ import { add } from "./elementwise.js";
  */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   requireDtype("indexSelect", index, "int32", "index");
-  if (index.ndim > 1) throw new Error(`indexSelect: index must be 0-D or 1-D, got shape ${shapeStr(index.shape)}`);
+  if (index.ndim > 1)
+    throw new Error(`indexSelect: index must be 0-D or 1-D, got shape ${shapeStr(index.shape)}`);
   const d = normDim("indexSelect", dim, x.ndim, x.shape);
   const idx = dense<Int32Array>(index);
   const n = x.shape[d];
@@ -41,10 +41,17 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
  */
 export function embedding(ids: Tensor, weight: Tensor): Tensor {
   requireDtype("embedding", ids, "int32", "ids");
-  if (weight.ndim !== 2) throw new Error(`embedding: weight must be 2-D (num, dim), got ${shapeStr(weight.shape)}`);
+  if (weight.ndim !== 2)
+    throw new Error(`embedding: weight must be 2-D (num, dim), got ${shapeStr(weight.shape)}`);
   const flat = reshape(ids, [ids.numel()]);
   const idx = dense<Int32Array>(flat);
-  checkIndices("embedding", idx, weight.shape[0], "id", `weight of shape ${shapeStr(weight.shape)}, ids of shape ${shapeStr(ids.shape)}`);
+  checkIndices(
+    "embedding",
+    idx,
+    weight.shape[0],
+    "id",
+    `weight of shape ${shapeStr(weight.shape)}, ids of shape ${shapeStr(ids.shape)}`,
+  );
   return reshape(indexSelect(weight, 0, flat), [...ids.shape, weight.shape[1]]);
 }
 
@@ -55,14 +62,25 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   requireDtype("gather", index, "int32", "index");
   const d = normDim("gather", dim, x.ndim, x.shape);
-  if (index.ndim !== x.ndim) throw new Error(`gather: index of shape ${shapeStr(index.shape)} must have as many dims as input ${shapeStr(x.shape)}`);
+  if (index.ndim !== x.ndim)
+    throw new Error(
+      `gather: index of shape ${shapeStr(index.shape)} must have as many dims as input ${shapeStr(x.shape)}`,
+    );
   for (let i = 0; i < x.ndim; i++) {
     if (i !== d && index.shape[i] !== x.shape[i]) {
-      throw new Error(`gather: index shape ${shapeStr(index.shape)} must match input shape ${shapeStr(x.shape)} outside dim ${d}`);
+      throw new Error(
+        `gather: index shape ${shapeStr(index.shape)} must match input shape ${shapeStr(x.shape)} outside dim ${d}`,
+      );
     }
   }
   const idx = dense<Int32Array>(index);
-  checkIndices("gather", idx, x.shape[d], "index", `dim ${d} of input shape ${shapeStr(x.shape)}, index shape ${shapeStr(index.shape)}`);
+  checkIndices(
+    "gather",
+    idx,
+    x.shape[d],
+    "index",
+    `dim ${d} of input shape ${shapeStr(x.shape)}, index shape ${shapeStr(index.shape)}`,
+  );
   const outer = sizeOf(x.shape.slice(0, d));
   const inner = sizeOf(x.shape.slice(d + 1));
   const n = x.shape[d];
@@ -84,7 +102,10 @@ export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
   requireDtype("maskedFill", mask, "bool", "mask");
   broadcastShapes("maskedFill", x.shape, mask.shape);
   // A number fill value takes x's dtype (as in PyTorch), so a bool or int32 x stays bool or int32.
-  const v = typeof value === "number" && (isFloating(x.dtype) || Number.isInteger(value)) ? scalarOf(value, x.dtype) : value;
+  const v =
+    typeof value === "number" && (isFloating(x.dtype) || Number.isInteger(value))
+      ? scalarOf(value, x.dtype)
+      : value;
   return where(mask, v, x);
 }
 
@@ -113,4 +134,3 @@ export function triu(x: Tensor, k = 0): Tensor {
   if (x.ndim < 2) throw new Error(`triu: input must have at least 2 dims, got ${shapeStr(x.shape)}`);
   return where(triangle(x.shape[x.ndim - 2], x.shape[x.ndim - 1], k, true), x, scalarOf(0, x.dtype));
 }
-

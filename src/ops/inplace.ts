@@ -11,23 +11,35 @@ import { backend, broadcastView } from "./core.js";
 
 function guard(op: string, t: Tensor): void {
   if (t.requiresGrad && isGradEnabled()) {
-    throw new Error(`${op}: a tensor that requires grad cannot be modified in place while grad mode is on; wrap it in withNoGrad()`);
+    throw new Error(
+      `${op}: a tensor that requires grad cannot be modified in place while grad mode is on; wrap it in withNoGrad()`,
+    );
   }
 }
 
 function writeDense(t: Tensor, values: ArrayLike<number>): void {
   const src = allocate(t.dtype, t.numel());
   for (let i = 0; i < src.length; i++) src[i] = values[i];
-  backend().copy(t.shape, { data: src, offset: 0, strides: new Tensor(src, t.shape).strides }, { data: t.data, offset: t.offset, strides: t.strides });
+  backend().copy(
+    t.shape,
+    { data: src, offset: 0, strides: new Tensor(src, t.shape).strides },
+    { data: t.data, offset: t.offset, strides: t.strides },
+  );
 }
 
 /** Copies `src` (broadcast to t's shape) into t. @example withNoGrad(() => copy_(w, pretrained)) */
 export function copy_(t: Tensor, src: Tensor): Tensor {
   guard("copy_", t);
   if (src.ndim > t.ndim || src.shape.some((d, i) => d !== 1 && d !== t.shape[t.ndim - src.ndim + i])) {
-    throw new Error(`copy_: source of shape ${shapeStr(src.shape)} cannot be broadcast to ${shapeStr(t.shape)}`);
+    throw new Error(
+      `copy_: source of shape ${shapeStr(src.shape)} cannot be broadcast to ${shapeStr(t.shape)}`,
+    );
   }
-  backend().copy(t.shape, broadcastView(src, t.shape), { data: t.data, offset: t.offset, strides: t.strides });
+  backend().copy(t.shape, broadcastView(src, t.shape), {
+    data: t.data,
+    offset: t.offset,
+    strides: t.strides,
+  });
   return t;
 }
 

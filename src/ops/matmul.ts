@@ -29,7 +29,8 @@ function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
   const colMajor = !rowMajor && (sr === 1 || r === 1) && (sc === r || c === 1);
   if (rowMajor || colMajor) {
     // One matrix broadcast over the whole batch: stride 0.
-    if (sizeOf(ownBatch) === 1) return { data: t.data as FloatArray, offset: t.offset, batchStride: 0, trans: colMajor };
+    if (sizeOf(ownBatch) === 1)
+      return { data: t.data as FloatArray, offset: t.offset, batchStride: 0, trans: colMajor };
     // Batch dims equal to the output's and evenly strided (true for any contiguous batch).
     if (ownBatch.length === batchShape.length && ownBatch.every((d, i) => d === batchShape[i])) {
       let uniform = true;
@@ -38,7 +39,8 @@ function matOperand(t: Tensor, batchShape: readonly number[]): MatOperand {
         if (t.shape[i] !== 1 && t.strides[i] !== expect) uniform = false;
         expect *= t.shape[i];
       }
-      if (uniform && (batch <= 1 || step === r * c)) return { data: t.data as FloatArray, offset: t.offset, batchStride: r * c, trans: colMajor };
+      if (uniform && (batch <= 1 || step === r * c))
+        return { data: t.data as FloatArray, offset: t.offset, batchStride: r * c, trans: colMajor };
     }
   }
   // Otherwise materialise the broadcast batch as a contiguous buffer.
@@ -52,7 +54,9 @@ function bmm(a: Tensor, b: Tensor): Tensor {
   const K = a.shape[a.ndim - 1];
   const N = b.shape[b.ndim - 1];
   if (b.shape[b.ndim - 2] !== K) {
-    throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${K} vs ${b.shape[b.ndim - 2]})`);
+    throw new Error(
+      `matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${K} vs ${b.shape[b.ndim - 2]})`,
+    );
   }
   const batchShape = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = sizeOf(batchShape);
@@ -61,10 +65,20 @@ function bmm(a: Tensor, b: Tensor): Tensor {
   const dtype = a.dtype;
   const out = allocate(dtype, batch * M * N) as FloatArray;
   backend().gemm({
-    batch, M, N, K,
-    a: A.data, aOffset: A.offset, aBatchStride: A.batchStride, transA: A.trans,
-    b: B.data, bOffset: B.offset, bBatchStride: B.batchStride, transB: B.trans,
-    out, accumulate: false,
+    batch,
+    M,
+    N,
+    K,
+    a: A.data,
+    aOffset: A.offset,
+    aBatchStride: A.batchStride,
+    transA: A.trans,
+    b: B.data,
+    bOffset: B.offset,
+    bBatchStride: B.batchStride,
+    transB: B.trans,
+    out,
+    accumulate: false,
   });
   return wrap(out, [...batchShape, M, N]);
 }
@@ -77,20 +91,30 @@ function bmm(a: Tensor, b: Tensor): Tensor {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat("matmul", a);
   requireFloat("matmul", b);
-  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  if (a.dtype !== b.dtype) throw new Error(`matmul: dtypes differ (${a.dtype} and ${b.dtype}) for shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new Error(
+      `matmul: both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`,
+    );
+  if (a.dtype !== b.dtype)
+    throw new Error(
+      `matmul: dtypes differ (${a.dtype} and ${b.dtype}) for shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`,
+    );
   // Shape checks on the caller's shapes (before 1-D operands are promoted), so errors name them.
   const ka = a.shape[a.ndim - 1];
   const kb = b.ndim === 1 ? b.shape[0] : b.shape[b.ndim - 2];
   if (ka !== kb) {
-    throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${ka} vs ${kb})`);
+    throw new Error(
+      `matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${ka} vs ${kb})`,
+    );
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
   try {
     broadcastShapes("matmul", aBatch, bBatch);
   } catch {
-    throw new Error(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied: batch dims ${shapeStr(aBatch)} and ${shapeStr(bBatch)} do not broadcast`);
+    throw new Error(
+      `matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied: batch dims ${shapeStr(aBatch)} and ${shapeStr(bBatch)} do not broadcast`,
+    );
   }
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
@@ -115,13 +139,18 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   requireFloat("linear", x);
-  if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D (out, in), got ${shapeStr(weight.shape)}`);
+  if (weight.ndim !== 2)
+    throw new Error(`linear: weight must be 2-D (out, in), got ${shapeStr(weight.shape)}`);
   const [outF, inF] = weight.shape;
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
-    throw new Error(`linear: input of shape ${shapeStr(x.shape)} does not match weight of shape ${shapeStr(weight.shape)} (expects last dim ${inF})`);
+    throw new Error(
+      `linear: input of shape ${shapeStr(x.shape)} does not match weight of shape ${shapeStr(weight.shape)} (expects last dim ${inF})`,
+    );
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
-    throw new Error(`linear: bias of shape ${shapeStr(bias.shape)} does not match weight of shape ${shapeStr(weight.shape)}`);
+    throw new Error(
+      `linear: bias of shape ${shapeStr(bias.shape)} does not match weight of shape ${shapeStr(weight.shape)}`,
+    );
   }
   if (x.dtype !== weight.dtype) throw new Error(`linear: input is ${x.dtype} but weight is ${weight.dtype}`);
   const lead = x.shape.slice(0, -1);
@@ -133,11 +162,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const bc = bias ? contiguous(bias) : null;
   const biasData = bc ? (bc.data as FloatArray).subarray(bc.offset, bc.offset + outF) : null;
   backend().gemm({
-    batch: 1, M: N, N: outF, K: inF,
-    a: X.data, aOffset: X.offset, aBatchStride: 0, transA: X.trans,
+    batch: 1,
+    M: N,
+    N: outF,
+    K: inF,
+    a: X.data,
+    aOffset: X.offset,
+    aBatchStride: 0,
+    transA: X.trans,
     // x·Wᵀ: W is (out, in) row-major, so read it transposed.
-    b: W.data, bOffset: W.offset, bBatchStride: 0, transB: !W.trans,
-    out, accumulate: false, bias: biasData,
+    b: W.data,
+    bOffset: W.offset,
+    bBatchStride: 0,
+    transB: !W.trans,
+    out,
+    accumulate: false,
+    bias: biasData,
   });
   const y = wrap(out, [...lead, outF]);
   return record(y, "linear", [x2, weight, bias], (g) => {

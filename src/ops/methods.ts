@@ -3,10 +3,11 @@
  * through module augmentation and implemented by the functional ops. Importing this module once
  * (the package entry point does) installs them.
  */
-import { Tensor } from "../tensor/tensor.js";
+
 import type { DType } from "../backend/backend.js";
-import * as ops from "./index.js";
+import { Tensor } from "../tensor/tensor.js";
 import type { TensorLike } from "./core.js";
+import * as ops from "./index.js";
 import type { Dims, ReduceOptions, VarOptions } from "./reduce.js";
 
 declare module "../tensor/tensor.js" {
@@ -87,69 +88,201 @@ function dims(args: unknown[]): number[] {
 }
 
 const P = Tensor.prototype;
-P.add = function (o) { return ops.add(this, o); };
-P.sub = function (o) { return ops.sub(this, o); };
-P.mul = function (o) { return ops.mul(this, o); };
-P.div = function (o) { return ops.div(this, o); };
-P.pow = function (o) { return ops.pow(this, o); };
-P.neg = function () { return ops.neg(this); };
-P.exp = function () { return ops.exp(this); };
-P.log = function () { return ops.log(this); };
-P.sqrt = function () { return ops.sqrt(this); };
-P.rsqrt = function () { return ops.rsqrt(this); };
-P.abs = function () { return ops.abs(this); };
-P.tanh = function () { return ops.tanh(this); };
-P.sigmoid = function () { return ops.sigmoid(this); };
-P.relu = function () { return ops.relu(this); };
-P.gelu = function (o) { return ops.gelu(this, o); };
-P.silu = function () { return ops.silu(this); };
-P.square = function () { return ops.square(this); };
-P.maximum = function (o) { return ops.maximum(this, o); };
-P.minimum = function (o) { return ops.minimum(this, o); };
-P.clamp = function (o) { return ops.clamp(this, o); };
-P.eq = function (o) { return ops.eq(this, o); };
-P.ne = function (o) { return ops.ne(this, o); };
-P.lt = function (o) { return ops.lt(this, o); };
-P.le = function (o) { return ops.le(this, o); };
-P.gt = function (o) { return ops.gt(this, o); };
-P.ge = function (o) { return ops.ge(this, o); };
-P.sum = function (d, o) { return ops.sum(this, d, o); };
-P.mean = function (d, o) { return ops.mean(this, d, o); };
-P.max = function (d, o) { return ops.max(this, d, o); };
-P.min = function (d, o) { return ops.min(this, d, o); };
-P.argmax = function (d, o) { return ops.argmax(this, d, o); };
-P.argmin = function (d, o) { return ops.argmin(this, d, o); };
-P.var = function (d, o) { return ops.variance(this, d, o); };
-P.std = function (d, o) { return ops.std(this, d, o); };
-P.logsumexp = function (d, o) { return ops.logsumexp(this, d, o); };
-P.matmul = function (o) { return ops.matmul(this, o); };
-P.reshape = function (...s) { return ops.reshape(this, dims(s)); };
-P.view = function (...s) { return ops.view(this, dims(s)); };
-P.transpose = function (a, b) { return ops.transpose(this, a, b); };
-P.permute = function (...s) { return ops.permute(this, dims(s)); };
-P.expand = function (...s) { return ops.expand(this, dims(s)); };
-P.squeeze = function (d) { return ops.squeeze(this, d); };
-P.unsqueeze = function (d) { return ops.unsqueeze(this, d); };
-P.flatten = function (s, e) { return ops.flatten(this, s, e); };
-P.narrow = function (d, s, l) { return ops.narrow(this, d, s, l); };
-P.select = function (d, i) { return ops.select(this, d, i); };
-P.split = function (s, d) { return ops.split(this, s, d); };
-P.chunk = function (c, d) { return ops.chunk(this, c, d); };
-P.contiguous = function () { return ops.contiguous(this); };
-P.clone = function () { return ops.clone(this); };
-P.detach = function () { return ops.detach(this); };
-P.to = function (d) { return ops.to(this, d); };
-P.float = function () { return ops.to(this, "float32"); };
-P.double = function () { return ops.to(this, "float64"); };
-P.int = function () { return ops.to(this, "int32"); };
-P.softmax = function (d) { return ops.softmax(this, d); };
-P.logSoftmax = function (d) { return ops.logSoftmax(this, d); };
-P.maskedFill = function (m, v) { return ops.maskedFill(this, m, v); };
-P.gather = function (d, i) { return ops.gather(this, d, i); };
-P.indexSelect = function (d, i) { return ops.indexSelect(this, d, i); };
-P.tril = function (k) { return ops.tril(this, k); };
-P.triu = function (k) { return ops.triu(this, k); };
-P.backward = function (g, o) { ops.backward(this, g, o); };
-P.zero_ = function () { return ops.zero_(this); };
-P.fill_ = function (v) { return ops.fill_(this, v); };
-P.copy_ = function (s) { return ops.copy_(this, s); };
+P.add = function (o) {
+  return ops.add(this, o);
+};
+P.sub = function (o) {
+  return ops.sub(this, o);
+};
+P.mul = function (o) {
+  return ops.mul(this, o);
+};
+P.div = function (o) {
+  return ops.div(this, o);
+};
+P.pow = function (o) {
+  return ops.pow(this, o);
+};
+P.neg = function () {
+  return ops.neg(this);
+};
+P.exp = function () {
+  return ops.exp(this);
+};
+P.log = function () {
+  return ops.log(this);
+};
+P.sqrt = function () {
+  return ops.sqrt(this);
+};
+P.rsqrt = function () {
+  return ops.rsqrt(this);
+};
+P.abs = function () {
+  return ops.abs(this);
+};
+P.tanh = function () {
+  return ops.tanh(this);
+};
+P.sigmoid = function () {
+  return ops.sigmoid(this);
+};
+P.relu = function () {
+  return ops.relu(this);
+};
+P.gelu = function (o) {
+  return ops.gelu(this, o);
+};
+P.silu = function () {
+  return ops.silu(this);
+};
+P.square = function () {
+  return ops.square(this);
+};
+P.maximum = function (o) {
+  return ops.maximum(this, o);
+};
+P.minimum = function (o) {
+  return ops.minimum(this, o);
+};
+P.clamp = function (o) {
+  return ops.clamp(this, o);
+};
+P.eq = function (o) {
+  return ops.eq(this, o);
+};
+P.ne = function (o) {
+  return ops.ne(this, o);
+};
+P.lt = function (o) {
+  return ops.lt(this, o);
+};
+P.le = function (o) {
+  return ops.le(this, o);
+};
+P.gt = function (o) {
+  return ops.gt(this, o);
+};
+P.ge = function (o) {
+  return ops.ge(this, o);
+};
+P.sum = function (d, o) {
+  return ops.sum(this, d, o);
+};
+P.mean = function (d, o) {
+  return ops.mean(this, d, o);
+};
+P.max = function (d, o) {
+  return ops.max(this, d, o);
+};
+P.min = function (d, o) {
+  return ops.min(this, d, o);
+};
+P.argmax = function (d, o) {
+  return ops.argmax(this, d, o);
+};
+P.argmin = function (d, o) {
+  return ops.argmin(this, d, o);
+};
+P.var = function (d, o) {
+  return ops.variance(this, d, o);
+};
+P.std = function (d, o) {
+  return ops.std(this, d, o);
+};
+P.logsumexp = function (d, o) {
+  return ops.logsumexp(this, d, o);
+};
+P.matmul = function (o) {
+  return ops.matmul(this, o);
+};
+P.reshape = function (...s) {
+  return ops.reshape(this, dims(s));
+};
+P.view = function (...s) {
+  return ops.view(this, dims(s));
+};
+P.transpose = function (a, b) {
+  return ops.transpose(this, a, b);
+};
+P.permute = function (...s) {
+  return ops.permute(this, dims(s));
+};
+P.expand = function (...s) {
+  return ops.expand(this, dims(s));
+};
+P.squeeze = function (d) {
+  return ops.squeeze(this, d);
+};
+P.unsqueeze = function (d) {
+  return ops.unsqueeze(this, d);
+};
+P.flatten = function (s, e) {
+  return ops.flatten(this, s, e);
+};
+P.narrow = function (d, s, l) {
+  return ops.narrow(this, d, s, l);
+};
+P.select = function (d, i) {
+  return ops.select(this, d, i);
+};
+P.split = function (s, d) {
+  return ops.split(this, s, d);
+};
+P.chunk = function (c, d) {
+  return ops.chunk(this, c, d);
+};
+P.contiguous = function () {
+  return ops.contiguous(this);
+};
+P.clone = function () {
+  return ops.clone(this);
+};
+P.detach = function () {
+  return ops.detach(this);
+};
+P.to = function (d) {
+  return ops.to(this, d);
+};
+P.float = function () {
+  return ops.to(this, "float32");
+};
+P.double = function () {
+  return ops.to(this, "float64");
+};
+P.int = function () {
+  return ops.to(this, "int32");
+};
+P.softmax = function (d) {
+  return ops.softmax(this, d);
+};
+P.logSoftmax = function (d) {
+  return ops.logSoftmax(this, d);
+};
+P.maskedFill = function (m, v) {
+  return ops.maskedFill(this, m, v);
+};
+P.gather = function (d, i) {
+  return ops.gather(this, d, i);
+};
+P.indexSelect = function (d, i) {
+  return ops.indexSelect(this, d, i);
+};
+P.tril = function (k) {
+  return ops.tril(this, k);
+};
+P.triu = function (k) {
+  return ops.triu(this, k);
+};
+P.backward = function (g, o) {
+  ops.backward(this, g, o);
+};
+P.zero_ = function () {
+  return ops.zero_(this);
+};
+P.fill_ = function (v) {
+  return ops.fill_(this, v);
+};
+P.copy_ = function (s) {
+  return ops.copy_(this, s);
+};

@@ -4,13 +4,13 @@
  */
 import { record } from "../autograd/graph.js";
 import type { FloatArray } from "../backend/backend.js";
-import { allocate } from "../tensor/dtype.js";
 import { rand } from "../tensor/create.js";
+import { allocate } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { normDim, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, checkIndices, dense, denseFloat, requireDtype, requireFloat, wrap } from "./core.js";
-import { abs, add, div, exp, log, lt, mul, neg, relu, sub, square, where } from "./elementwise.js";
+import { abs, add, div, exp, log, lt, mul, neg, relu, square, sub, where } from "./elementwise.js";
 import { mean, sum } from "./reduce.js";
 import { contiguous, reshape, to, transpose } from "./shape.js";
 
@@ -68,11 +68,18 @@ export function layerNorm(
   requireFloat("layerNorm", x);
   const k = normalizedShape.length;
   if (k === 0 || k > x.ndim || !sameShape(x.shape.slice(x.ndim - k), normalizedShape)) {
-    throw new Error(`layerNorm: normalizedShape ${shapeStr(normalizedShape)} does not match the trailing dims of input ${shapeStr(x.shape)}`);
+    throw new Error(
+      `layerNorm: normalizedShape ${shapeStr(normalizedShape)} does not match the trailing dims of input ${shapeStr(x.shape)}`,
+    );
   }
-  for (const [name, p] of [["weight", weight], ["bias", bias]] as const) {
+  for (const [name, p] of [
+    ["weight", weight],
+    ["bias", bias],
+  ] as const) {
     if (p && !sameShape(p.shape, normalizedShape)) {
-      throw new Error(`layerNorm: ${name} of shape ${shapeStr(p.shape)} must have shape ${shapeStr(normalizedShape)}`);
+      throw new Error(
+        `layerNorm: ${name} of shape ${shapeStr(p.shape)} must have shape ${shapeStr(normalizedShape)}`,
+      );
     }
   }
   const n = sizeOf(normalizedShape);
@@ -158,16 +165,26 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     expectTarget = [];
   } else {
     expectTarget = [input.shape[0], ...input.shape.slice(2)];
-    logits = input.ndim === 2 ? input : reshape(contiguous(transpose(reshape(input, [input.shape[0], input.shape[1], -1]), 1, 2)), [-1, input.shape[1]]);
+    logits =
+      input.ndim === 2
+        ? input
+        : reshape(contiguous(transpose(reshape(input, [input.shape[0], input.shape[1], -1]), 1, 2)), [
+            -1,
+            input.shape[1],
+          ]);
   }
   if (!sameShape(target.shape, expectTarget)) {
-    throw new Error(`crossEntropy: target of shape ${shapeStr(target.shape)} does not match input of shape ${shapeStr(input.shape)} (expected target shape ${shapeStr(expectTarget)})`);
+    throw new Error(
+      `crossEntropy: target of shape ${shapeStr(target.shape)} does not match input of shape ${shapeStr(input.shape)} (expected target shape ${shapeStr(expectTarget)})`,
+    );
   }
   const [rows, C] = logits.shape;
   const t = dense<Int32Array>(target);
   for (let i = 0; i < t.length; i++) {
     if (t[i] !== ignoreIndex && (t[i] < 0 || t[i] >= C)) {
-      throw new Error(`crossEntropy: target ${t[i]} is out of range for ${C} classes (input shape ${shapeStr(input.shape)})`);
+      throw new Error(
+        `crossEntropy: target ${t[i]} is out of range for ${C} classes (input shape ${shapeStr(input.shape)})`,
+      );
     }
   }
   const ld = denseFloat("crossEntropy", logits);
@@ -182,7 +199,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   });
   if (reduction === "none") return reshape(perRow, expectTarget);
   if (reduction === "sum") return sum(perRow);
-  if (reduction !== "mean") throw new Error(`crossEntropy: reduction must be "mean", "sum" or "none", got "${reduction}"`);
+  if (reduction !== "mean")
+    throw new Error(`crossEntropy: reduction must be "mean", "sum" or "none", got "${reduction}"`);
   let count = 0;
   for (let i = 0; i < t.length; i++) if (t[i] !== ignoreIndex) count++;
   // All targets ignored: PyTorch returns NaN (0/0); so do we.
@@ -193,11 +211,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
  * Negative log-likelihood of int32 targets under log-probabilities (N, C).
  * @example nllLoss(logSoftmax(logits, -1), targets)
  */
-export function nllLoss(logProbs: Tensor, target: Tensor, opts: { ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+export function nllLoss(
+  logProbs: Tensor,
+  target: Tensor,
+  opts: { ignoreIndex?: number; reduction?: Reduction } = {},
+): Tensor {
   requireFloat("nllLoss", logProbs);
   requireDtype("nllLoss", target, "int32", "target");
   if (logProbs.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logProbs.shape[0]) {
-    throw new Error(`nllLoss: expects input (N, C) and target (N), got ${shapeStr(logProbs.shape)} and ${shapeStr(target.shape)}`);
+    throw new Error(
+      `nllLoss: expects input (N, C) and target (N), got ${shapeStr(logProbs.shape)} and ${shapeStr(target.shape)}`,
+    );
   }
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const t = dense<Int32Array>(target);
@@ -206,7 +230,14 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { ignoreIndex?: 
   let count = 0;
   for (let i = 0; i < t.length; i++) {
     const ignored = t[i] === ignoreIndex;
-    if (!ignored) checkIndices("nllLoss", t.subarray(i, i + 1), logProbs.shape[1], "target", `input of shape ${shapeStr(logProbs.shape)}`);
+    if (!ignored)
+      checkIndices(
+        "nllLoss",
+        t.subarray(i, i + 1),
+        logProbs.shape[1],
+        "target",
+        `input of shape ${shapeStr(logProbs.shape)}`,
+      );
     safe[i] = ignored ? 0 : t[i];
     keep[i] = ignored ? 0 : 1;
     if (!ignored) count++;
@@ -237,7 +268,9 @@ function gatherRows(x: Tensor, idx: Int32Array): Tensor {
 /** Mean squared error. @example mseLoss(pred, target) */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   if (!sameShape(input.shape, target.shape)) {
-    throw new Error(`mseLoss: input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)} must have the same shape`);
+    throw new Error(
+      `mseLoss: input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)} must have the same shape`,
+    );
   }
   return reduce(square(sub(input, target)), opts.reduction ?? "mean", "mseLoss");
 }
@@ -252,7 +285,9 @@ export function binaryCrossEntropyWithLogits(
   opts: { reduction?: Reduction; posWeight?: Tensor } = {},
 ): Tensor {
   if (!sameShape(input.shape, target.shape)) {
-    throw new Error(`binaryCrossEntropyWithLogits: input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)} must have the same shape`);
+    throw new Error(
+      `binaryCrossEntropyWithLogits: input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)} must have the same shape`,
+    );
   }
   requireFloat("binaryCrossEntropyWithLogits", input);
   // softplus(−|x|) = log(1 + e^−|x|) never overflows.
@@ -267,4 +302,3 @@ export function binaryCrossEntropyWithLogits(
   }
   return reduce(loss, opts.reduction ?? "mean", "binaryCrossEntropyWithLogits");
 }
-

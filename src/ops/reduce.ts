@@ -5,7 +5,7 @@ import { allocate } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { normDim, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, dense, requireFloat, wrap } from "./core.js";
-import { div, eq, mul, sub, square, sqrt, exp, log, add } from "./elementwise.js";
+import { add, div, eq, exp, log, mul, sqrt, square, sub } from "./elementwise.js";
 import { detach, expand, reshape } from "./shape.js";
 
 export type Dims = number | readonly number[] | undefined;
@@ -63,7 +63,10 @@ function rawReduce(op: ReduceOp, x: Tensor, dims: number[], dtype = x.dtype): Te
 
 function finish(out: Tensor, x: Tensor, dims: number[], keepdim: boolean): Tensor {
   if (keepdim) return out;
-  return reshape(out, x.shape.filter((_, i) => !dims.includes(i)));
+  return reshape(
+    out,
+    x.shape.filter((_, i) => !dims.includes(i)),
+  );
 }
 
 /**
@@ -110,12 +113,22 @@ export function min(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
   return extreme("min", x, dim, opts);
 }
 
-function argExtreme(op: "argmax" | "argmin", x: Tensor, dim: number | undefined, opts: ReduceOptions): Tensor {
+function argExtreme(
+  op: "argmax" | "argmin",
+  x: Tensor,
+  dim: number | undefined,
+  opts: ReduceOptions,
+): Tensor {
   if (x.numel() === 0) throw new Error(`${op}: cannot reduce an empty tensor of shape ${shapeStr(x.shape)}`);
   if (dim === undefined) {
     const flat = reshape(x, [x.numel()]);
     const r = argExtreme(op, flat, 0, {});
-    return opts.keepdim ? reshape(r, x.shape.map(() => 1)) : reshape(r, []);
+    return opts.keepdim
+      ? reshape(
+          r,
+          x.shape.map(() => 1),
+        )
+      : reshape(r, []);
   }
   const d = normDim(op, dim, x.ndim, x.shape);
   const outer = sizeOf(x.shape.slice(0, d));

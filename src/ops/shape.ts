@@ -17,14 +17,21 @@ function viewOf(x: Tensor, shape: readonly number[], strides: readonly number[],
 function inferShape(op: string, x: Tensor, shape: readonly number[]): number[] {
   const out = [...shape];
   const neg = out.indexOf(-1);
-  if (out.filter((d) => d === -1).length > 1) throw new Error(`${op}: only one dimension can be -1, got ${shapeStr(shape)}`);
+  if (out.filter((d) => d === -1).length > 1)
+    throw new Error(`${op}: only one dimension can be -1, got ${shapeStr(shape)}`);
   const known = out.reduce((a, d) => (d === -1 ? a : a * d), 1);
   if (neg >= 0) {
-    if (known === 0 || x.numel() % known !== 0) throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of shape ${shapeStr(x.shape)}`);
+    if (known === 0 || x.numel() % known !== 0)
+      throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of shape ${shapeStr(x.shape)}`);
     out[neg] = x.numel() / known;
   }
-  for (const d of out) if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid size ${d} in shape ${shapeStr(shape)}`);
-  if (sizeOf(out) !== x.numel()) throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of shape ${shapeStr(x.shape)} (${x.numel()} elements)`);
+  for (const d of out)
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`${op}: invalid size ${d} in shape ${shapeStr(shape)}`);
+  if (sizeOf(out) !== x.numel())
+    throw new Error(
+      `${op}: shape ${shapeStr(shape)} is invalid for input of shape ${shapeStr(x.shape)} (${x.numel()} elements)`,
+    );
   return out;
 }
 
@@ -68,7 +75,9 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape("view", x, shape);
   const strides = viewStrides(x, target);
   if (!strides) {
-    throw new Error(`view: cannot view a tensor of shape ${shapeStr(x.shape)} with strides ${shapeStr(x.strides)} as ${shapeStr(shape)}; use reshape()`);
+    throw new Error(
+      `view: cannot view a tensor of shape ${shapeStr(x.shape)} with strides ${shapeStr(x.strides)} as ${shapeStr(shape)}; use reshape()`,
+    );
   }
   const out = viewOf(x, target, strides, x.offset);
   const inShape = x.shape;
@@ -99,7 +108,11 @@ export function contiguous(x: Tensor): Tensor {
 /** A copy with its own contiguous storage; gradients flow through. */
 export function clone(x: Tensor): Tensor {
   const out = empty(x.shape, x.dtype);
-  backend().copy(x.shape, { data: x.data, offset: x.offset, strides: x.strides }, { data: out.data, offset: 0, strides: out.strides });
+  backend().copy(
+    x.shape,
+    { data: x.data, offset: x.offset, strides: x.strides },
+    { data: out.data, offset: 0, strides: out.strides },
+  );
   return record(out, "clone", [x], (g) => [g]);
 }
 
@@ -112,7 +125,11 @@ export function detach(x: Tensor): Tensor {
 export function to(x: Tensor, dtype: Tensor["dtype"]): Tensor {
   if (x.dtype === dtype) return x;
   const out = empty(x.shape, dtype);
-  backend().copy(x.shape, { data: x.data, offset: x.offset, strides: x.strides }, { data: out.data, offset: 0, strides: out.strides });
+  backend().copy(
+    x.shape,
+    { data: x.data, offset: x.offset, strides: x.strides },
+    { data: out.data, offset: 0, strides: out.strides },
+  );
   const from = x.dtype;
   if (dtype === "float32" || dtype === "float64") return record(out, "to", [x], (g) => [to(g, from)]);
   return out;
@@ -133,10 +150,19 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 
 /** Reorders dims (a view). @example permute(x, [0, 2, 1, 3]) */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
-  if (dims.length !== x.ndim) throw new Error(`permute: got ${dims.length} dims ${shapeStr(dims)} for a tensor of shape ${shapeStr(x.shape)}`);
+  if (dims.length !== x.ndim)
+    throw new Error(
+      `permute: got ${dims.length} dims ${shapeStr(dims)} for a tensor of shape ${shapeStr(x.shape)}`,
+    );
   const norm = dims.map((d) => normDim("permute", d, x.ndim, x.shape));
-  if (new Set(norm).size !== norm.length) throw new Error(`permute: repeated dim in ${shapeStr(dims)} for a tensor of shape ${shapeStr(x.shape)}`);
-  const out = viewOf(x, norm.map((d) => x.shape[d]), norm.map((d) => x.strides[d]), x.offset);
+  if (new Set(norm).size !== norm.length)
+    throw new Error(`permute: repeated dim in ${shapeStr(dims)} for a tensor of shape ${shapeStr(x.shape)}`);
+  const out = viewOf(
+    x,
+    norm.map((d) => x.shape[d]),
+    norm.map((d) => x.strides[d]),
+    x.offset,
+  );
   const inverse = new Array<number>(norm.length);
   norm.forEach((d, i) => {
     inverse[d] = i;
@@ -146,7 +172,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 
 /** Broadcasts size-1 dims to larger sizes without copying (-1 keeps a size). */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  if (shape.length < x.ndim) throw new Error(`expand: target ${shapeStr(shape)} has fewer dims than input ${shapeStr(x.shape)}`);
+  if (shape.length < x.ndim)
+    throw new Error(`expand: target ${shapeStr(shape)} has fewer dims than input ${shapeStr(x.shape)}`);
   const lead = shape.length - x.ndim;
   const outShape: number[] = [];
   const strides: number[] = [];
@@ -156,7 +183,9 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     const want = shape[i] === -1 ? src : shape[i];
     if (j < 0 && shape[i] === -1) throw new Error(`expand: -1 is not allowed for new leading dim ${i}`);
     if (src !== want && src !== 1) {
-      throw new Error(`expand: cannot expand shape ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i}: ${src} vs ${want})`);
+      throw new Error(
+        `expand: cannot expand shape ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i}: ${src} vs ${want})`,
+      );
     }
     outShape.push(want);
     strides.push(j < 0 || (src === 1 && want !== 1) ? 0 : x.strides[j]);
@@ -168,7 +197,10 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Removes size-1 dims (all, or the given ones). */
 export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
-  const dims = dim === undefined ? null : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim("squeeze", d, x.ndim, x.shape));
+  const dims =
+    dim === undefined
+      ? null
+      : (Array.isArray(dim) ? dim : [dim]).map((d) => normDim("squeeze", d, x.ndim, x.shape));
   const shape = x.shape.filter((s, i) => !(s === 1 && (dims === null || dims.includes(i))));
   return reshape(x, shape);
 }
@@ -186,7 +218,10 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normDim("flatten", startDim, x.ndim, x.shape);
   const e = normDim("flatten", endDim, x.ndim, x.shape);
-  if (s > e) throw new Error(`flatten: startDim ${startDim} comes after endDim ${endDim} for a tensor of shape ${shapeStr(x.shape)}`);
+  if (s > e)
+    throw new Error(
+      `flatten: startDim ${startDim} comes after endDim ${endDim} for a tensor of shape ${shapeStr(x.shape)}`,
+    );
   const shape = [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
 }
@@ -206,11 +241,14 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1, op = "slice"): Tensor {
   const d = normDim(op, dim, x.ndim, x.shape);
   const n = x.shape[d];
-  if (!Number.isInteger(step) || step <= 0) throw new Error(`${op}: step must be a positive integer, got ${step}`);
+  if (!Number.isInteger(step) || step <= 0)
+    throw new Error(`${op}: step must be a positive integer, got ${step}`);
   let s = start < 0 ? start + n : start;
   let e = end === undefined ? n : end < 0 ? end + n : end;
   if (op === "narrow" && (start < 0 || start > n || end! > n || end! < start)) {
-    throw new Error(`narrow: range [${start}, ${end}) is out of bounds for dim ${dim} of size ${n} (shape ${shapeStr(x.shape)})`);
+    throw new Error(
+      `narrow: range [${start}, ${end}) is out of bounds for dim ${dim} of size ${n} (shape ${shapeStr(x.shape)})`,
+    );
   }
   s = Math.min(Math.max(s, 0), n);
   e = Math.min(Math.max(e, s), n);
@@ -228,7 +266,11 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1,
     const gStrides = [...gx.strides];
     const offset = s * gStrides[d];
     gStrides[d] *= step;
-    backend().copy(g.shape, { data: g.data, offset: g.offset, strides: g.strides }, { data: gx.data, offset, strides: gStrides });
+    backend().copy(
+      g.shape,
+      { data: g.data, offset: g.offset, strides: g.strides },
+      { data: gx.data, offset, strides: gStrides },
+    );
     return [gx];
   });
 }
@@ -238,7 +280,9 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim("select", dim, x.ndim, x.shape);
   const n = x.shape[d];
   if (!Number.isInteger(index) || index < -n || index >= n) {
-    throw new Error(`select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${shapeStr(x.shape)})`);
+    throw new Error(
+      `select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${shapeStr(x.shape)})`,
+    );
   }
   const i = index < 0 ? index + n : index;
   return squeeze(narrow(x, d, i, 1), d);
@@ -252,10 +296,15 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new Error("cat: expected a non-empty list of tensors");
   const first = tensors[0];
   const d = normDim("cat", dim, first.ndim, first.shape);
-  const dtype = tensors.reduce((acc, t) => (t.dtype === "float64" || acc === "float64" ? "float64" : acc), first.dtype);
+  const dtype = tensors.reduce(
+    (acc, t) => (t.dtype === "float64" || acc === "float64" ? "float64" : acc),
+    first.dtype,
+  );
   for (const t of tensors) {
     if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {
-      throw new Error(`cat: shapes ${tensors.map((u) => shapeStr(u.shape)).join(", ")} do not match except in dim ${d}`);
+      throw new Error(
+        `cat: shapes ${tensors.map((u) => shapeStr(u.shape)).join(", ")} do not match except in dim ${d}`,
+      );
     }
     if (t.dtype !== dtype && !(t.dtype === "float32" && dtype === "float64")) {
       throw new Error(`cat: mixed dtypes ${tensors.map((u) => u.dtype).join(", ")}`);
@@ -267,7 +316,11 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let pos = 0;
   const sizes: number[] = [];
   for (const t of tensors) {
-    backend().copy(t.shape, { data: t.data, offset: t.offset, strides: t.strides }, { data: out.data, offset: pos * out.strides[d], strides: out.strides });
+    backend().copy(
+      t.shape,
+      { data: t.data, offset: t.offset, strides: t.strides },
+      { data: out.data, offset: pos * out.strides[d], strides: out.strides },
+    );
     pos += t.shape[d];
     sizes.push(t.shape[d]);
   }
@@ -280,10 +333,16 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new Error("stack: expected a non-empty list of tensors");
   const first = tensors[0];
   for (const t of tensors) {
-    if (!sameShape(t.shape, first.shape)) throw new Error(`stack: all tensors must have the same shape, got ${tensors.map((u) => shapeStr(u.shape)).join(", ")}`);
+    if (!sameShape(t.shape, first.shape))
+      throw new Error(
+        `stack: all tensors must have the same shape, got ${tensors.map((u) => shapeStr(u.shape)).join(", ")}`,
+      );
   }
   const d = normDim("stack", dim, first.ndim + 1);
-  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+  return cat(
+    tensors.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /**
@@ -295,12 +354,16 @@ export function split(x: Tensor, size: number | readonly number[], dim = 0): Ten
   const n = x.shape[d];
   let sizes: number[];
   if (typeof size === "number") {
-    if (!Number.isInteger(size) || size <= 0) throw new Error(`split: size must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size <= 0)
+      throw new Error(`split: size must be a positive integer, got ${size}`);
     sizes = [];
     for (let s = 0; s < n; s += size) sizes.push(Math.min(size, n - s));
   } else {
     sizes = [...size];
-    if (sizes.reduce((a, b) => a + b, 0) !== n) throw new Error(`split: sizes ${shapeStr(sizes)} do not sum to ${n} (dim ${dim} of shape ${shapeStr(x.shape)})`);
+    if (sizes.reduce((a, b) => a + b, 0) !== n)
+      throw new Error(
+        `split: sizes ${shapeStr(sizes)} do not sum to ${n} (dim ${dim} of shape ${shapeStr(x.shape)})`,
+      );
   }
   let start = 0;
   return sizes.map((len) => {
@@ -312,7 +375,8 @@ export function split(x: Tensor, size: number | readonly number[], dim = 0): Ten
 
 /** Splits into `chunks` nearly equal pieces along `dim`, like torch.chunk. */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(chunks) || chunks <= 0)
+    throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
   const d = normDim("chunk", dim, x.ndim, x.shape);
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
 }

@@ -1,8 +1,9 @@
 /** Uninitialised-by-contract (in practice zeroed) storage for module parameters. */
+
+import { checkShape, sizeOf } from "../util/shape.js";
 import type { DType } from "./dtype.js";
 import { allocate } from "./dtype.js";
 import { Tensor } from "./tensor.js";
-import { checkShape, sizeOf } from "../util/shape.js";
 
 /** A fresh contiguous tensor whose values the caller is about to overwrite. */
 export function empty(shape: readonly number[], dtype: DType = "float32"): Tensor {

@@ -1,9 +1,10 @@
 /** Tensor creation: from JS data, constants, ranges and seeded random draws. */
+
+import { defaultGenerator, type Generator } from "../util/rng.js";
+import { checkShape, shapeStr, sizeOf } from "../util/shape.js";
 import type { AnyArray, DType } from "./dtype.js";
 import { allocate, dtypeOf } from "./dtype.js";
 import { Tensor } from "./tensor.js";
-import { checkShape, shapeStr, sizeOf } from "../util/shape.js";
-import { defaultGenerator, type Generator } from "../util/rng.js";
 
 export interface CreateOptions {
   dtype?: DType;
@@ -35,12 +36,15 @@ function inferShape(data: Nested): number[] {
 function flatten(data: Nested, shape: number[], dim: number, out: (number | boolean)[]): void {
   if (dim === shape.length) {
     if (Array.isArray(data)) throw new Error(`tensor: ragged nested array (too deep at dim ${dim})`);
-    if (typeof data !== "number" && typeof data !== "boolean") throw new Error(`tensor: unsupported element ${String(data)}`);
+    if (typeof data !== "number" && typeof data !== "boolean")
+      throw new Error(`tensor: unsupported element ${String(data)}`);
     out.push(data);
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[dim]) {
-    throw new Error(`tensor: ragged nested array: expected length ${shape[dim]} at dim ${dim} for shape ${shapeStr(shape)}`);
+    throw new Error(
+      `tensor: ragged nested array: expected length ${shape[dim]} at dim ${dim} for shape ${shapeStr(shape)}`,
+    );
   }
   for (const d of data) flatten(d, shape, dim + 1, out);
 }
@@ -55,7 +59,8 @@ export function tensor(data: Nested | AnyArray, opts: CreateOptions & { shape?: 
   if (ArrayBuffer.isView(data)) {
     const arr = data as AnyArray;
     const shape = opts.shape ?? [arr.length];
-    if (sizeOf(shape) !== arr.length) throw new Error(`tensor: ${arr.length} elements cannot have shape ${shapeStr(shape)}`);
+    if (sizeOf(shape) !== arr.length)
+      throw new Error(`tensor: ${arr.length} elements cannot have shape ${shapeStr(shape)}`);
     let t = new Tensor(arr, shape);
     if (opts.dtype && opts.dtype !== dtypeOf(arr)) {
       const conv = allocate(opts.dtype, arr.length);
@@ -68,7 +73,8 @@ export function tensor(data: Nested | AnyArray, opts: CreateOptions & { shape?: 
   const flat: (number | boolean)[] = [];
   if (opts.shape) {
     flatten(data as Nested, inferShape(data as Nested), 0, flat);
-    if (flat.length !== sizeOf(shape)) throw new Error(`tensor: ${flat.length} elements cannot have shape ${shapeStr(shape)}`);
+    if (flat.length !== sizeOf(shape))
+      throw new Error(`tensor: ${flat.length} elements cannot have shape ${shapeStr(shape)}`);
   } else flatten(data as Nested, shape, 0, flat);
   const dtype = opts.dtype ?? (flat.length > 0 && typeof flat[0] === "boolean" ? "bool" : "float32");
   const arr = allocate(dtype, flat.length);
@@ -129,7 +135,8 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
   const arr = allocate(opts.dtype ?? "float32", steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
@@ -166,7 +173,12 @@ export function randn(shape: readonly number[], opts: RandomOptions = {}): Tenso
 }
 
 /** Uniform integers in [low, high), int32 by default. @example randint(0, 10, [4]) */
-export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts: RandomOptions = {},
+): Tensor {
   checkShape("randint", shape);
   const g = opts.generator ?? defaultGenerator;
   const arr = allocate(opts.dtype ?? "int32", sizeOf(shape));

@@ -4,9 +4,9 @@
  * (`a.add(b)`, `loss.backward()`) are attached there.
  */
 import type { Node } from "../autograd/graph.js";
+import { contiguousStrides, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import type { AnyArray, DType } from "./dtype.js";
 import { dtypeOf } from "./dtype.js";
-import { contiguousStrides, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 
 /** Nested JS arrays, as returned by `tolist()`. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -63,7 +63,8 @@ export class Tensor {
   size(dim?: number): number[] | number {
     if (dim === undefined) return [...this.shape];
     const d = dim < 0 ? dim + this.ndim : dim;
-    if (d < 0 || d >= this.ndim) throw new Error(`size: dim ${dim} out of range for shape ${shapeStr(this.shape)}`);
+    if (d < 0 || d >= this.ndim)
+      throw new Error(`size: dim ${dim} out of range for shape ${shapeStr(this.shape)}`);
     return this.shape[d];
   }
 
@@ -98,7 +99,10 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
-    if (this.numel() !== 1) throw new Error(`item: only one-element tensors can be converted to a number, got shape ${shapeStr(this.shape)}`);
+    if (this.numel() !== 1)
+      throw new Error(
+        `item: only one-element tensors can be converted to a number, got shape ${shapeStr(this.shape)}`,
+      );
     return this.data[this.offset];
   }
 
@@ -133,9 +137,12 @@ export class Tensor {
   /** Marks this tensor as needing gradients (only for leaves of floating dtype). */
   requiresGrad_(flag = true): this {
     if (flag && !(this.dtype === "float32" || this.dtype === "float64")) {
-      throw new Error(`requiresGrad: only floating-point tensors can require gradients, got ${this.dtype} of shape ${shapeStr(this.shape)}`);
+      throw new Error(
+        `requiresGrad: only floating-point tensors can require gradients, got ${this.dtype} of shape ${shapeStr(this.shape)}`,
+      );
     }
-    if (!this.isLeaf && !flag) throw new Error("requiresGrad_: cannot turn off gradients of a non-leaf tensor; use detach()");
+    if (!this.isLeaf && !flag)
+      throw new Error("requiresGrad_: cannot turn off gradients of a non-leaf tensor; use detach()");
     this.requiresGrad = flag;
     return this;
   }

@@ -91,7 +91,8 @@ export class Generator {
   /** Uniform integer in [low, high). Unbiased (rejection sampling). */
   randint(low: number, high: number): number {
     const range = high - low;
-    if (!(range > 0) || !Number.isInteger(range)) throw new Error(`randint: need integers low < high, got [${low}, ${high})`);
+    if (!(range > 0) || !Number.isInteger(range))
+      throw new Error(`randint: need integers low < high, got [${low}, ${high})`);
     if (range <= 2 ** 32) {
       const limit = 2 ** 32 - (2 ** 32 % range);
       let x = this.nextUint32();
@@ -106,7 +107,8 @@ export class Generator {
   }
 
   setState(state: GeneratorState): this {
-    if (!state || !Array.isArray(state.s) || state.s.length !== 4) throw new Error("Generator.setState: malformed state");
+    if (!state || !Array.isArray(state.s) || state.s.length !== 4)
+      throw new Error("Generator.setState: malformed state");
     [this.s0, this.s1, this.s2, this.s3] = state.s.map((x) => x >>> 0) as [number, number, number, number];
     this.spare = state.spare ?? null;
     return this;

@@ -38,7 +38,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       const d = s[i];
       if (out[j] === 1) out[j] = d;
       else if (d !== 1 && d !== out[j]) {
-        throw new Error(`${op}: shapes ${shapes.map(shapeStr).join(" and ")} cannot be broadcast together (dim ${j}: ${out[j]} vs ${d})`);
+        throw new Error(
+          `${op}: shapes ${shapes.map(shapeStr).join(" and ")} cannot be broadcast together (dim ${j}: ${out[j]} vs ${d})`,
+        );
       }
     }
   }
@@ -58,6 +60,7 @@ export function normDim(op: string, dim: number, ndim: number, shape?: Shape): n
 
 export function checkShape(op: string, shape: Shape): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid shape ${shapeStr(shape)}: sizes must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`${op}: invalid shape ${shapeStr(shape)}: sizes must be non-negative integers`);
   }
 }

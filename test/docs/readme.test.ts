@@ -18,7 +18,10 @@ test("the README has a TypeScript tour", () => {
 
 blocks.forEach((code, i) => {
   test(`README example ${i + 1} runs and prints what its comments say`, async () => {
-    const src = code.replace(/from "qkv"/g, `from ${JSON.stringify(pathToFileURL(join(root, "src/index.ts")).href)}`);
+    const src = code.replace(
+      /from "qkv"/g,
+      `from ${JSON.stringify(pathToFileURL(join(root, "src/index.ts")).href)}`,
+    );
     const file = join(dir, `example-${i}.ts`);
     writeFileSync(file, src);
     const lines: string[] = [];

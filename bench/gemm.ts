@@ -1,0 +1,201 @@
+/**
+ * GEMM throughput of the native backend next to PyTorch, measured in the same run.
+ *
+ *   node --import tsx bench/gemm.ts [--threads 1,2] [--trials 7] [--quick]
+ *
+ * Shapes: the small GPT matmuls (768 tokens × 128/512 features) in their forward form A·B and both
+ * gradient forms (Aᵀ·B with K = 768, A·Bᵀ), plus 512³ and 1024³, at 1 and 2 threads. PyTorch runs as
+ * a line-oriented subprocess (bench/gemm_torch.py with /usr/bin/python3, or $QKV_BENCH_PYTHON) and
+ * the two libraries are timed alternately, trial by trial; each figure is the best trial, so a
+ * briefly busy machine does not favour either side. The torch column reads n/a when torch cannot be
+ * imported.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { GemmArgs } from "../src/backend/backend.js";
+import {
+  loadNativeBackend,
+  nativeBackend,
+  nativeInfo,
+  nativeLoadError,
+  setNumThreads,
+} from "../src/backends/native/index.js";
+
+interface Shape {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const quick = process.argv.includes("--quick");
+const threads = arg("threads", "1,2").split(",").map(Number);
+const trials = Number(arg("trials", quick ? "3" : "7"));
+const minTime = quick ? 0.015 : 0.04;
+
+const shapes: Shape[] = [];
+for (const [K, N] of [
+  [128, 384],
+  [128, 128],
+  [128, 512],
+  [512, 128],
+  [128, 65],
+]) {
+  const M = 768;
+  shapes.push({ name: `(${M}×${K})·(${K}×${N})`, M, N, K, transA: false, transB: false });
+  // dB = Aᵀ·dC: (K×768)·(768×N), A stored 768×K
+  shapes.push({ name: `(${K}×${M})ᵀ·(${M}×${N})`, M: K, N, K: M, transA: true, transB: false });
+  // dA = dC·Bᵀ: (768×N)·(N×K), B stored K×N
+  shapes.push({ name: `(${M}×${N})·(${K}×${N})ᵀ`, M, N: K, K: N, transA: false, transB: true });
+}
+for (const n of [512, 1024]) shapes.push({ name: `${n}³`, M: n, N: n, K: n, transA: false, transB: false });
+
+/** Deterministic fill (no Math.random). */
+function filled(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
+  return a;
+}
+
+/** One timed trial of the native gemm lasting about minTime; returns GFLOP/s. */
+function makeNativeTrial(s: Shape): () => number {
+  const args: GemmArgs = {
+    batch: 1,
+    M: s.M,
+    N: s.N,
+    K: s.K,
+    a: filled(s.M * s.K, 1),
+    aOffset: 0,
+    aBatchStride: 0,
+    transA: s.transA,
+    b: filled(s.K * s.N, 2),
+    bOffset: 0,
+    bBatchStride: 0,
+    transB: s.transB,
+    out: new Float32Array(s.M * s.N),
+    accumulate: false,
+  };
+  const flop = 2 * s.M * s.N * s.K;
+  for (let i = 0; i < 2; i++) nativeBackend.gemm(args);
+  let reps = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
+    if ((performance.now() - t) / 1000 >= minTime || reps >= 1 << 20) break;
+    reps *= 2;
+  }
+  return () => {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
+    return (flop * reps) / ((performance.now() - t) / 1000) / 1e9;
+  };
+}
+
+/** The torch subprocess: ask(shape, threads) runs one trial there and resolves to GFLOP/s. */
+async function startTorch(): Promise<
+  { version: string; ask(s: Shape, threads: number): Promise<number>; close(): void } | string
+> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const py = process.env.QKV_BENCH_PYTHON ?? "/usr/bin/python3";
+  if (!existsSync(py)) return `${py} not found`;
+  const child = spawn(py, [join(here, "gemm_torch.py")], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown> | string> => {
+    const r = await lines.next();
+    if (r.done) return (stderr.trim().split("\n").pop() ?? "") || "torch process exited";
+    try {
+      return JSON.parse(r.value) as Record<string, unknown>;
+    } catch {
+      return `unparseable output: ${r.value.slice(0, 80)}`;
+    }
+  };
+  const hello = await next();
+  if (typeof hello === "string") return hello;
+  if (typeof hello.error === "string") return hello.error;
+  return {
+    version: String(hello.torch),
+    async ask(s: Shape, threads: number): Promise<number> {
+      const { M, N, K, transA, transB } = s;
+      child.stdin.write(`${JSON.stringify({ M, N, K, transA, transB, threads, minTime })}\n`);
+      const r = await next();
+      return typeof r === "string" ? Number.NaN : Number(r.gflops);
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
+if (!loadNativeBackend()) {
+  console.error(nativeLoadError());
+  process.exit(1);
+}
+const info = nativeInfo();
+const torch = await startTorch();
+console.log(
+  `qkv native GEMM (${info?.isa}, ${info?.hwThreads} hardware threads), float32, best of ${trials} alternating trials`,
+);
+console.log(
+  typeof torch === "string" ? `torch: n/a (${torch})` : `torch ${torch.version} via bench/gemm_torch.py`,
+);
+console.log("");
+const res: { q: number; t: number }[][] = [];
+for (const nt of threads) {
+  setNumThreads(nt);
+  const row: { q: number; t: number }[] = [];
+  for (const s of shapes) {
+    const trial = makeNativeTrial(s);
+    let q = 0;
+    let t = typeof torch === "string" ? Number.NaN : 0;
+    for (let i = 0; i < trials; i++) {
+      q = Math.max(q, trial());
+      if (typeof torch !== "string") t = Math.max(t, await torch.ask(s, nt));
+    }
+    row.push({ q, t });
+  }
+  res.push(row);
+}
+setNumThreads(info?.hwThreads ?? 1);
+if (typeof torch !== "string") torch.close();
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
+const header = ["shape", "M", "N", "K", "op", "thr", "qkv GF/s", "torch GF/s", "qkv/torch"];
+const rows: string[][] = [];
+threads.forEach((nt, ti) => {
+  shapes.forEach((s, i) => {
+    const { q, t } = res[ti][i];
+    const op = s.transA ? "AᵀB" : s.transB ? "ABᵀ" : "AB";
+    rows.push([
+      s.name,
+      String(s.M),
+      String(s.N),
+      String(s.K),
+      op,
+      String(nt),
+      fmt(q),
+      fmt(t),
+      t > 0 ? `${(q / t).toFixed(2)}×` : "n/a",
+    ]);
+  });
+});
+const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+const line = (r: string[]) =>
+  r.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join("  ");
+console.log(line(header));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows) console.log(line(r));

@@ -1,0 +1,192 @@
+import { afterAll, describe, expect, it } from "vitest";
+import type { FloatArray, GemmArgs } from "../../src/backend/backend.js";
+import { nativeBackend, setNativeIsa, setNumThreads } from "../../src/backends/native/index.js";
+import {
+  availableIsas,
+  cpuBackend,
+  expectClose,
+  expectSame,
+  native,
+  Rng,
+  skipReason,
+  withNativeAlways,
+} from "./util.js";
+
+type Case = {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  aBroadcast?: boolean;
+  bBroadcast?: boolean;
+  accumulate?: boolean;
+  bias?: boolean;
+  offset?: number;
+};
+
+function makeArgs(c: Case, dtype: "float32" | "float64", rng: Rng): GemmArgs {
+  const off = c.offset ?? 0;
+  const aMats = c.aBroadcast ? 1 : c.batch;
+  const bMats = c.bBroadcast ? 1 : c.batch;
+  const a = rng.float(dtype, off + aMats * c.M * c.K + 3);
+  const b = rng.float(dtype, off + bMats * c.K * c.N + 5);
+  const out = rng.float(dtype, c.batch * c.M * c.N);
+  return {
+    batch: c.batch,
+    M: c.M,
+    N: c.N,
+    K: c.K,
+    a,
+    aOffset: off,
+    aBatchStride: c.aBroadcast ? 0 : c.M * c.K,
+    transA: c.transA,
+    b,
+    bOffset: off,
+    bBatchStride: c.bBroadcast ? 0 : c.K * c.N,
+    transB: c.transB,
+    out,
+    accumulate: c.accumulate ?? false,
+    bias: c.bias ? rng.float(dtype, c.N) : null,
+  };
+}
+
+function check(c: Case, dtype: "float32" | "float64", seed: number): void {
+  const rng = new Rng(seed);
+  const args = makeArgs(c, dtype, rng);
+  const ref = { ...args, out: args.out.slice() as FloatArray };
+  cpuBackend.gemm(ref);
+  withNativeAlways(() => nativeBackend.gemm(args));
+  const what = `gemm ${dtype} ${JSON.stringify(c)}`;
+  if (dtype === "float32") expectClose(args.out, ref.out, 1e-4, 3e-6 * Math.sqrt(c.K + 1) * 4, what);
+  else expectClose(args.out, ref.out, 1e-12, 1e-13 * (c.K + 1), what);
+}
+
+const sizes = [1, 2, 5, 16, 17, 31, 33, 64, 65, 97];
+const ks = [1, 3, 16, 63, 130, 257, 600];
+
+describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : ""}`, () => {
+  afterAll(() => {
+    setNativeIsa("");
+  });
+
+  for (const isa of availableIsas()) {
+    it(`${isa}: shapes × transposes (float32)`, () => {
+      expect(setNativeIsa(isa)).toBe(isa);
+      let seed = 1;
+      for (const M of [1, 7, 33, 100])
+        for (const N of [1, 16, 65, 129])
+          for (const K of [1, 17, 300])
+            for (const transA of [false, true])
+              for (const transB of [false, true])
+                check({ batch: 1, M, N, K, transA, transB }, "float32", seed++);
+    });
+
+    it(`${isa}: odd sizes, K blocking, batch broadcast, accumulate, bias, offsets`, () => {
+      expect(setNativeIsa(isa)).toBe(isa);
+      const rng = new Rng(77);
+      for (let t = 0; t < 60; t++) {
+        const c: Case = {
+          batch: 1 + rng.int(4),
+          M: sizes[rng.int(sizes.length)],
+          N: sizes[rng.int(sizes.length)],
+          K: ks[rng.int(ks.length)],
+          transA: rng.next() < 0.5,
+          transB: rng.next() < 0.5,
+          aBroadcast: rng.next() < 0.3,
+          bBroadcast: rng.next() < 0.3,
+          accumulate: rng.next() < 0.4,
+          bias: rng.next() < 0.4,
+          offset: rng.int(9),
+        };
+        check(c, "float32", 1000 + t);
+      }
+    });
+  }
+
+  it("large shapes (multi-threaded) and K up to 1024", () => {
+    setNativeIsa("");
+    let seed = 500;
+    for (const [M, N, K, transA, transB] of [
+      [256, 384, 128, false, true],
+      [128, 96, 1024, true, false],
+      [300, 130, 513, false, false],
+      [64, 512, 768, true, true],
+    ] as [number, number, number, boolean, boolean][]) {
+      check({ batch: 1, M, N, K, transA, transB, bias: true }, "float32", seed++);
+      check({ batch: 2, M, N, K, transA, transB, accumulate: true }, "float32", seed++);
+    }
+  });
+
+  it("K = 0 leaves bias / accumulation only", () => {
+    check({ batch: 2, M: 3, N: 4, K: 0, transA: false, transB: false, bias: true }, "float32", 9);
+    check(
+      { batch: 2, M: 3, N: 4, K: 0, transA: true, transB: true, accumulate: true, bias: true },
+      "float32",
+      10,
+    );
+  });
+
+  it("float64 matches to 1e-12", () => {
+    const rng = new Rng(5);
+    for (let t = 0; t < 30; t++) {
+      const c: Case = {
+        batch: 1 + rng.int(3),
+        M: sizes[rng.int(sizes.length)],
+        N: sizes[rng.int(sizes.length)],
+        K: ks[rng.int(ks.length)],
+        transA: rng.next() < 0.5,
+        transB: rng.next() < 0.5,
+        aBroadcast: rng.next() < 0.3,
+        bBroadcast: rng.next() < 0.3,
+        accumulate: rng.next() < 0.4,
+        bias: rng.next() < 0.4,
+        offset: rng.int(5),
+      };
+      check(c, "float64", 3000 + t);
+    }
+  });
+
+  it("is deterministic: bit-identical across runs and thread counts", () => {
+    const rng = new Rng(11);
+    const args = makeArgs(
+      { batch: 1, M: 384, N: 320, K: 700, transA: false, transB: true, bias: true },
+      "float32",
+      rng,
+    );
+    const hw = setNumThreads(64);
+    const runs: Float32Array[] = [];
+    for (const nt of [hw, hw, 1, hw]) {
+      setNumThreads(nt);
+      const out = new Float32Array(args.out.length);
+      nativeBackend.gemm({ ...args, out });
+      runs.push(out);
+    }
+    setNumThreads(hw);
+    for (let i = 1; i < runs.length; i++) expectSame(runs[i], runs[0], `run ${i}`);
+  });
+
+  it("rejects out-of-bounds operands instead of reading past them", () => {
+    const a = new Float32Array(10);
+    const b = new Float32Array(100);
+    const out = new Float32Array(100);
+    const args: GemmArgs = {
+      batch: 1,
+      M: 10,
+      N: 10,
+      K: 10,
+      a,
+      aOffset: 0,
+      aBatchStride: 0,
+      transA: false,
+      b,
+      bOffset: 0,
+      bBatchStride: 0,
+      transB: false,
+      out,
+      accumulate: false,
+    };
+    expect(() => withNativeAlways(() => nativeBackend.gemm(args))).toThrow(/out of bounds/);
+  });
+});

@@ -153,15 +153,24 @@ def main():
         ms = (time.perf_counter() - t0) * 1000 / a.steps
         print(json.dumps({"mode": a.mode, "threads": a.threads, "msPerStep": ms, "torch": torch.__version__}))
     elif a.mode == "train-full":
+        # nanoGPT's loop: evaluate both splits on eval_iters batches every 250 iterations and at the end.
+        def estimate(split, g):
+            model.eval()
+            with torch.no_grad():
+                losses = [model(*batch(split, a.batch, a.block, g))[1].item() for _ in range(a.eval_iters)]
+            model.train()
+            return sum(losses) / len(losses)
+
         t0 = time.perf_counter()
-        for it in range(a.iters):
+        evals = []
+        for it in range(a.iters + 1):
+            if it % 250 == 0 or it == a.iters:
+                evals.append([it, estimate(train, torch.Generator().manual_seed(5)), estimate(val, torch.Generator().manual_seed(7))])
+            if it == a.iters:
+                break
             step(model, opt, *batch(train, a.batch, a.block, g), it)
-        train_s = time.perf_counter() - t0
-        model.eval()
-        ge = torch.Generator().manual_seed(7)
-        with torch.no_grad():
-            losses = [model(*batch(val, a.batch, a.block, ge))[1].item() for _ in range(a.eval_iters)]
-        print(json.dumps({"mode": a.mode, "threads": a.threads, "valLoss": sum(losses) / len(losses), "seed": a.seed, "trainSeconds": train_s, "torch": torch.__version__}))
+        total_s = time.perf_counter() - t0
+        print(json.dumps({"mode": a.mode, "threads": a.threads, "valLoss": evals[-1][2], "seed": a.seed, "seconds": total_s, "evals": evals, "torch": torch.__version__}))
     else:
         model.eval()
         with torch.no_grad():

@@ -28,3 +28,27 @@ export * from "./tokenizers/index.js";
 export * from "./train/index.js";
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from "./util/rng.js";
 export * from "./viz/index.js";
+
+import { registerBackend as register, setBackend as select } from "./backends/index.js";
+import { loadNativeBackend, nativeLoadError } from "./backends/native/index.js";
+
+export {
+  getNumThreads,
+  loadNativeBackend,
+  nativeInfo,
+  nativeLoadError,
+  setNumThreads,
+} from "./backends/native/index.js";
+
+// `setBackend("native")` loads the addon on demand (Node only; elsewhere it reports unavailable).
+register("native", loadNativeBackend);
+// QKV_BACKEND=native|cpu chooses the backend for the whole process; the library default is cpu.
+const wanted = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  ?.QKV_BACKEND;
+if (wanted === "native") {
+  if (loadNativeBackend()) select("native");
+  else
+    console.warn(
+      `qkv: QKV_BACKEND=native but the native backend is unavailable (${nativeLoadError()}); using cpu`,
+    );
+} else if (wanted === "cpu") select("cpu");

@@ -1,3 +1,8 @@
+# Native backend of qkv (build/Release/qkv_native.node), built by scripts/build-native.mjs at install.
+# The kernels for AVX-512 / AVX2 are compiled with function-level target pragmas inside
+# native/isa_*.cc and chosen at load time, so no file is built with -march: the binary runs on any
+# x86-64 (and the portable variant on arm64). -ffp-contract=off keeps plain C++ arithmetic unfused so
+# the float64 paths round exactly like the reference JavaScript kernels.
 {
   "targets": [
     {
@@ -19,7 +24,7 @@
         "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "MACOSX_DEPLOYMENT_TARGET": "11.0",
-        "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-fvisibility=hidden"]
+        "OTHER_CFLAGS": ["-O3", "-fno-math-errno", "-ffp-contract=off", "-fvisibility=hidden"]
       },
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 0, "AdditionalOptions": ["/std:c++17", "/O2"] }

@@ -8,7 +8,8 @@ export default defineConfig({
   test: {
     root: new URL("../..", import.meta.url).pathname,
     include: ["test/**/*.test.ts"],
-    exclude: ["test/native/**", "**/node_modules/**"],
+    // test/learning trains through the CLI, which picks its backend itself
+    exclude: ["test/native/**", "test/learning/**", "**/node_modules/**"],
     setupFiles: ["test/native/native-suite.setup.ts"],
     testTimeout: 120_000,
     pool: "forks",

@@ -44,3 +44,8 @@ export function boolFlag(flag: string): (v: string) => boolean {
     throw new CliError(`${flag} expects true or false, got "${v}"`, 2);
   };
 }
+
+/** camelCase config field → its kebab-case flag name (nLayer → n-layer). */
+export function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

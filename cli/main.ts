@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { DEFAULTS, type TrainConfig } from "../src/train/config.js";
-import { boolFlag, CliError, intFlag, numFlag } from "./errors.js";
+import { boolFlag, CliError, intFlag, kebab, numFlag } from "./errors.js";
 
 const FIELD_HELP: Record<keyof TrainConfig, string> = {
   model: "model family: gpt (text), bert (masked-LM pretraining) or seq2seq (encoder-decoder)",
@@ -38,10 +38,6 @@ const FIELD_HELP: Record<keyof TrainConfig, string> = {
   temperature: "sampling temperature for the final sample",
   topK: "top-k for the final sample (0: off)",
 };
-
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
 
 /** One flag per config field, typed from its default, so flags and config files cannot drift. */
 function configOptions(cmd: Command): void {

@@ -123,8 +123,9 @@ async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask>
     task,
     tokenizer: tok,
     describe: `GPT (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}: ${dataset.train.length.toLocaleString("en-US")} train / ${dataset.val.length.toLocaleString("en-US")} val tokens, vocabulary ${tok.vocabSize} (${tok.type})`,
+    // The model's own split (decay only Linear weights); `names` is dropped so it stays out of optimizer state.
     paramGroups: (wd) =>
-      decayGroups(model.namedParameters(), (n) => n.startsWith("wte") || n.startsWith("wpe"), wd),
+      model.configureOptimizerGroups(wd).map(({ params, weightDecay }) => ({ params, weightDecay })),
     config: () => model.toHF().config,
     weights: () => model.toHF().tensors,
     finish: (c, write) => {

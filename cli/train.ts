@@ -17,7 +17,7 @@ import { checkpointExists, readCheckpoint, writeCheckpoint } from "../src/io/nod
 import { cachedTokenIds } from "../src/io/node-data.js";
 import { ConfigError, DEFAULTS, resolveConfig, type TrainConfig } from "../src/train/config.js";
 import { type TrainEvent, Trainer, type TrainerState } from "../src/train/trainer.js";
-import { CliError } from "./errors.js";
+import { CliError, kebab } from "./errors.js";
 import { Progress } from "./progress.js";
 import { bundledShakespeare, chooseBackend, formatDuration } from "./runtime.js";
 import { buildTask } from "./tasks.js";
@@ -27,10 +27,6 @@ const DEFAULT_PRESET: Record<string, string> = {
   bert: "bert-small",
   seq2seq: "seq2seq-reverse",
 };
-
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
 
 /** Config fields given as flags (commander camelCases them like our field names). */
 function flagOverrides(flags: Record<string, unknown>): Record<string, unknown> {
@@ -198,7 +194,6 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
     logInterval: cfg.logInterval,
     alwaysSaveCheckpoint: cfg.alwaysSaveCheckpoint,
     lrAt,
-    clipGradNorm: (params, maxNorm) => optim.clipGradNorm(params, maxNorm),
     store,
   });
   let pending: Promise<void> = Promise.resolve();

@@ -5,6 +5,7 @@
  */
 import { withNoGrad } from "../autograd/graph.js";
 import type { Module } from "../nn/module.js";
+import { clipGradNorm } from "../optim/clip.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type GeneratorState } from "../util/rng.js";
 
@@ -83,8 +84,6 @@ export interface TrainerOptions {
   alwaysSaveCheckpoint: boolean;
   /** Learning rate at iteration `it`. */
   lrAt: (it: number) => number;
-  /** Global-norm clipping; returns the norm before clipping. */
-  clipGradNorm: (params: Tensor[], maxNorm: number) => number;
   onEvent?: (e: TrainEvent) => void;
   store?: CheckpointStore;
   /** Monotonic clock in ms (injectable for tests). */
@@ -150,7 +149,7 @@ export class Trainer {
       (opts.gradAccum > 1 ? loss.div(opts.gradAccum) : loss).backward();
     }
     const params = task.model.parameters();
-    const gradNorm = opts.gradClip > 0 ? opts.clipGradNorm(params, opts.gradClip) : Number.NaN;
+    const gradNorm = opts.gradClip > 0 ? clipGradNorm(params, opts.gradClip) : Number.NaN;
     optimizer.step();
     optimizer.zeroGrad();
     return { loss: lossSum / opts.gradAccum, gradNorm };

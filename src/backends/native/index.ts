@@ -225,43 +225,32 @@ function gemm(args: GemmArgs): void {
 
 // ---- fused row kernels ---------------------------------------------------------------------------
 
+/** Sets the row shape for the addon's softmax kernels; `log` selects log-softmax. */
+function rowsFit(rows: number, n: number, log: boolean): boolean {
+  if (rows * n < nativeThresholds.rows) return false;
+  meta[0] = rows;
+  meta[1] = n;
+  meta[2] = log ? 1 : 0;
+  return true;
+}
+
 function softmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
-  if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = 0;
-    if (addon().softmax(x, out)) return;
-  }
+  if (rowsFit(rows, n, false) && addon().softmax(x, out)) return;
   cpuBackend.softmaxForward(x, rows, n, out);
 }
 
 function softmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
-  if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = 0;
-    if (addon().softmaxBackward(y, gy, gx)) return;
-  }
+  if (rowsFit(rows, n, false) && addon().softmaxBackward(y, gy, gx)) return;
   cpuBackend.softmaxBackward(y, gy, rows, n, gx);
 }
 
 function logSoftmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
-  if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = 1;
-    if (addon().softmax(x, out)) return;
-  }
+  if (rowsFit(rows, n, true) && addon().softmax(x, out)) return;
   cpuBackend.logSoftmaxForward(x, rows, n, out);
 }
 
 function logSoftmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
-  if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = 1;
-    if (addon().softmaxBackward(y, gy, gx)) return;
-  }
+  if (rowsFit(rows, n, true) && addon().softmaxBackward(y, gy, gx)) return;
   cpuBackend.logSoftmaxBackward(y, gy, rows, n, gx);
 }
 

@@ -27,6 +27,7 @@ import {
   setBackend,
   TokenDataset,
   tensor,
+  tidy,
   withNoGrad,
 } from "../src/index.js";
 
@@ -84,7 +85,7 @@ function trainStepMs(threads: number): number {
     for (const g of opt.paramGroups)
       g.lr = optim.cosineWithWarmupLr(it, { lr: 1e-3, warmupIters: 100, lrDecayIters: 2000, minLr: 1e-4 });
     const { x, y } = sampler.getBatch("train", cfg.batchSize, cfg.blockSize);
-    model.forward(x, y).loss!.backward();
+    tidy(() => model.forward(x, y).loss!.backward()); // as the Trainer does: recycle the step's buffers
     optim.clipGradNorm(model.parameters(), 1);
     opt.step();
     opt.zeroGrad();
@@ -125,7 +126,7 @@ function memoryRun(iters: number): { peakMiB: number; growthMiB: number } {
   let afterWarmup = 0;
   for (let i = 0; i < iters; i++) {
     const { x, y } = sampler.getBatch("train", cfg.batchSize, cfg.blockSize);
-    model.forward(x, y).loss!.backward();
+    tidy(() => model.forward(x, y).loss!.backward());
     opt.step();
     opt.zeroGrad();
     if (i === 20) afterWarmup = process.memoryUsage().rss;

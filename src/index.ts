@@ -4,7 +4,7 @@
  */
 import "./ops/methods.js";
 
-export { isGradEnabled, noGrad, setGradEnabled, withNoGrad } from "./autograd/graph.js";
+export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
 export type { Backend, DType } from "./backend/backend.js";
 export {
   backend,
@@ -23,6 +23,7 @@ export { Module, Parameter } from "./nn/module.js";
 export * from "./ops/index.js";
 export * as optim from "./optim/index.js";
 export * from "./tensor/create.js";
+export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";

@@ -3,6 +3,8 @@
  * specific op: each op records a Node whose `backward` maps the output gradient to input
  * gradients, and the sweep is handed the one operation it needs (gradient accumulation).
  */
+import type { AnyArray } from "../backend/backend.js";
+import { beginTracking, endTracking, release } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /** One recorded op: its inputs and the rule mapping d(out) to d(inputs). */
@@ -69,7 +71,71 @@ export function record(
   if (!needsGrad(...inputs)) return out;
   out.requiresGrad = true;
   out.gradFn = { name, inputs, backward };
+  const scope = scopes[scopes.length - 1];
+  // A view shares its input's storage: it is an activation only when that storage already is one
+  // (a view of a parameter made inside the scope must never be recycled).
+  if (scope?.allocated.has(out.data) && !scope.activations.has(out.data)) {
+    if (!inputs.some((x) => x?.data === out.data)) scope.activations.add(out.data);
+  }
   return out;
+}
+
+interface Scope {
+  /** Arrays allocated since the scope opened (filled by the pool's tracker). */
+  allocated: Set<AnyArray>;
+  /** Those of them that hold a recorded op's output: only the graph can still reach them. */
+  activations: Set<AnyArray>;
+}
+const scopes: Scope[] = [];
+
+/**
+ * Runs `fn` and then recycles the storage of every activation (output of a recorded op) created
+ * inside it, except the storage of what `fn` returns (a tensor, or tensors in an array or a plain
+ * object). Use it around one training step: the forward pass, `backward()`, and the optimizer.
+ * Tensors made inside and kept elsewhere must be returned, or their values may be overwritten;
+ * parameters, their `.grad`, optimizer state and tensors made outside are never touched.
+ * When a returned tensor still carries an unused graph, nothing is recycled (its backward needs it).
+ * @example
+ * const loss = tidy(() => {
+ *   const l = model.forward(x, y).loss!;
+ *   l.backward();
+ *   return l.item();
+ * });
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = { allocated: beginTracking(), activations: new Set() };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+    endTracking(scope.allocated);
+  }
+  const keep = new Set<AnyArray>();
+  let liveGraph = false;
+  const visit = (v: unknown, depth: number) => {
+    if (v === null || typeof v !== "object" || depth > 3) return;
+    if (isTensor(v)) {
+      keep.add(v.data);
+      if (v.gradFn?.backward) liveGraph = true;
+      return;
+    }
+    if (Array.isArray(v)) for (const x of v) visit(x, depth + 1);
+    else if (Object.getPrototypeOf(v) === Object.prototype)
+      for (const x of Object.values(v)) visit(x, depth + 1);
+  };
+  visit(result, 0);
+  const outer = scopes[scopes.length - 1];
+  for (const a of scope.activations) {
+    if (liveGraph || keep.has(a)) outer?.activations.add(a);
+    else release(a);
+  }
+  return result;
+}
+
+function isTensor(v: object): v is Tensor {
+  return "data" in v && "gradFn" in v && "shape" in v;
 }
 
 /**
@@ -110,6 +176,28 @@ export function runBackward(
     );
   }
 
+  // Every array allocated by the sweep is a gradient or a temporary that is dead once the sweep
+  // ends, except the ones stored in a `.grad`: the rest goes back to the pool.
+  const made = beginTracking();
+  const stored = new Set<AnyArray>();
+  try {
+    sweep(order, root, grad, math, retainGraph, stored);
+  } catch (e) {
+    endTracking(made);
+    throw e;
+  }
+  endTracking(made);
+  for (const a of made) if (!stored.has(a)) release(a);
+}
+
+function sweep(
+  order: Tensor[],
+  root: Tensor,
+  grad: Tensor,
+  math: { add: (a: Tensor, b: Tensor) => Tensor; clone: (a: Tensor) => Tensor },
+  retainGraph: boolean,
+  stored: Set<AnyArray>,
+): void {
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, grad);
   for (let k = order.length - 1; k >= 0; k--) {
@@ -121,7 +209,10 @@ export function runBackward(
     if (node === null || t.retainsGrad) {
       // A fresh buffer per .grad: the same gradient tensor may flow to several inputs, and
       // optimizers and clipping update .grad in place.
-      if (t.requiresGrad) t.grad = t.grad ? math.add(t.grad, g) : math.clone(g);
+      if (t.requiresGrad) {
+        t.grad = t.grad ? math.add(t.grad, g) : math.clone(g);
+        stored.add(t.grad.data);
+      }
     }
     if (node === null) continue;
     if (node.backward === null)

@@ -1,7 +1,7 @@
 /** Helpers every op file uses: operand conversion, dense buffers, broadcast strides, result tensors. */
 import type { AnyArray, DType, FloatArray, Strided } from "../backend/backend.js";
 import { backend } from "../backends/index.js";
-import { allocate, isFloating } from "../tensor/dtype.js";
+import { allocate, allocateUninit, isFloating } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 import { shapeStr, sizeOf } from "../util/shape.js";
 
@@ -42,7 +42,7 @@ export function dense<A extends AnyArray = AnyArray>(t: Tensor): A {
     if (t.offset === 0 && t.data.length === n) return t.data as A;
     return t.data.subarray(t.offset, t.offset + n) as A;
   }
-  const out = allocate(t.dtype, n);
+  const out = allocateUninit(t.dtype, n);
   backend().copy(
     t.shape,
     { data: t.data, offset: t.offset, strides: t.strides },

@@ -1,7 +1,7 @@
 /** Elementwise ops with NumPy/PyTorch broadcasting, and their backward rules. */
 import { record } from "../autograd/graph.js";
 import type { BinaryOp, CompareOp, DType, FloatArray, UnaryOp } from "../backend/backend.js";
-import { allocate, isFloating, resultType } from "../tensor/dtype.js";
+import { allocateUninit, isFloating, resultType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, sizeOf } from "../util/shape.js";
 import {
@@ -22,11 +22,11 @@ import { detach } from "./shape.js";
 
 function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   const xd = denseFloat(op, x);
-  const out = allocate(x.dtype, xd.length) as FloatArray;
+  const out = allocateUninit(x.dtype, xd.length) as FloatArray;
   backend().unary(op, xd, out);
   const y = wrap(out, x.shape);
   return record(y, op, [x], (g) => {
-    const gx = allocate(x.dtype, xd.length) as FloatArray;
+    const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
     backend().unaryBackward(op, xd, out, denseFloat(op, g), gx);
     return [wrap(gx, x.shape)];
   });
@@ -80,7 +80,7 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const ac = a.dtype === dtype ? a : castRaw(a, dtype);
   const bc = b.dtype === dtype ? b : castRaw(b, dtype);
-  const out = allocate(dtype, sizeOf(shape));
+  const out = allocateUninit(dtype, sizeOf(shape));
   backend().binary(op, shape, broadcastView(ac, shape), broadcastView(bc, shape), out);
   return wrap(out, shape);
 }
@@ -221,7 +221,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const shape = broadcastShapes("where", cond.shape, x.shape, y.shape);
   const xc = x.dtype === dtype ? x : castRaw(x, dtype);
   const yc = y.dtype === dtype ? y : castRaw(y, dtype);
-  const out = allocate(dtype, sizeOf(shape));
+  const out = allocateUninit(dtype, sizeOf(shape));
   backend().where(
     shape,
     broadcastView(cond, shape) as { data: Uint8Array; offset: number; strides: number[] },
@@ -245,7 +245,7 @@ export function clamp(x: Tensor, opts: { min?: number; max?: number }): Tensor {
   if (opts.min === undefined && opts.max === undefined)
     throw new Error("clamp: at least one of min and max must be given");
   const xd = dense(x);
-  const out = allocate(x.dtype, xd.length);
+  const out = allocateUninit(x.dtype, xd.length);
   backend().clamp(xd, lo, hi, out);
   return record(wrap(out, x.shape), "clamp", [x], (g) => [mul(g, logicalAnd(ge(x, lo), le(x, hi)))]);
 }

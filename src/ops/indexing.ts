@@ -2,7 +2,7 @@
 import { record } from "../autograd/graph.js";
 import type { DType, FloatArray } from "../backend/backend.js";
 import { arange } from "../tensor/create.js";
-import { allocate, isFloating } from "../tensor/dtype.js";
+import { allocate, allocateUninit, isFloating } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, normDim, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, checkIndices, dense, requireDtype, type TensorLike, wrap } from "./core.js";
@@ -24,7 +24,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const outer = sizeOf(x.shape.slice(0, d));
   const inner = sizeOf(x.shape.slice(d + 1));
   const m = idx.length;
-  const out = allocate(x.dtype, outer * m * inner);
+  const out = allocateUninit(x.dtype, outer * m * inner);
   backend().indexSelect(dense(x), outer, n, inner, idx, out);
   const shape = [...x.shape];
   shape[d] = m;

@@ -1,7 +1,7 @@
 /** Matrix products: `matmul` with PyTorch's 1-D and broadcast-batch rules, and fused `linear`. */
 import { record } from "../autograd/graph.js";
 import type { FloatArray } from "../backend/backend.js";
-import { allocate } from "../tensor/dtype.js";
+import { allocate, allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, requireFloat, wrap } from "./core.js";
@@ -63,7 +63,8 @@ function bmm(a: Tensor, b: Tensor): Tensor {
   const A = matOperand(a, batchShape);
   const B = matOperand(b, batchShape);
   const dtype = a.dtype;
-  const out = allocate(dtype, batch * M * N) as FloatArray;
+  // The product overwrites every element, unless K = 0 (then it is all zeros).
+  const out = (K > 0 ? allocateUninit : allocate)(dtype, batch * M * N) as FloatArray;
   backend().gemm({
     batch,
     M,
@@ -158,7 +159,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const X = matOperand(x2, []);
   const W = matOperand(weight, []);
   const N = sizeOf(lead);
-  const out = allocate(x.dtype, N * outF) as FloatArray;
+  const out = (inF > 0 ? allocateUninit : allocate)(x.dtype, N * outF) as FloatArray;
   const bc = bias ? contiguous(bias) : null;
   const biasData = bc ? (bc.data as FloatArray).subarray(bc.offset, bc.offset + outF) : null;
   backend().gemm({

@@ -5,7 +5,7 @@
 import { record } from "../autograd/graph.js";
 import type { FloatArray } from "../backend/backend.js";
 import { rand } from "../tensor/create.js";
-import { allocate } from "../tensor/dtype.js";
+import { allocate, allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { normDim, sameShape, shapeStr, sizeOf } from "../util/shape.js";
@@ -26,12 +26,12 @@ function rowOp(kind: "softmax" | "logSoftmax", x: Tensor): Tensor {
   const n = x.shape[x.ndim - 1];
   const rows = n === 0 ? 0 : x.numel() / n;
   const xd = denseFloat(kind, x);
-  const y = allocate(x.dtype, xd.length) as FloatArray;
+  const y = allocateUninit(x.dtype, xd.length) as FloatArray;
   const be = backend();
   if (kind === "softmax") be.softmaxForward(xd, rows, n, y);
   else be.logSoftmaxForward(xd, rows, n, y);
   return record(wrap(y, x.shape), kind, [x], (g) => {
-    const gx = allocate(x.dtype, xd.length) as FloatArray;
+    const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
     const gd = denseFloat(kind, g);
     if (kind === "softmax") be.softmaxBackward(y, gd, rows, n, gx);
     else be.logSoftmaxBackward(y, gd, rows, n, gx);
@@ -87,13 +87,13 @@ export function layerNorm(
   const xd = denseFloat("layerNorm", x);
   const wd = weight ? denseFloat("layerNorm", weight) : null;
   const bd = bias ? denseFloat("layerNorm", bias) : null;
-  const out = allocate(x.dtype, xd.length) as FloatArray;
+  const out = allocateUninit(x.dtype, xd.length) as FloatArray;
   const mu = allocate(x.dtype, rows) as FloatArray;
   const rstd = allocate(x.dtype, rows) as FloatArray;
   const be = backend();
   be.layerNormForward(xd, wd, bd, rows, n, eps, out, mu, rstd);
   return record(wrap(out, x.shape), "layerNorm", [x, weight, bias], (g) => {
-    const gx = allocate(x.dtype, xd.length) as FloatArray;
+    const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
     const gw = weight?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
     const gb = bias?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
     be.layerNormBackward(xd, wd, mu, rstd, denseFloat("layerNorm", g), rows, n, gx, gw, gb);
@@ -193,7 +193,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const be = backend();
   be.crossEntropyForward(ld, t, rows, C, ignoreIndex, eps, loss, lse);
   const perRow = record(wrap(loss, [rows]), "crossEntropy", [logits], (g) => {
-    const gl = allocate(input.dtype, ld.length) as FloatArray;
+    const gl = allocateUninit(input.dtype, ld.length) as FloatArray;
     be.crossEntropyBackward(ld, t, lse, denseFloat("crossEntropy", g), rows, C, ignoreIndex, eps, gl);
     return [wrap(gl, logits.shape)];
   });

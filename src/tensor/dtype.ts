@@ -3,18 +3,7 @@ import type { AnyArray, DType } from "../backend/backend.js";
 
 export type { AnyArray, DType, FloatArray } from "../backend/backend.js";
 
-export function allocate(dtype: DType, n: number): AnyArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(n);
-    case "float64":
-      return new Float64Array(n);
-    case "int32":
-      return new Int32Array(n);
-    case "bool":
-      return new Uint8Array(n);
-  }
-}
+export { allocate, allocateUninit } from "./pool.js";
 
 export function dtypeOf(data: AnyArray): DType {
   if (data instanceof Float32Array) return "float32";

@@ -3,7 +3,7 @@
  * periodic evaluation and checkpointing. It is browser-safe and never prints: progress goes out
  * as events, and checkpoints go to an injected store (the CLI's writes folders on disk).
  */
-import { withNoGrad } from "../autograd/graph.js";
+import { tidy, withNoGrad } from "../autograd/graph.js";
 import type { Module } from "../nn/module.js";
 import { clipGradNorm } from "../optim/clip.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -143,10 +143,13 @@ export class Trainer {
     for (const g of optimizer.paramGroups) g.lr = lr;
     let lossSum = 0;
     for (let micro = 0; micro < opts.gradAccum; micro++) {
-      const loss = task.trainLoss();
-      lossSum += loss.item();
-      // Scale so accumulated gradients equal those of one batch gradAccum times larger.
-      (opts.gradAccum > 1 ? loss.div(opts.gradAccum) : loss).backward();
+      // tidy: the step's activations and gradients go back to the memory pool afterwards.
+      lossSum += tidy(() => {
+        const loss = task.trainLoss();
+        // Scale so accumulated gradients equal those of one batch gradAccum times larger.
+        (opts.gradAccum > 1 ? loss.div(opts.gradAccum) : loss).backward();
+        return loss.item();
+      });
     }
     const params = task.model.parameters();
     const gradNorm = opts.gradClip > 0 ? clipGradNorm(params, opts.gradClip) : Number.NaN;

@@ -10,7 +10,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // test/learning trains through the CLI, which picks its backend itself
     exclude: ["test/native/**", "test/learning/**", "**/node_modules/**"],
-    setupFiles: ["test/native/native-suite.setup.ts"],
+    setupFiles: ["test/pool.setup.ts", "test/native/native-suite.setup.ts"],
     testTimeout: 120_000,
     pool: "forks",
   },

@@ -1,0 +1,131 @@
+/**
+ * Storage recycling: the backward sweep returns its dead gradients to the pool, `tidy` returns the
+ * activations of a step, and neither may touch anything still in use (leaf gradients, returned
+ * tensors, graphs not yet differentiated, parameters, optimizer state).
+ */
+import { describe, expect, it } from "vitest";
+import * as q from "../../src/index.js";
+import { allocate, allocateUninit, memoryPool, release } from "../../src/tensor/pool.js";
+
+const big = 4096; // above the pool's minimum size
+
+function mlp(seed: number) {
+  q.manualSeed(seed);
+  return new q.nn.Sequential(new q.nn.Linear(64, 128), new q.nn.GELU(), new q.nn.Linear(128, 64));
+}
+
+describe("memory pool", () => {
+  it("hands a released array out again, zeroed by allocate and poisoned by allocateUninit", () => {
+    const a = allocate("float32", big);
+    a.fill(7);
+    release(a);
+    const b = allocate("float32", big);
+    expect(b).toBe(a);
+    expect(b.every((v) => v === 0)).toBe(true);
+    b.fill(7);
+    release(b);
+    const c = allocateUninit("float32", big);
+    expect(c).toBe(a);
+    expect(Number.isNaN(c[0])).toBe(true); // the suite runs with poison on (test/pool.setup.ts)
+  });
+
+  it("ignores a second release of the same array and views of it", () => {
+    const a = allocate("float64", big);
+    release(a);
+    release(a);
+    release(a.subarray(1) as Float64Array);
+    const x = allocate("float64", big);
+    const y = allocate("float64", big);
+    expect(x).toBe(a);
+    expect(y).not.toBe(a);
+  });
+
+  it("validates its options", () => {
+    expect(() => memoryPool({ capacityMiB: -1 })).toThrow(/capacityMiB must be ≥ 0/);
+  });
+});
+
+describe("backward sweep recycling", () => {
+  it("keeps leaf gradients intact while the pool reuses the sweep's temporaries", () => {
+    const model = mlp(1);
+    const x = q.randn([32, 64]);
+    const released0 = memoryPool().released;
+    model.forward(x).square().mean().backward();
+    expect(memoryPool().released).toBeGreaterThan(released0);
+    const first = model.parameters().map((p) => Float32Array.from(p.grad!.data as Float32Array));
+    // A second backward allocates from the pool; the first gradients must be summed, not clobbered.
+    model.forward(x).square().mean().backward();
+    model.parameters().forEach((p, i) => {
+      const g = p.grad!.data as Float32Array;
+      for (let j = 0; j < g.length; j += 97) expect(g[j]).toBeCloseTo(2 * first[i][j], 5);
+    });
+  });
+
+  it("gives the same gradients with retainGraph and a second backward", () => {
+    const w = q.randn([big], { requiresGrad: true });
+    const y = w.mul(w).sum();
+    y.backward(undefined, { retainGraph: true });
+    const once = Float32Array.from(w.grad!.data as Float32Array);
+    y.backward();
+    const g = w.grad!.data as Float32Array;
+    for (let j = 0; j < g.length; j += 31) expect(g[j]).toBeCloseTo(2 * once[j], 5);
+  });
+});
+
+describe("tidy", () => {
+  it("recycles activations but keeps what it returns", () => {
+    const model = mlp(2);
+    const x = q.randn([32, 64]);
+    const released0 = memoryPool().released;
+    const out = q.tidy(() => {
+      const h = model.forward(x);
+      h.square().mean().backward();
+      return h;
+    });
+    expect(memoryPool().released).toBeGreaterThan(released0);
+    const kept = Float32Array.from(out.data as Float32Array);
+    // Churn the pool: the returned tensor's storage must not be handed out.
+    for (let i = 0; i < 5; i++) q.tidy(() => model.forward(x).square().mean().backward());
+    expect(out.data).toEqual(kept);
+  });
+
+  it("recycles nothing while a returned tensor's graph is still needed", () => {
+    const model = mlp(3);
+    const x = q.randn([32, 64]);
+    const loss = q.tidy(() => model.forward(x).square().mean());
+    for (let i = 0; i < 3; i++) q.tidy(() => model.forward(x).sum().backward());
+    model.zeroGrad();
+    loss.backward();
+    const viaTidy = model.parameters().map((p) => Float32Array.from(p.grad!.data as Float32Array));
+    model.zeroGrad();
+    model.forward(x).square().mean().backward();
+    model.parameters().forEach((p, i) => {
+      expect(p.grad!.data).toEqual(viaTidy[i]);
+    });
+  });
+
+  it("trains bit-identically with and without tidy (nested scopes too)", () => {
+    const run = (useTidy: boolean) => {
+      const model = mlp(4);
+      const opt = new q.optim.AdamW(model.parameters(), { lr: 1e-2 });
+      const gen = new q.Generator(9);
+      const losses: number[] = [];
+      for (let step = 0; step < 20; step++) {
+        const body = () => {
+          const x = q.randn([16, 64], { generator: gen });
+          const loss = useTidy
+            ? q.tidy(() => model.forward(x).square().mean())
+            : model.forward(x).square().mean();
+          loss.backward();
+          q.optim.clipGradNorm(model.parameters(), 1);
+          opt.step();
+          opt.zeroGrad();
+          return loss.item();
+        };
+        losses.push(useTidy ? q.tidy(body) : body());
+      }
+      return losses;
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+});

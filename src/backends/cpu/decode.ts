@@ -2,15 +2,20 @@
  * Reference GPT block step with a key/value cache (inference), composed from the reference
  * kernels in the order the op path runs them: layer norm, the packed q/k/v projection, the cache
  * write, causal attention over the cache, the output projection, then the GELU (tanh) MLP.
+ * A faster backend can run the same composition over its own kernels (see {@link composeDecodeBlock}).
  */
-import type { DecodeBlockArgs, FloatArray } from "../../backend/backend.js";
+import type { Backend, DecodeBlockArgs, FloatArray } from "../../backend/backend.js";
 import { attentionForward } from "./attention.js";
 import { unary } from "./elementwise.js";
 import { gemm } from "./gemm.js";
 import { layerNormForward } from "./nn.js";
 
+/** The kernels the composed block step needs. */
+type DecodeKernels = Pick<Backend, "gemm" | "layerNormForward" | "attentionForward" | "unary">;
+
 /** out (rows, N) (+)= a (rows, K) · wᵀ + bias, with w (N, K) as a Linear layer stores it. */
 function linear(
+  gemm: DecodeKernels["gemm"],
   a: FloatArray,
   rows: number,
   K: number,
@@ -39,8 +44,14 @@ function linear(
   });
 }
 
-export function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
+/**
+ * decodeBlockForward written with a backend's own kernels: the reference, and the fallback of a
+ * fast backend where its fused kernel does not apply (e.g. float64).
+ * @example composeDecodeBlock(nativeBackend, args, out)
+ */
+export function composeDecodeBlock(be: DecodeKernels, args: DecodeBlockArgs, out: FloatArray): void {
   const { B, T, C, H, past, cap, eps, x, k, v } = args;
+  const { gemm, layerNormForward, attentionForward, unary } = be;
   const hs = C / H;
   const rows = B * T;
   const S = past + T;
@@ -51,7 +62,7 @@ export function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void
   // 1. h = ln_1(x); qkv = h · W_attnᵀ + b (rows, 3C)
   layerNormForward(x, args.ln1W, args.ln1B, rows, C, eps, h, stats[0], stats[1]);
   const qkv = make(rows * 3 * C);
-  linear(h, rows, C, args.attnW, 3 * C, args.attnB, qkv, false);
+  linear(gemm, h, rows, C, args.attnW, 3 * C, args.attnB, qkv, false);
 
   // 2. Write the new keys and values into the cache rows past … past + T − 1.
   for (let b = 0; b < B; b++) {
@@ -103,12 +114,16 @@ export function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void
 
   // 4. out = x + att · W_projᵀ + b
   out.set(x.subarray(0, rows * C));
-  linear(att, rows, C, args.projW, C, args.projB, out, true);
+  linear(gemm, att, rows, C, args.projW, C, args.projB, out, true);
 
   // 5. out += gelu_tanh(ln_2(out) · W_fcᵀ + b) · W_mlpᵀ + b
   layerNormForward(out, args.ln2W, args.ln2B, rows, C, eps, h, stats[0], stats[1]);
   const fc = make(rows * 4 * C);
-  linear(h, rows, C, args.fcW, 4 * C, args.fcB, fc, false);
+  linear(gemm, h, rows, C, args.fcW, 4 * C, args.fcB, fc, false);
   unary("geluTanh", fc, fc);
-  linear(fc, rows, 4 * C, args.mlpW, C, args.mlpB, out, true);
+  linear(gemm, fc, rows, 4 * C, args.mlpW, C, args.mlpB, out, true);
+}
+
+export function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
+  composeDecodeBlock({ gemm, layerNormForward, attentionForward, unary }, args, out);
 }

@@ -23,6 +23,7 @@ import type {
   Strided,
   UnaryOp,
 } from "../../backend/backend.js";
+import { composeDecodeBlock } from "../cpu/decode.js";
 import { cpuBackend } from "../cpu/index.js";
 import { addonLoadError, loadAddon, meta, type NativeAddon } from "./binding.js";
 
@@ -512,7 +513,8 @@ function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
     );
     if (ok) return;
   }
-  cpuBackend.decodeBlockForward(args, out);
+  // float64: the same block composed from this backend's kernels.
+  composeDecodeBlock(nativeBackend, args, out);
 }
 
 // ---- optimizers ----------------------------------------------------------------------------------

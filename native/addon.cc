@@ -58,8 +58,8 @@ struct Arr {
 
 struct Call {
   napi_env env;
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 16;
+  napi_value argv[16];
   EnvData* d = nullptr;
   const double* m = nullptr;
   bool ok = true;
@@ -785,6 +785,35 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// decodeBlock(x, out, k, v, attnW, projW, fcW, mlpW, ln1w, ln1b, attnB, projB, ln2w, ln2b, fcB, mlpB)
+// meta: B T C H past cap eps, then 8 flags saying which of ln1w … mlpB are real (others are ignored).
+napi_value DecodeBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok) return nullptr;
+  Arr a[16];
+  for (int i = 0; i < 16; i++) a[i] = c.arr(i);
+  if (!c.ok) return nullptr;
+  const i64 B = c.I(0), T = c.I(1), C = c.I(2), H = c.I(3), past = c.I(4), cap = c.I(5);
+  if (B <= 0 || T <= 0 || C <= 0 || H <= 0 || C % H != 0 || past < 0 || past + T > cap ||
+      B * cap * C * 4 > (1LL << 40))
+    return boolean(env, false);
+  const i64 rows = B * T;
+  // minimum lengths of x, out, k, v, attnW, projW, fcW, mlpW, ln1w, ln1b, attnB, projB, ln2w, ln2b, fcB, mlpB
+  const i64 need[16] = {rows * C, rows * C, B * cap * C, B * cap * C, 3 * C * C, C * C, 4 * C * C, 4 * C * C,
+                        C,        C,        3 * C,       C,           C,         C,     4 * C,     C};
+  bool present[16];
+  for (int i = 0; i < 16; i++) {
+    present[i] = i < 8 || c.B(7 + i - 8);
+    if (present[i] && (!is_f32(a[i]) || static_cast<i64>(a[i].len) < need[i])) return boolean(env, false);
+  }
+  if (!g_kernels->f32.decode_block) return boolean(env, false);
+  auto ptr = [&](int i) { return present[i] ? P<float>(a[i]) : nullptr; };
+  DecodeP<float> p{B, T, C, H, past, cap, c.D(6), P<float>(a[0]), ptr(8), ptr(9), ptr(4), ptr(10), ptr(5), ptr(11),
+                   ptr(12), ptr(13), ptr(6), ptr(14), ptr(7), ptr(15), P<float>(a[2]), P<float>(a[3]), P<float>(a[1])};
+  g_kernels->f32.decode_block(p);
+  return boolean(env, true);
+}
+
 struct Fn {
   const char* name;
   napi_callback cb;
@@ -818,6 +847,7 @@ const Fn kFns[] = {
     {"attentionForward", AttentionForward},
     {"attentionBackward", AttentionBackward},
     {"adamStep", AdamStep},
+    {"decodeBlock", DecodeBlock},
 };
 
 }  // namespace

@@ -88,6 +88,18 @@ struct AttnP {
   i64 ms[4];  // mask strides over (B, H, T, S)
 };
 
+// One GPT block over T new tokens with a KV cache (see DecodeBlockArgs in src/backend/backend.ts).
+template <class E>
+struct DecodeP {
+  i64 B, T, C, H, past, cap;
+  double eps;
+  const E* x;
+  const E *ln1w, *ln1b, *attnW, *attnB, *projW, *projB, *ln2w, *ln2b, *fcW, *fcB, *mlpW, *mlpB;  // may be null: w/b of LNs, biases
+  E* k;  // (B, H, cap, C/H)
+  E* v;
+  E* out;  // (B, T, C); may equal x
+};
+
 template <class E>
 struct KernelSet {
   void (*gemm)(const GemmP<E>&);
@@ -109,6 +121,7 @@ struct KernelSet {
                    const E* gout, E* gq, E* gk, E* gv);
   void (*adam)(E* p, const E* g, E* m, E* v, E* vmax, i64 n, const AdamOpts& o);
   void (*reduce)(int op, const E* x, i64 outer, i64 n, i64 inner, E* out);
+  void (*decode_block)(const DecodeP<E>& p);  // null: no native version (the caller falls back)
 };
 
 struct Kernels {

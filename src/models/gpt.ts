@@ -4,7 +4,7 @@
  * blocks, learned positions, a packed q/k/v projection, the tanh GELU, and an output head tied
  * to the token embedding.
  */
-import { withNoGrad } from "../autograd/graph.js";
+import { isGradEnabled, withNoGrad } from "../autograd/graph.js";
 import type { RawTensor } from "../io/safetensors.js";
 import { GELU } from "../nn/activation.js";
 import { ModuleList } from "../nn/container.js";
@@ -19,6 +19,8 @@ import {
   cat,
   contiguous,
   crossEntropy,
+  type GPTBlockWeights,
+  gptBlockDecode,
   narrow,
   reshape,
   scaledDotProductAttention,
@@ -194,8 +196,43 @@ export class GPTBlock extends Module {
   }
 
   forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
+    if (cache && this.canFuse()) return this.decode(x, cache, layer);
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
+  }
+
+  /** Inference with a cache runs as one fused kernel: no graph to record, no dropout to draw. */
+  private canFuse(): boolean {
+    if (isGradEnabled()) return false;
+    return !(this.training && this.attn.attn_dropout.p + this.attn.resid_dropout.p + this.mlp.dropout.p > 0);
+  }
+
+  /** forward(x, cache, layer) as a single gptBlockDecode call, writing the cache in place. */
+  private decode(x: Tensor, cache: KVCache, layer: number): Tensor {
+    const [B, T, C] = x.shape;
+    const nh = this.attn.config.nHead;
+    const { k, v, past } = cache.reserve(layer, [B, nh, T, C / nh], T, x.dtype, this.attn.config.blockSize);
+    const y = gptBlockDecode(x, this.weights(), k, v, past, { nHead: nh, eps: this.ln_1.eps });
+    cache.commit(layer, T);
+    return y;
+  }
+
+  private weights(): GPTBlockWeights {
+    const { ln_1, attn, ln_2, mlp } = this;
+    return {
+      ln1Weight: ln_1.weight,
+      ln1Bias: ln_1.bias,
+      attnWeight: attn.c_attn.weight,
+      attnBias: attn.c_attn.bias,
+      projWeight: attn.c_proj.weight,
+      projBias: attn.c_proj.bias,
+      ln2Weight: ln_2.weight,
+      ln2Bias: ln_2.bias,
+      fcWeight: mlp.c_fc.weight,
+      fcBias: mlp.c_fc.bias,
+      mlpWeight: mlp.c_proj.weight,
+      mlpBias: mlp.c_proj.bias,
+    };
   }
 }
 

@@ -1,9 +1,14 @@
 /**
  * Key/value cache for autoregressive decoding. Each attention layer keeps the keys and values
  * of every position it has already seen, so producing token t needs only the new query against
- * the t cached keys (O(t) work) instead of re-running the whole prefix (O(t²)).
+ * the t cached keys (O(t) work) instead of re-running the whole prefix (O(t²)). Storage is
+ * preallocated per layer and written in place (grown by doubling), so a step never recopies the
+ * cache as a `cat` would.
  */
-import { cat } from "../ops/index.js";
+import { isGradEnabled, withNoGrad } from "../autograd/graph.js";
+import { cat, copy_, narrow } from "../ops/index.js";
+import { zeros } from "../tensor/create.js";
+import type { DType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { shapeStr } from "../util/shape.js";
 
@@ -12,8 +17,78 @@ import { shapeStr } from "../util/shape.js";
  * @example cache.layers[0].k?.shape // [B, nh, S, hs]
  */
 export interface LayerKV {
-  k: Tensor | null;
-  v: Tensor | null;
+  readonly k: Tensor | null;
+  readonly v: Tensor | null;
+}
+
+/** Smallest capacity allocated, so short prompts do not regrow at every step. */
+const MIN_CAPACITY = 32;
+
+/** One layer's storage: (B, nh, cap, hs) buffers whose first `len` positions are filled. */
+class LayerStore implements LayerKV {
+  kStore: Tensor | null = null;
+  vStore: Tensor | null = null;
+  len = 0;
+
+  get k(): Tensor | null {
+    return this.kStore && this.len > 0 ? narrow(this.kStore, 2, 0, this.len) : null;
+  }
+
+  get v(): Tensor | null {
+    return this.vStore && this.len > 0 ? narrow(this.vStore, 2, 0, this.len) : null;
+  }
+
+  /** True when the storage can take positions of this (B, nh, ·, hs) shape and dtype in place. */
+  fits(shape: readonly number[], need: number, dtype: DType): boolean {
+    const s = this.kStore;
+    return (
+      s !== null &&
+      need <= s.shape[2] &&
+      s.dtype === dtype &&
+      s.shape[0] === shape[0] &&
+      s.shape[1] === shape[1] &&
+      s.shape[3] === shape[3] &&
+      s.isContiguous()
+    );
+  }
+
+  get capacity(): number {
+    return this.kStore ? this.kStore.shape[2] : 0;
+  }
+
+  /** Makes room for `need` positions, keeping the filled prefix. */
+  grow(shape: readonly number[], need: number, limit: number, dtype: DType): void {
+    const [B, nh, , hs] = shape;
+    const cap = Math.max(need, Math.min(limit, Math.max(2 * this.capacity, MIN_CAPACITY)));
+    const k = zeros([B, nh, cap, hs], { dtype });
+    const v = zeros([B, nh, cap, hs], { dtype });
+    if (this.len > 0) {
+      withNoGrad(() => {
+        copy_(narrow(k, 2, 0, this.len), this.k!);
+        copy_(narrow(v, 2, 0, this.len), this.v!);
+      });
+    }
+    this.kStore = k;
+    this.vStore = v;
+  }
+
+  /** Forgets the positions but keeps the storage (unless it came from a recorded graph). */
+  clear(): void {
+    if (this.kStore?.requiresGrad || this.vStore?.requiresGrad) {
+      this.kStore = null;
+      this.vStore = null;
+    }
+    this.len = 0;
+  }
+}
+
+/**
+ * Construction options of {@link KVCache}.
+ * @example new KVCache(model.config.nLayer, { maxLength: model.config.blockSize })
+ */
+export interface KVCacheOptions {
+  /** Upper bound for the preallocated length (a hint; the cache still grows past it if fed more). */
+  maxLength?: number;
 }
 
 /**
@@ -26,55 +101,110 @@ export interface LayerKV {
  * ({ logits } = model.forward(nextIds, null, { cache }));   // one new step: (B, 1, V)
  */
 export class KVCache {
-  readonly layers: LayerKV[];
+  readonly layers: readonly LayerKV[];
+  private readonly stores: LayerStore[];
+  private readonly maxLength: number;
 
-  constructor(readonly numLayers: number) {
+  constructor(
+    readonly numLayers: number,
+    opts: KVCacheOptions = {},
+  ) {
     if (!Number.isInteger(numLayers) || numLayers <= 0) {
       throw new Error(`KVCache: numLayers must be a positive integer, got ${numLayers}`);
     }
-    this.layers = Array.from({ length: numLayers }, () => ({ k: null, v: null }));
+    this.stores = Array.from({ length: numLayers }, () => new LayerStore());
+    this.layers = this.stores;
+    this.maxLength = opts.maxLength ?? Number.POSITIVE_INFINITY;
   }
 
   /** Number of positions cached so far (the sequence length of layer 0). */
   get length(): number {
-    const k = this.layers[0].k;
-    return k ? k.shape[k.ndim - 2] : 0;
+    return this.stores[0].len;
   }
 
   /** Batch size of the cached tensors, or null while empty. */
   get batchSize(): number | null {
-    const k = this.layers[0].k;
-    return k ? k.shape[0] : null;
+    const k = this.stores[0].kStore;
+    return k && this.stores[0].len > 0 ? k.shape[0] : null;
+  }
+
+  private store(layer: number, what: string): LayerStore {
+    const slot = this.stores[layer];
+    if (!slot) throw new Error(`KVCache.${what}: layer ${layer} out of range for ${this.numLayers} layers`);
+    return slot;
   }
 
   /**
    * Appends the new keys/values k, v (B, nh, T, hs) of `layer` and returns the full
-   * (B, nh, S + T, hs) tensors to attend over.
+   * (B, nh, S + T, hs) tensors to attend over (views of the cache's storage).
    */
   update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
-    const slot = this.layers[layer];
-    if (!slot) throw new Error(`KVCache.update: layer ${layer} out of range for ${this.numLayers} layers`);
-    if (slot.k && slot.v) {
-      const prev = slot.k.shape;
-      if (k.ndim !== 4 || k.shape[0] !== prev[0] || k.shape[1] !== prev[1] || k.shape[3] !== prev[3]) {
-        throw new Error(
-          `KVCache.update: new keys ${shapeStr(k.shape)} do not match the cached ${shapeStr(prev)} (batch, heads and head size must agree)`,
-        );
-      }
-      slot.k = cat([slot.k, k], 2); // (B, nh, S + T, hs)
-      slot.v = cat([slot.v, v], 2);
-    } else {
-      slot.k = k;
-      slot.v = v;
+    const slot = this.store(layer, "update");
+    if (k.ndim !== 4 || !v.hasShape(k.shape)) {
+      throw new Error(
+        `KVCache.update: keys and values must both be (B, nh, T, hs), got ${shapeStr(k.shape)} and ${shapeStr(v.shape)}`,
+      );
     }
-    return [slot.k, slot.v];
+    const T = k.shape[2];
+    if (isGradEnabled() && (k.requiresGrad || v.requiresGrad)) {
+      // Recording a graph: keep it flowing through the cached positions, as a cat does.
+      if (slot.len > 0) this.check(slot, k.shape, "update");
+      const [pk, pv] = [slot.k, slot.v];
+      slot.kStore = pk ? cat([pk, k], 2) : k;
+      slot.vStore = pv ? cat([pv, v], 2) : v;
+      slot.len += T;
+      return [slot.kStore, slot.vStore];
+    }
+    const { k: kStore, v: vStore, past } = this.reserve(layer, k.shape, T, k.dtype);
+    withNoGrad(() => {
+      copy_(narrow(kStore, 2, past, T), k);
+      copy_(narrow(vStore, 2, past, T), v);
+    });
+    slot.len += T;
+    return [slot.k!, slot.v!];
+  }
+
+  /**
+   * Storage for `T` more positions of `layer`: contiguous (B, nh, cap, hs) buffers with
+   * cap ≥ past + T, and `past`, the positions already filled. Write rows past … past + T − 1,
+   * then call {@link commit}. (For fused kernels that write the cache themselves.) New storage
+   * holds at most `limit` positions unless more are needed now.
+   * @example const { k, v, past } = cache.reserve(0, [B, nh, T, hs], T, "float32");
+   */
+  reserve(
+    layer: number,
+    shape: readonly number[],
+    T: number,
+    dtype: DType,
+    limit = Number.POSITIVE_INFINITY,
+  ): { k: Tensor; v: Tensor; past: number } {
+    const slot = this.store(layer, "reserve");
+    if (slot.len > 0) this.check(slot, shape, "update");
+    const need = slot.len + T;
+    if (!slot.fits(shape, need, dtype)) slot.grow(shape, need, Math.min(limit, this.maxLength), dtype);
+    return { k: slot.kStore!, v: slot.vStore!, past: slot.len };
+  }
+
+  /** Marks `T` more positions of `layer` as filled (after writing them into {@link reserve}'s storage). */
+  commit(layer: number, T: number): void {
+    const slot = this.store(layer, "commit");
+    if (slot.len + T > slot.capacity)
+      throw new Error(`KVCache.commit: ${slot.len} + ${T} positions exceed the storage of ${slot.capacity}`);
+    slot.len += T;
+  }
+
+  /** Checks that new keys of `shape` (B, nh, T, hs) can extend the cached ones. */
+  private check(slot: LayerStore, shape: readonly number[], what: string): void {
+    const prev = slot.kStore!.shape;
+    if (shape.length !== 4 || shape[0] !== prev[0] || shape[1] !== prev[1] || shape[3] !== prev[3]) {
+      throw new Error(
+        `KVCache.${what}: new keys ${shapeStr(shape)} do not match the cached ${shapeStr(slot.k!.shape)} (batch, heads and head size must agree)`,
+      );
+    }
   }
 
   /** Forgets everything (e.g. before a new prompt, or when the context window slides). */
   reset(): void {
-    for (const slot of this.layers) {
-      slot.k = null;
-      slot.v = null;
-    }
+    for (const slot of this.stores) slot.clear();
   }
 }

@@ -2,6 +2,7 @@
 export * from "./attention.js";
 export * from "./autograd.js";
 export type { TensorLike } from "./core.js";
+export * from "./decode.js";
 export * from "./elementwise.js";
 export * from "./indexing.js";
 export * from "./inplace.js";

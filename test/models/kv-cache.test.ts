@@ -7,6 +7,8 @@ import {
   getBackendName,
   KVCache,
   randint,
+  randn,
+  type Tensor,
   tensor,
   withNoGrad,
 } from "../../src/index.js";
@@ -24,8 +26,17 @@ const config: GPTConfig = {
 
 /** A model whose logits are far from flat, so greedy decoding is not decided by rounding noise. */
 function model(cfg: GPTConfig, seed: number): GPT {
-  const m = new GPT(cfg, { generator: new Generator(seed) }).eval();
-  withNoGrad(() => m.wte.weight.copy_(m.wte.weight.mul(25)));
+  const g = new Generator(seed);
+  const m = new GPT(cfg, { generator: g }).eval();
+  withNoGrad(() => {
+    m.wte.weight.copy_(m.wte.weight.mul(25));
+    // Non-trivial biases and layer-norm gains (the init makes them 0 and 1), so every term is tested.
+    for (const [name, p] of m.namedParameters()) {
+      if (name.endsWith(".bias")) p.copy_(randn(p.shape, { generator: g }).mul(0.1));
+      else if (name.includes("ln_") && name.endsWith(".weight"))
+        p.copy_(randn(p.shape, { generator: g }).mul(0.1).add(1));
+    }
+  });
   return m;
 }
 
@@ -120,5 +131,108 @@ describe("KVCache", () => {
       `KV cache, 256 new tokens (nLayer 1, nHead 2, nEmbd 16, prompt 8, backend ${getBackendName()}): ` +
         `with cache ${cached.toFixed(0)} ms, without ${uncached.toFixed(0)} ms, speed-up ×${(uncached / cached).toFixed(1)}`,
     );
+  });
+});
+
+/** Logits of feeding x (B, T) through `cache` as a prefill of `prefill` tokens, then one token at a time. */
+function stepwise(m: GPT, x: Tensor, prefill: number, cache: KVCache): Tensor[] {
+  const parts = [m.forward(x.narrow(1, 0, prefill), null, { cache }).logits];
+  for (let t = prefill; t < x.shape[1]; t++) parts.push(m.forward(x.narrow(1, t, 1), null, { cache }).logits);
+  return parts;
+}
+
+const argmaxRows = (logits: Tensor) => logits.argmax(-1).tolist();
+
+describe("KVCache fused decoding", () => {
+  for (const bias of [true, false]) {
+    for (const B of [1, 2]) {
+      it(`fused steps equal the op path and the full forward (bias ${bias}, batch ${B}, growing past 32 positions)`, () => {
+        const cfg = { ...config, bias, blockSize: 48 };
+        const m = model(cfg, bias ? 11 : 12);
+        const x = randint(0, 64, [B, 45], { dtype: "int32", generator: new Generator(B) });
+        const full = withNoGrad(() => m.forward(x).logits); // (B, 45, V)
+        // Without grad mode the blocks run as one fused kernel each.
+        const fusedCache = new KVCache(cfg.nLayer);
+        const fused = withNoGrad(() => stepwise(m, x, 5, fusedCache));
+        // With grad mode on (and nothing to differentiate) the composed ops run, writing the same cache.
+        for (const p of m.parameters()) p.requiresGrad_(false);
+        const opCache = new KVCache(cfg.nLayer);
+        const op = stepwise(m, x, 5, opCache);
+        expect(fusedCache.length).toBe(45);
+        expect(opCache.length).toBe(45);
+        let t0 = 0;
+        for (let i = 0; i < fused.length; i++) {
+          const T = fused[i].shape[1];
+          expect(fused[i].shape).toEqual([B, T, 64]);
+          expectClose(fused[i], op[i], 1e-4, 1e-5, `fused vs op, part ${i}`);
+          expectClose(fused[i], full.narrow(1, t0, T).contiguous(), 1e-4, 1e-5, `fused vs full, part ${i}`);
+          expect(argmaxRows(fused[i]), `greedy tokens, part ${i}`).toEqual(argmaxRows(op[i]));
+          t0 += T;
+        }
+        for (let l = 0; l < cfg.nLayer; l++) {
+          expect(fusedCache.layers[l].k!.shape).toEqual([B, 2, 45, 16]);
+          expectClose(fusedCache.layers[l].k!, opCache.layers[l].k!, 1e-4, 1e-5, `keys of layer ${l}`);
+          expectClose(fusedCache.layers[l].v!, opCache.layers[l].v!, 1e-4, 1e-5, `values of layer ${l}`);
+        }
+      });
+    }
+  }
+
+  it("greedy generation gives the same tokens through the fused and the op path", () => {
+    const m = model({ ...config, bias: false, blockSize: 40 }, 13);
+    const prompt = tensor([[5, 6, 7]], { dtype: "int32" });
+    const fused = m.generate(prompt, 30, { temperature: 0 }).tolist() as number[][];
+    // The op path by hand: grad mode on with frozen parameters.
+    for (const p of m.parameters()) p.requiresGrad_(false);
+    const cache = new KVCache(config.nLayer);
+    const ids = [5, 6, 7];
+    let input = prompt;
+    for (let i = 0; i < 30; i++) {
+      const { logits } = m.forward(input, null, { cache, lastOnly: true });
+      const next = argmaxRows(logits) as number[][];
+      ids.push(next[0][0]);
+      input = tensor([[next[0][0]]], { dtype: "int32" });
+    }
+    expect(fused[0]).toEqual(ids);
+  });
+
+  it("a cached forward under grad mode back-propagates through the cached positions", () => {
+    // d(Σ w ⊙ logits of the last position)/dθ is the same whether the prefix came from the cache or not.
+    const m = model(config, 14);
+    const x = randint(0, 64, [1, 6], { dtype: "int32", generator: new Generator(3) });
+    const w = randint(0, 5, [1, 1, 64], { generator: new Generator(4) });
+    const param = m.h.at(0).attn.c_attn.weight;
+    m.forward(x, null, { lastOnly: true }).logits.mul(w).sum().backward();
+    const want = param.grad!.toArray();
+    param.grad = null;
+    const cache = new KVCache(config.nLayer);
+    m.forward(x.narrow(1, 0, 5), null, { cache });
+    m.forward(x.narrow(1, 5, 1), null, { cache })
+      .logits.mul(w)
+      .sum()
+      .backward();
+    expectClose(param.grad!, want, 1e-4, 1e-6, "c_attn gradient through the cache");
+  });
+
+  it("reset keeps the storage and a new batch size reallocates it", () => {
+    const m = model(config, 15);
+    const cache = new KVCache(config.nLayer);
+    withNoGrad(() => m.forward(tensor([[1, 2, 3]], { dtype: "int32" }), null, { cache }));
+    expect(cache.batchSize).toBe(1);
+    cache.reset();
+    expect(cache.length).toBe(0);
+    expect(cache.batchSize).toBeNull();
+    expect(cache.layers[0].k).toBeNull();
+    const x = tensor(
+      [
+        [4, 5],
+        [6, 7],
+      ],
+      { dtype: "int32" },
+    );
+    const a = withNoGrad(() => m.forward(x, null, { cache }).logits);
+    const b = withNoGrad(() => m.forward(x).logits);
+    expectClose(a, b, 1e-4, 1e-5, "after reset");
+    expect(cache.layers[1].v!.shape).toEqual([2, 2, 2, 16]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { Backend } from "../../backend/backend.js";
 import { attentionBackward, attentionForward } from "./attention.js";
+import { decodeBlockForward } from "./decode.js";
 import { binary, clamp, compare, copy, fill, unary, unaryBackward, where } from "./elementwise.js";
 import { gemm } from "./gemm.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
@@ -47,5 +48,6 @@ export const cpuBackend = {
   scatterAdd,
   attentionForward,
   attentionBackward,
+  decodeBlockForward,
   adamStep,
 } satisfies Backend;

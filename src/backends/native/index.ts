@@ -16,12 +16,14 @@ import type {
   Backend,
   BinaryOp,
   CompareOp,
+  DecodeBlockArgs,
   FloatArray,
   GemmArgs,
   ReduceOp,
   Strided,
   UnaryOp,
 } from "../../backend/backend.js";
+import { composeDecodeBlock } from "../cpu/decode.js";
 import { cpuBackend } from "../cpu/index.js";
 import { addonLoadError, loadAddon, meta, type NativeAddon } from "./binding.js";
 
@@ -468,6 +470,53 @@ function attentionBackward(
   cpuBackend.attentionBackward(args, out, lse, gOut, gq, gk, gv);
 }
 
+// ---- inference -----------------------------------------------------------------------------------
+
+/** Stands in for an absent optional array of decodeBlock (its flag tells the addon to ignore it). */
+const NONE = new Float32Array(0);
+
+function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
+  if (args.x instanceof Float32Array) {
+    meta[0] = args.B;
+    meta[1] = args.T;
+    meta[2] = args.C;
+    meta[3] = args.H;
+    meta[4] = args.past;
+    meta[5] = args.cap;
+    meta[6] = args.eps;
+    const { ln1W, ln1B, attnB, projB, ln2W, ln2B, fcB, mlpB } = args;
+    meta[7] = ln1W ? 1 : 0;
+    meta[8] = ln1B ? 1 : 0;
+    meta[9] = attnB ? 1 : 0;
+    meta[10] = projB ? 1 : 0;
+    meta[11] = ln2W ? 1 : 0;
+    meta[12] = ln2B ? 1 : 0;
+    meta[13] = fcB ? 1 : 0;
+    meta[14] = mlpB ? 1 : 0;
+    const ok = addon().decodeBlock(
+      args.x,
+      out,
+      args.k,
+      args.v,
+      args.attnW,
+      args.projW,
+      args.fcW,
+      args.mlpW,
+      ln1W ?? NONE,
+      ln1B ?? NONE,
+      attnB ?? NONE,
+      projB ?? NONE,
+      ln2W ?? NONE,
+      ln2B ?? NONE,
+      fcB ?? NONE,
+      mlpB ?? NONE,
+    );
+    if (ok) return;
+  }
+  // float64: the same block composed from this backend's kernels.
+  composeDecodeBlock(nativeBackend, args, out);
+}
+
 // ---- optimizers ----------------------------------------------------------------------------------
 
 function adamStep(
@@ -534,6 +583,7 @@ export const nativeBackend = {
   scatterAdd,
   attentionForward,
   attentionBackward,
+  decodeBlockForward,
   adamStep,
 } satisfies Backend;
 

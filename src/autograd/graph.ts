@@ -68,15 +68,15 @@ export function record(
   inputs: (Tensor | null)[],
   backward: (gradOut: Tensor) => (Tensor | null)[],
 ): Tensor {
-  if (!needsGrad(...inputs)) return out;
-  out.requiresGrad = true;
-  out.gradFn = { name, inputs, backward };
   const scope = scopes[scopes.length - 1];
   // A view shares its input's storage: it is an activation only when that storage already is one
-  // (a view of a parameter made inside the scope must never be recycled).
+  // (a view of a parameter or of a cache made inside the scope must never be recycled).
   if (scope?.allocated.has(out.data) && !scope.activations.has(out.data)) {
     if (!inputs.some((x) => x?.data === out.data)) scope.activations.add(out.data);
   }
+  if (!needsGrad(...inputs)) return out;
+  out.requiresGrad = true;
+  out.gradFn = { name, inputs, backward };
   return out;
 }
 
@@ -89,9 +89,9 @@ interface Scope {
 const scopes: Scope[] = [];
 
 /**
- * Runs `fn` and then recycles the storage of every activation (output of a recorded op) created
- * inside it, except the storage of what `fn` returns (a tensor, or tensors in an array or a plain
- * object). Use it around one training step: the forward pass, `backward()`, and the optimizer.
+ * Runs `fn` and then recycles the storage of every op output created inside it (activations, with
+ * or without a graph), except the storage of what `fn` returns (a tensor, or tensors in an array or
+ * a plain object). Use it around one training step (forward, `backward()`) or one evaluation batch.
  * Tensors made inside and kept elsewhere must be returned, or their values may be overwritten;
  * parameters, their `.grad`, optimizer state and tensors made outside are never touched.
  * When a returned tensor still carries an unused graph, nothing is recycled (its backward needs it).

@@ -3,6 +3,7 @@
  * batches come from their own fixed-seed generators, so every evaluation scores the same
  * batches and evaluating never disturbs the training stream (which keeps resume exact).
  */
+import { tidy } from "../autograd/graph.js";
 import { BatchSampler, type BatchSamplerState } from "../data/batch.js";
 import type { TokenDataset } from "../data/dataset.js";
 import type { GPT } from "../models/gpt.js";
@@ -33,7 +34,7 @@ export class LanguageModelTask implements TrainTask {
     let total = 0;
     for (let i = 0; i < iters; i++) {
       const { x, y } = sampler.getBatch(split, this.opts.batchSize, this.opts.blockSize);
-      total += this.model.forward(x, y).loss!.item();
+      total += tidy(() => this.model.forward(x, y).loss!.item()); // recycle the batch's activations
     }
     return total / iters;
   }

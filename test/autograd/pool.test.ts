@@ -128,4 +128,41 @@ describe("tidy", () => {
     };
     expect(run(true)).toEqual(run(false));
   });
+
+  it("recycles no-grad outputs but never a view of storage made outside an op (a KV cache)", () => {
+    const config = { vocabSize: 40, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true };
+    const model = new q.GPT(config, { generator: new q.Generator(5) });
+    model.eval();
+    const decode = (useTidy: boolean) =>
+      q.withNoGrad(() => {
+        const cache = new q.KVCache(config.nLayer);
+        const ids: number[] = [];
+        let next = 3;
+        for (let t = 0; t < 20; t++) {
+          const step = () => {
+            const x = q.tensor(Int32Array.of(next), { shape: [1, 1] });
+            // the op path (cat-free cache views) and the fused path both keep the cache intact
+            return model.forward(x, null, { cache, lastOnly: true }).logits.argmax(-1).item();
+          };
+          next = useTidy ? q.tidy(step) : step();
+          ids.push(next);
+        }
+        return ids;
+      });
+    const released0 = memoryPool().released;
+    const withTidy = decode(true);
+    expect(withTidy).toEqual(decode(false));
+    expect(memoryPool().released).toBeGreaterThanOrEqual(released0);
+  });
+
+  it("recycles the outputs of a no-grad forward and keeps the returned one", () => {
+    const model = mlp(6);
+    const x = q.randn([32, 64]);
+    const released0 = memoryPool().released;
+    const out = q.withNoGrad(() => q.tidy(() => model.forward(x)));
+    expect(memoryPool().released).toBeGreaterThan(released0);
+    const kept = Float32Array.from(out.data as Float32Array);
+    for (let i = 0; i < 3; i++) q.withNoGrad(() => q.tidy(() => model.forward(x).sum().item()));
+    expect(out.data).toEqual(kept);
+  });
 });

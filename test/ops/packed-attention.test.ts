@@ -52,8 +52,8 @@ describe("qkvPackedAttention", () => {
         const g = new q.Generator(3);
         const init = q.randn([2, 64, 3 * 64], { generator: g, dtype });
         const gy = q.randn([2, 64, 64], { generator: g, dtype });
-        const a = q.tensor(init.toArray(), { shape: init.shape, dtype, requiresGrad: true });
-        const b = q.tensor(init.toArray(), { shape: init.shape, dtype, requiresGrad: true });
+        const a = q.tensor(init.toArray(), { shape: [...init.shape], dtype, requiresGrad: true });
+        const b = q.tensor(init.toArray(), { shape: [...init.shape], dtype, requiresGrad: true });
         const ya = q.qkvPackedAttention(a, 4, { isCausal });
         const yb = unfused(b, 4, { isCausal });
         expectClose(ya, yb, rtol, atol, `out, causal ${isCausal}`);

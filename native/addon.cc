@@ -635,14 +635,35 @@ napi_value ScatterAdd(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// Attention meta: B H T S D Dv scale causal hasMask maskOff ms0 ms1 ms2 ms3
+// Whether rows × cols elements of every head under layout l lie inside an array of len elements.
+bool attn_fits(const AttnLayout& l, const AttnP& p, i64 rows, i64 cols, size_t len) {
+  if (l.off < 0 || l.sb < 0 || l.sh < 0 || l.st < 0) return false;
+  if (p.B == 0 || p.H == 0 || rows == 0) return true;
+  const i64 last = l.off + (p.B - 1) * l.sb + (p.H - 1) * l.sh + (rows - 1) * l.st + cols;
+  return last <= static_cast<i64>(len);
+}
+
+// Attention meta: B H T S D Dv scale causal hasMask maskOff ms0 ms1 ms2 ms3, then hasLayout and
+// (off, batch, head, row) strides of q, k, v, out (default: contiguous (B, H, rows, cols))
 bool read_attn(Call& c, const Arr& q, const Arr& k, const Arr& v, const Arr* mask, AttnP& p) {
   const i64 B = c.I(0), H = c.I(1), T = c.I(2), S = c.I(3), D = c.I(4), Dv = c.I(5);
   // empty heads (D or Dv = 0) are left to the reference kernels
   if (B < 0 || H < 0 || T < 0 || S < 0 || D <= 0 || Dv <= 0 || B * H * (T + S) * (D + Dv + 1) > (1LL << 40))
     return false;
-  if (static_cast<i64>(q.len) < B * H * T * D || static_cast<i64>(k.len) < B * H * S * D ||
-      static_cast<i64>(v.len) < B * H * S * Dv)
+  const i64 rows[4] = {T, S, S, T}, cols[4] = {D, D, Dv, Dv};
+  for (int i = 0; i < 4; i++) {
+    AttnLayout& l = p.lay[i];
+    if (c.B(14)) {
+      l = AttnLayout{c.I(15 + 4 * i), c.I(16 + 4 * i), c.I(17 + 4 * i), c.I(18 + 4 * i)};
+      if (l.st < cols[i] && rows[i] > 1) return false;
+    } else {
+      l = AttnLayout{0, H * rows[i] * cols[i], rows[i] * cols[i], cols[i]};
+    }
+  }
+  p.B = static_cast<int>(B);
+  p.H = static_cast<int>(H);
+  if (!attn_fits(p.lay[0], p, T, D, q.len) || !attn_fits(p.lay[1], p, S, D, k.len) ||
+      !attn_fits(p.lay[2], p, S, Dv, v.len))
     return false;
   p.B = static_cast<int>(B);
   p.H = static_cast<int>(H);
@@ -686,7 +707,7 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   AttnP p;
   if (!read_attn(c, q, k, v, hm ? &mask : nullptr, p)) return boolean(env, false);
   const i64 rows = static_cast<i64>(p.B) * p.H * p.T;
-  if (static_cast<i64>(o.len) < rows * p.Dv || static_cast<i64>(lse.len) < rows) return boolean(env, false);
+  if (!attn_fits(p.lay[3], p, p.T, p.Dv, o.len) || static_cast<i64>(lse.len) < rows) return boolean(env, false);
   const Arr* pm = hm ? &mask : nullptr;
   if (all_type<float>({&q, &k, &v, &o, &lse, pm}))
     g_kernels->f32.attn_fwd(p, P<float>(q), P<float>(k), P<float>(v), P<float>(o), P<float>(lse));
@@ -709,8 +730,9 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   AttnP p;
   if (!read_attn(c, q, k, v, hm ? &mask : nullptr, p)) return boolean(env, false);
   const i64 rows = static_cast<i64>(p.B) * p.H * p.T;
-  if (static_cast<i64>(o.len) < rows * p.Dv || static_cast<i64>(go.len) < rows * p.Dv ||
-      static_cast<i64>(lse.len) < rows || gq.len < q.len || gk.len < k.len || gv.len < v.len)
+  if (!attn_fits(p.lay[3], p, p.T, p.Dv, o.len) || !attn_fits(p.lay[3], p, p.T, p.Dv, go.len) ||
+      static_cast<i64>(lse.len) < rows || !attn_fits(p.lay[0], p, p.T, p.D, gq.len) ||
+      !attn_fits(p.lay[1], p, p.S, p.D, gk.len) || !attn_fits(p.lay[2], p, p.S, p.Dv, gv.len))
     return boolean(env, false);
   const Arr* pm = hm ? &mask : nullptr;
   if (all_type<float>({&q, &k, &v, &o, &lse, &go, &gq, &gk, &gv, pm}))

@@ -79,8 +79,14 @@ struct AdamOpts {
   bool decoupled;
 };
 
+/** Where row t of head (b, h) of an attention operand starts: off + b·sb + h·sh + t·st (last dim contiguous). */
+struct AttnLayout {
+  i64 off, sb, sh, st;
+};
+
 struct AttnP {
   int B, H, T, S, D, Dv;
+  AttnLayout lay[4];  // q, k, v, out (the gradients share their operand's layout; lse is contiguous (B, H, T))
   double scale;
   bool causal;
   const void* mask;  // same dtype as q, or null

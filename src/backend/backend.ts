@@ -68,7 +68,43 @@ export interface GemmArgs<A extends FloatArray = FloatArray> {
   bias?: A | null;
 }
 
-/** Arguments of fused scaled dot-product attention on contiguous (B, H, T, D) tensors. */
+/**
+ * Where the rows of one attention operand lie: row t of head (b, h) starts at
+ * `offset + b·batch + h·head + t·row`, and its D elements are contiguous.
+ */
+export interface HeadLayout {
+  offset: number;
+  batch: number;
+  head: number;
+  row: number;
+}
+
+/**
+ * Layouts of q, k, v and out; the gradients gq, gk, gv, gOut share those of q, k, v, out. A packed
+ * (B, T, 3C) projection is q = {0, T·3C, D, 3C}, k = {C, …}, v = {2C, …} with out (B, T, C).
+ */
+export interface AttentionLayout {
+  q: HeadLayout;
+  k: HeadLayout;
+  v: HeadLayout;
+  out: HeadLayout;
+}
+
+/** The layout of contiguous (B, H, T, D) operands, the default of {@link AttentionArgs.layout}. */
+export function contiguousAttentionLayout(
+  args: Pick<AttentionArgs, "H" | "T" | "S" | "D" | "Dv">,
+): AttentionLayout {
+  const { H, T, S, D, Dv } = args;
+  const head = (rows: number, cols: number): HeadLayout => ({
+    offset: 0,
+    batch: H * rows * cols,
+    head: rows * cols,
+    row: cols,
+  });
+  return { q: head(T, D), k: head(S, D), v: head(S, Dv), out: head(T, Dv) };
+}
+
+/** Arguments of fused scaled dot-product attention, on contiguous (B, H, T, D) tensors unless `layout` says otherwise. */
 export interface AttentionArgs<A extends FloatArray = FloatArray> {
   B: number;
   H: number;
@@ -88,6 +124,11 @@ export interface AttentionArgs<A extends FloatArray = FloatArray> {
   isCausal: boolean;
   /** Optional additive mask, broadcast over (B, H, T, S) through strides (0 = broadcast). */
   mask: Strided<A> | null;
+  /**
+   * Strided operands (e.g. heads read from a packed q/k/v projection); null or absent = contiguous.
+   * The backward pass then overwrites exactly the elements of gq, gk, gv these layouts cover.
+   */
+  layout?: AttentionLayout | null;
 }
 
 /**
@@ -247,7 +288,7 @@ export interface Backend {
   ): void;
 
   // ---- attention ----------------------------------------------------------------------------
-  /** out (B,H,T,Dv) = softmax(q·kᵀ·scale + mask) · v; writes the row log-sum-exp (B,H,T) for backward. */
+  /** out (B,H,T,Dv) = softmax(q·kᵀ·scale + mask) · v (layouts per args.layout); writes the row log-sum-exp (B,H,T) for backward. */
   attentionForward(args: AttentionArgs, out: FloatArray, lse: FloatArray): void;
   /** Gradients of attentionForward, recomputing the probabilities from `lse`; overwrites gq, gk, gv. */
   attentionBackward(

@@ -22,6 +22,7 @@ import {
   type GPTBlockWeights,
   gptBlockDecode,
   narrow,
+  qkvPackedAttention,
   reshape,
   scaledDotProductAttention,
   split,
@@ -136,6 +137,15 @@ export class CausalSelfAttention extends Module {
     const [B, T, C] = x.shape;
     const nh = this.config.nHead;
     const hs = C / nh;
+    if (!cache) {
+      // Heads read from and merged into the packed layouts by the fused kernels: no split/merge copies.
+      const y = qkvPackedAttention(this.c_attn.forward(x), nh, {
+        isCausal: true,
+        dropoutP: this.attn_dropout.training ? this.attn_dropout.p : 0,
+        generator: this.attn_dropout.generator,
+      }); // (B, T, C)
+      return this.resid_dropout.forward(this.c_proj.forward(y));
+    }
     const heads = (t: Tensor) => transpose(reshape(t, [B, T, nh, hs]), 1, 2); // (B, nh, T, hs)
     const [q0, k0, v0] = split(this.c_attn.forward(x), C, 2); // 3 × (B, T, C)
     const q = heads(q0);

@@ -2,9 +2,10 @@
  * Scaled dot-product attention, softmax(Q·Kᵀ/√d_k + mask)·V ("Attention Is All You Need", §3.2.1).
  * Without dropout it runs the fused kernel, which never materialises the T×S weights for the
  * backward pass; with dropout it composes ops so the dropped weights are explicit.
+ * {@link qkvPackedAttention} is multi-head self-attention read straight from a packed q/k/v projection.
  */
 import { record } from "../autograd/graph.js";
-import type { FloatArray, Strided } from "../backend/backend.js";
+import type { AttentionArgs, FloatArray, HeadLayout, Strided } from "../backend/backend.js";
 import { ones } from "../tensor/create.js";
 import { allocate } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -15,7 +16,7 @@ import { add, mul, where } from "./elementwise.js";
 import { tril } from "./indexing.js";
 import { matmul } from "./matmul.js";
 import { dropout, softmax } from "./nn.js";
-import { contiguous, expand, transpose } from "./shape.js";
+import { contiguous, expand, reshape, split, transpose } from "./shape.js";
 
 export interface AttentionOptions {
   /** Bool mask (true = may attend) or additive float mask, broadcastable to (…, T, S). */
@@ -138,5 +139,80 @@ export function scaledDotProductAttention(
     const gv = allocate(q.dtype, vd.length) as FloatArray;
     be.attentionBackward(args, out, lse, denseFloat(op, g), gq, gk, gv);
     return [wrap(gq, q.shape), wrap(gk, k.shape), wrap(gv, v.shape)];
+  });
+}
+
+/**
+ * Options of {@link qkvPackedAttention}.
+ * @example qkvPackedAttention(qkv, 4, { isCausal: true, dropoutP: 0.1 })
+ */
+export interface PackedAttentionOptions {
+  /** Causal masking: position i attends to positions j ≤ i. */
+  isCausal?: boolean;
+  /** Bool or additive mask broadcastable to (B, nHead, T, T); takes the unfused path. */
+  attnMask?: Tensor | null;
+  /** Dropout probability on the attention weights; > 0 takes the unfused path. */
+  dropoutP?: number;
+  /** Defaults to 1/√hs. */
+  scale?: number;
+  generator?: Generator;
+}
+
+/**
+ * Multi-head self-attention from a packed projection: qkv (B, T, 3C) holds q, k and v side by side
+ * (GPT-2's `c_attn` output), head h using columns h·hs … (h+1)·hs of each (hs = C / nHead); returns
+ * the heads merged, (B, T, C). Equal to splitting qkv, viewing each part as (B, nHead, T, hs),
+ * {@link scaledDotProductAttention} and merging back, but the fused kernels read the heads where they
+ * lie and write the merged layout (and the backward writes the (B, T, 3C) gradient) with no copies.
+ * @example const y = qkvPackedAttention(cAttn.forward(x), 4, { isCausal: true }); // (B, T, C)
+ */
+export function qkvPackedAttention(qkv: Tensor, nHead: number, opts: PackedAttentionOptions = {}): Tensor {
+  const op = "qkvPackedAttention";
+  requireFloat(op, qkv);
+  if (qkv.ndim !== 3 || !Number.isInteger(nHead) || nHead < 1 || qkv.shape[2] % (3 * nHead) !== 0) {
+    throw new Error(
+      `${op}: expected qkv (B, T, 3C) with C divisible by nHead, got ${shapeStr(qkv.shape)} and nHead ${nHead}`,
+    );
+  }
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3;
+  const H = nHead;
+  const hs = C / H;
+  const p = opts.dropoutP ?? 0;
+  if (opts.isCausal && opts.attnMask) throw new Error(`${op}: pass either attnMask or isCausal, not both`);
+  if (p > 0 || opts.attnMask) {
+    // Unfused: dropout needs the weights explicit; a mask goes through scaledDotProductAttention's checks.
+    const heads = (t: Tensor) => transpose(reshape(t, [B, T, H, hs]), 1, 2); // (B, nh, T, hs)
+    const [q, k, v] = split(qkv, C, 2);
+    const y = scaledDotProductAttention(heads(q), heads(k), heads(v), opts); // (B, nh, T, hs)
+    return reshape(contiguous(transpose(y, 1, 2)), [B, T, C]);
+  }
+  const data = denseFloat(op, qkv);
+  // Head h of q is at columns h·hs of each (B, T, 3C) row; k and v follow at C and 2C.
+  const part = (offset: number): HeadLayout => ({ offset, batch: T * C3, head: hs, row: C3 });
+  const args: AttentionArgs = {
+    B,
+    H,
+    T,
+    S: T,
+    D: hs,
+    Dv: hs,
+    q: data,
+    k: data,
+    v: data,
+    scale: opts.scale ?? 1 / Math.sqrt(hs),
+    isCausal: opts.isCausal ?? false,
+    mask: null,
+    layout: { q: part(0), k: part(C), v: part(2 * C), out: { offset: 0, batch: T * C, head: hs, row: C } },
+  };
+  const out = allocate(qkv.dtype, B * T * C) as FloatArray;
+  const lse = allocate(qkv.dtype, B * H * T) as FloatArray;
+  const be = backend();
+  be.attentionForward(args, out, lse);
+  return record(wrap(out, [B, T, C]), op, [qkv], (g) => {
+    // The three gradients interleave in one (B, T, 3C) buffer, which the kernel covers exactly.
+    const gqkv = allocate(qkv.dtype, B * T * C3) as FloatArray;
+    be.attentionBackward(args, out, lse, denseFloat(op, g), gqkv, gqkv, gqkv);
+    return [wrap(gqkv, qkv.shape)];
   });
 }

@@ -6,6 +6,7 @@ import {
   cpuBackend,
   expectClose,
   expectSame,
+  like,
   native,
   Rng,
   skipReason,
@@ -123,6 +124,109 @@ describe.skipIf(!native)(`native attention vs cpu${skipReason ? ` (${skipReason}
 
   it("head size 128 and long keys (K blocking inside the head)", () => {
     check({ B: 1, H: 2, T: 64, S: 600, D: 300, Dv: 128, causal: true }, "float32", 99);
+  });
+
+  // q, k, v as heads of one packed (B, T, 3C) projection, out as (B, T, C): the layout of qkvPackedAttention.
+  function packedArgs(
+    B: number,
+    H: number,
+    T: number,
+    D: number,
+    causal: boolean,
+    dtype: "float32" | "float64",
+    seed: number,
+  ) {
+    const C = H * D;
+    const qkv = new Rng(seed).float(dtype, B * T * 3 * C, -2, 2);
+    const part = (offset: number) => ({ offset, batch: T * 3 * C, head: D, row: 3 * C });
+    const args: AttentionArgs = {
+      B,
+      H,
+      T,
+      S: T,
+      D,
+      Dv: D,
+      q: qkv,
+      k: qkv,
+      v: qkv,
+      scale: 1 / Math.sqrt(D),
+      isCausal: causal,
+      mask: null,
+      layout: { q: part(0), k: part(C), v: part(2 * C), out: { offset: 0, batch: T * C, head: D, row: C } },
+    };
+    // The same problem on contiguous (B, H, T, D) copies.
+    const heads = (off: number) => {
+      const a = like(qkv).subarray(0, B * H * T * D);
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++)
+          for (let t = 0; t < T; t++)
+            for (let d = 0; d < D; d++)
+              a[((b * H + h) * T + t) * D + d] = qkv[b * T * 3 * C + t * 3 * C + off + h * D + d];
+      return a;
+    };
+    const plain: AttentionArgs = { ...args, q: heads(0), k: heads(C), v: heads(2 * C), layout: null };
+    return { args, plain, gOut: new Rng(seed + 1).float(dtype, B * T * C) };
+  }
+
+  function runPacked(be: typeof nativeBackend | typeof cpuBackend, args: AttentionArgs, gOut: FloatArray) {
+    const { B, H, T, Dv } = args;
+    const out = like(args.q)
+      .subarray(0, B * T * H * Dv)
+      .fill(7);
+    const lse = like(args.q).subarray(0, B * H * T);
+    be.attentionForward(args, out, lse);
+    const g = like(args.q).fill(7);
+    be.attentionBackward(args, out, lse, gOut, g, g, g);
+    return { out, lse, g };
+  }
+
+  it("packed (B, T, 3C) layout matches the contiguous kernels and the cpu reference", () => {
+    const cases: [number, number, number, number, boolean][] = [
+      [2, 4, 64, 32, true],
+      [3, 2, 17, 8, true],
+      [1, 3, 1, 16, true], // one position: the dot-product path
+      [2, 2, 2, 5, false],
+      [1, 2, 70, 12, false],
+    ];
+    for (const dtype of ["float32", "float64"] as const) {
+      const [rt, at] = dtype === "float32" ? [2e-4, 8e-5] : [1e-11, 4e-13];
+      for (const isa of dtype === "float32" ? availableIsas() : [""]) {
+        setNativeIsa(isa);
+        cases.forEach(([B, H, T, D, causal], i) => {
+          const what = `packed ${dtype} ${isa} B${B} H${H} T${T} D${D} causal ${causal}`;
+          const { args, plain, gOut } = packedArgs(B, H, T, D, causal, dtype, 200 + i);
+          const ref = runPacked(cpuBackend, args, gOut);
+          const got = withNativeAlways(() => runPacked(nativeBackend, args, gOut));
+          for (const k of ["out", "lse", "g"] as const) expectClose(got[k], ref[k], rt, at, `${what} ${k}`);
+          // Against the contiguous path: out (B, T, C) is out (B, H, T, D) with heads merged, and the
+          // (B, T, 3C) gradient interleaves gq, gk, gv the same way.
+          const C = H * D;
+          const gMerged = like(gOut).subarray(0, B * H * T * D);
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H; h++)
+              for (let t = 0; t < T; t++)
+                for (let d = 0; d < D; d++)
+                  gMerged[((b * H + h) * T + t) * D + d] = gOut[(b * T + t) * C + h * D + d];
+          const flat = withNativeAlways(() => run(nativeBackend, plain, gMerged));
+          const outMerged = like(got.out);
+          const gPacked = like(got.g);
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H; h++)
+              for (let t = 0; t < T; t++)
+                for (let d = 0; d < D; d++) {
+                  const hi = ((b * H + h) * T + t) * D + d;
+                  const row = b * T * 3 * C + t * 3 * C + h * D + d;
+                  outMerged[(b * T + t) * C + h * D + d] = flat.out[hi];
+                  gPacked[row] = flat.gq[hi];
+                  gPacked[row + C] = flat.gk[hi];
+                  gPacked[row + 2 * C] = flat.gv[hi];
+                }
+          expectClose(got.out, outMerged, rt, at, `${what} out vs contiguous`);
+          expectClose(got.g, gPacked, rt, at, `${what} gradient vs contiguous`);
+        });
+      }
+    }
+    setNativeIsa("");
   });
 
   it("is deterministic across runs and thread counts", () => {

@@ -438,6 +438,17 @@ function putAttention(args: AttentionArgs): boolean {
     meta[9] = mask.offset;
     for (let i = 0; i < 4; i++) meta[10 + i] = mask.strides[i];
   }
+  const lay = args.layout;
+  meta[14] = lay ? 1 : 0;
+  if (lay) {
+    let p = 15;
+    for (const l of [lay.q, lay.k, lay.v, lay.out]) {
+      meta[p++] = l.offset;
+      meta[p++] = l.batch;
+      meta[p++] = l.head;
+      meta[p++] = l.row;
+    }
+  }
   return true;
 }
 

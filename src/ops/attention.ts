@@ -7,7 +7,7 @@
 import { record } from "../autograd/graph.js";
 import type { AttentionArgs, FloatArray, HeadLayout, Strided } from "../backend/backend.js";
 import { ones } from "../tensor/create.js";
-import { allocate } from "../tensor/dtype.js";
+import { allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
 import { sameShape, shapeStr, sizeOf } from "../util/shape.js";
@@ -129,14 +129,14 @@ export function scaledDotProductAttention(
   const kd = denseFloat(op, k);
   const vd = denseFloat(op, v);
   const args = { B, H, T, S, D, Dv, q: qd, k: kd, v: vd, scale, isCausal: bottomRight, mask: maskView };
-  const out = allocate(q.dtype, B * H * T * Dv) as FloatArray;
-  const lse = allocate(q.dtype, B * H * T) as FloatArray;
+  const out = allocateUninit(q.dtype, B * H * T * Dv) as FloatArray;
+  const lse = allocateUninit(q.dtype, B * H * T) as FloatArray;
   const be = backend();
   be.attentionForward(args, out, lse);
   return record(wrap(out, [...lead, T, Dv]), op, [q, k, v], (g) => {
-    const gq = allocate(q.dtype, qd.length) as FloatArray;
-    const gk = allocate(q.dtype, kd.length) as FloatArray;
-    const gv = allocate(q.dtype, vd.length) as FloatArray;
+    const gq = allocateUninit(q.dtype, qd.length) as FloatArray;
+    const gk = allocateUninit(q.dtype, kd.length) as FloatArray;
+    const gv = allocateUninit(q.dtype, vd.length) as FloatArray;
     be.attentionBackward(args, out, lse, denseFloat(op, g), gq, gk, gv);
     return [wrap(gq, q.shape), wrap(gk, k.shape), wrap(gv, v.shape)];
   });
@@ -205,13 +205,13 @@ export function qkvPackedAttention(qkv: Tensor, nHead: number, opts: PackedAtten
     mask: null,
     layout: { q: part(0), k: part(C), v: part(2 * C), out: { offset: 0, batch: T * C, head: hs, row: C } },
   };
-  const out = allocate(qkv.dtype, B * T * C) as FloatArray;
-  const lse = allocate(qkv.dtype, B * H * T) as FloatArray;
+  const out = allocateUninit(qkv.dtype, B * T * C) as FloatArray;
+  const lse = allocateUninit(qkv.dtype, B * H * T) as FloatArray;
   const be = backend();
   be.attentionForward(args, out, lse);
   return record(wrap(out, [B, T, C]), op, [qkv], (g) => {
     // The three gradients interleave in one (B, T, 3C) buffer, which the kernel covers exactly.
-    const gqkv = allocate(qkv.dtype, B * T * C3) as FloatArray;
+    const gqkv = allocateUninit(qkv.dtype, B * T * C3) as FloatArray;
     be.attentionBackward(args, out, lse, denseFloat(op, g), gqkv, gqkv, gqkv);
     return [wrap(gqkv, qkv.shape)];
   });

@@ -56,20 +56,28 @@ export function zero_(t: Tensor): Tensor {
   return fill_(t, 0);
 }
 
-/** Fills with uniform samples in [low, high). */
+/** Samples are drawn at the tensor's precision: an mt19937 generator maps draws per dtype, as torch. */
+function sampleBuffer(t: Tensor): Float32Array | Float64Array {
+  return t.dtype === "float32" ? new Float32Array(t.numel()) : new Float64Array(t.numel());
+}
+
+/** Fills with uniform samples in [low, high) (torch's `uniform_` under an mt19937 generator). */
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
   guard("uniform_", t);
-  const v = new Float64Array(t.numel());
-  for (let i = 0; i < v.length; i++) v[i] = low + (high - low) * generator.random();
+  const v = sampleBuffer(t);
+  generator.fillUniform(v, low, high);
   writeDense(t, v);
   return t;
 }
 
-/** Fills with normal samples N(mean, std²). */
+/**
+ * Fills with normal samples N(mean, std²). Under an mt19937 generator this is torch's `normal_`,
+ * whose whole-tensor scheme for contiguous tensors differs from element-by-element draws.
+ */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
   guard("normal_", t);
-  const v = new Float64Array(t.numel());
-  for (let i = 0; i < v.length; i++) v[i] = mean + std * generator.normal();
+  const v = sampleBuffer(t);
+  generator.fillNormal(v, mean, std, t.isContiguous());
   writeDense(t, v);
   return t;
 }

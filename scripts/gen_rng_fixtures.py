@@ -81,6 +81,27 @@ def fills():
     return cases
 
 
+def views():
+    """Fills of non-contiguous views: torch visits them in memory order, one scalar draw at a time."""
+    cases = []
+    for seed in (0, 1337):
+        for base, view, kind, a, b in [
+            ([4, 8], "t", "normal", 0.0, 1.0),
+            ([6, 5], "t", "uniform", -0.5, 0.5),
+            ([2, 3, 4], "permute201", "normal", 0.0, 0.02),
+            ([2, 3, 4], "permute201", "uniform", 0.0, 1.0),
+            ([6, 10], "narrow1_2_5", "normal", 1.0, 2.0),
+        ]:
+            for dname, dt in DTYPES.items():
+                x = torch.zeros(base, dtype=dt)
+                v = {"t": lambda x: x.t(), "permute201": lambda x: x.permute(2, 0, 1),
+                     "narrow1_2_5": lambda x: x.narrow(1, 2, 5)}[view](x)
+                (v.normal_ if kind == "normal" else v.uniform_)(a, b, generator=gen(seed))
+                cases.append(dict(seed=seed, base=base, view=view, kind=kind, dtype=dname, a=a, b=b,
+                                  values=b64(v.contiguous().reshape(-1))))
+    return cases
+
+
 def sequence(seed):
     """Calls on one generator in a row: the cached normal spare and each call's draw count carry over."""
     g = gen(seed)
@@ -145,7 +166,7 @@ def gpt_init():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    rng = dict(torch=torch.__version__, cases=fills(), sequences=[sequence(s) for s in (0, 1337)])
+    rng = dict(torch=torch.__version__, cases=fills(), views=views(), sequences=[sequence(s) for s in (0, 1337)])
     with open(os.path.join(OUT, "torch-rng.json"), "w") as f:
         json.dump(rng, f, separators=(",", ":"))
     with open(os.path.join(OUT, "torch-gpt-init.json"), "w") as f:

@@ -61,12 +61,51 @@ function sampleBuffer(t: Tensor): Float32Array | Float64Array {
   return t.dtype === "float32" ? new Float32Array(t.numel()) : new Float64Array(t.numel());
 }
 
+/**
+ * Logical (row-major) index of each element in the order torch's TensorIterator visits a strided
+ * tensor: memory order, i.e. dims by decreasing stride. A transposed tensor is filled down its
+ * columns there, so an mt19937 fill of a view lands each draw where torch puts it.
+ */
+function memoryOrder(t: Tensor): Int32Array {
+  const nd = t.ndim;
+  const dims = Array.from({ length: nd }, (_, d) => d).sort((a, b) => t.strides[b] - t.strides[a]);
+  const logical = new Array<number>(nd);
+  for (let d = nd - 1, s = 1; d >= 0; d--) {
+    logical[d] = s;
+    s *= t.shape[d];
+  }
+  const order = new Int32Array(t.numel());
+  const idx = new Array<number>(nd).fill(0);
+  for (let k = 0; k < order.length; k++) {
+    let at = 0;
+    for (let d = 0; d < nd; d++) at += idx[dims[d]] * logical[dims[d]];
+    order[k] = at;
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++idx[dims[d]] < t.shape[dims[d]]) break;
+      idx[dims[d]] = 0;
+    }
+  }
+  return order;
+}
+
+/** Fills t with `draw`'s samples, in torch's visiting order under an mt19937 generator. */
+function fillSampled(t: Tensor, generator: Generator, draw: (v: Float32Array | Float64Array) => void): void {
+  const v = sampleBuffer(t);
+  draw(v);
+  if (generator.algorithm === "mt19937" && !t.isContiguous()) {
+    const order = memoryOrder(t);
+    const logical = sampleBuffer(t);
+    for (let k = 0; k < order.length; k++) logical[order[k]] = v[k];
+    writeDense(t, logical);
+  } else {
+    writeDense(t, v);
+  }
+}
+
 /** Fills with uniform samples in [low, high) (torch's `uniform_` under an mt19937 generator). */
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
   guard("uniform_", t);
-  const v = sampleBuffer(t);
-  generator.fillUniform(v, low, high);
-  writeDense(t, v);
+  fillSampled(t, generator, (v) => generator.fillUniform(v, low, high));
   return t;
 }
 
@@ -76,8 +115,6 @@ export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = de
  */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
   guard("normal_", t);
-  const v = sampleBuffer(t);
-  generator.fillNormal(v, mean, std, t.isContiguous());
-  writeDense(t, v);
+  fillSampled(t, generator, (v) => generator.fillNormal(v, mean, std, t.isContiguous()));
   return t;
 }

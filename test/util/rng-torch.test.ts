@@ -146,6 +146,25 @@ describe(`Generator({ algorithm: 'mt19937' }) reproduces torch ${fx.torch}`, () 
     }
   });
 
+  it("fills non-contiguous views in memory order, one scalar draw per element, as torch", () => {
+    const views: Record<string, (x: q.Tensor) => q.Tensor> = {
+      t: (x) => q.transpose(x, 0, 1),
+      permute201: (x) => q.permute(x, [2, 0, 1]),
+      narrow1_2_5: (x) => q.narrow(x, 1, 2, 5),
+    };
+    for (const c of fx.views) {
+      const v = views[c.view](q.zeros(c.base, { dtype: c.dtype }));
+      expect(v.isContiguous()).toBe(false);
+      if (c.kind === "uniform") q.nn.init.uniform_(v, c.a, c.b, mt(c.seed));
+      else q.nn.init.normal_(v, c.a, c.b, mt(c.seed));
+      const what = `${c.kind} on ${c.view} of [${c.base}] ${c.dtype} seed ${c.seed}`;
+      // Non-contiguous normal_ is the scalar path at any size: exact in float32.
+      const got = q.contiguous(v).toArray() as Floats;
+      checkFill(c.kind, c.dtype, got, decode(c.values, c.dtype), c.b, what);
+      if (c.dtype === "float32") expect(Array.from(got), what).toEqual(Array.from(decode(c.values, c.dtype)));
+    }
+  });
+
   it("a sequence of calls on one generator shares the cached normal and the draw position", () => {
     for (const s of fx.sequences) {
       const g = mt(s.seed);

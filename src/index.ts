@@ -27,7 +27,16 @@ export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";
-export { defaultGenerator, Generator, type GeneratorState, manualSeed } from "./util/rng.js";
+export {
+  defaultGenerator,
+  Generator,
+  type GeneratorOptions,
+  type GeneratorState,
+  type Mt19937State,
+  manualSeed,
+  type RngAlgorithm,
+  type XoshiroState,
+} from "./util/rng.js";
 export * from "./viz/index.js";
 
 import { registerBackend as register, setBackend as select } from "./backends/index.js";

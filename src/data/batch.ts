@@ -194,8 +194,7 @@ export class BatchSampler {
    * ```
    */
   getState(): BatchSamplerState {
-    const g = this.generator.getState();
-    return { generator: { s: [...g.s], spare: g.spare } };
+    return { generator: this.generator.getState() }; // getState returns fresh arrays
   }
 
   /**
@@ -209,7 +208,7 @@ export class BatchSampler {
    */
   setState(state: BatchSamplerState): this {
     if (!state || typeof state !== "object" || !state.generator) {
-      throw new Error("BatchSampler.setState: malformed state (expected { generator: { s, spare } })");
+      throw new Error("BatchSampler.setState: malformed state (expected { generator: <Generator state> })");
     }
     this.generator.setState(state.generator);
     return this;

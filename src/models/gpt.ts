@@ -71,7 +71,10 @@ export interface GPTConfig {
  * @example new GPT(config, { generator: new Generator(1337) })
  */
 export interface GPTOptions {
-  /** Generator for the initial weights (default: the global one). */
+  /**
+   * Generator for the initial weights (default: the global one), drawn from by the submodules'
+   * own initialisation too, in the order PyTorch's constructors draw.
+   */
   generator?: Generator;
 }
 
@@ -123,11 +126,15 @@ export class CausalSelfAttention extends Module {
   attn_dropout: Dropout;
   resid_dropout: Dropout;
 
-  constructor(readonly config: GPTConfig) {
+  constructor(
+    readonly config: GPTConfig,
+    opts: GPTOptions = {},
+  ) {
     super();
     const { nEmbd: C, bias } = config;
-    this.c_attn = new Linear(C, 3 * C, { bias });
-    this.c_proj = new Linear(C, C, { bias });
+    const { generator } = opts;
+    this.c_attn = new Linear(C, 3 * C, { bias, generator });
+    this.c_proj = new Linear(C, C, { bias, generator });
     this.attn_dropout = new Dropout(config.dropout);
     this.resid_dropout = new Dropout(config.dropout);
   }
@@ -173,11 +180,12 @@ export class GPTMLP extends Module {
   c_proj: Linear;
   dropout: Dropout;
 
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, opts: GPTOptions = {}) {
     super();
-    this.c_fc = new Linear(config.nEmbd, 4 * config.nEmbd, { bias: config.bias });
+    const { generator } = opts;
+    this.c_fc = new Linear(config.nEmbd, 4 * config.nEmbd, { bias: config.bias, generator });
     this.gelu = new GELU("tanh");
-    this.c_proj = new Linear(4 * config.nEmbd, config.nEmbd, { bias: config.bias });
+    this.c_proj = new Linear(4 * config.nEmbd, config.nEmbd, { bias: config.bias, generator });
     this.dropout = new Dropout(config.dropout);
   }
 
@@ -196,13 +204,13 @@ export class GPTBlock extends Module {
   ln_2: LayerNorm;
   mlp: GPTMLP;
 
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, opts: GPTOptions = {}) {
     super();
     const lnOpts = { bias: config.bias, eps: config.layerNormEps ?? 1e-5 };
     this.ln_1 = new LayerNorm(config.nEmbd, lnOpts);
-    this.attn = new CausalSelfAttention(config);
+    this.attn = new CausalSelfAttention(config, opts);
     this.ln_2 = new LayerNorm(config.nEmbd, lnOpts);
-    this.mlp = new GPTMLP(config);
+    this.mlp = new GPTMLP(config, opts);
   }
 
   forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
@@ -280,14 +288,19 @@ export class GPT extends Module {
     validateConfig(config);
     this.config = { ...config };
     const { vocabSize, blockSize, nEmbd, nLayer } = config;
-    this.wte = new Embedding(vocabSize, nEmbd);
-    this.wpe = new Embedding(blockSize, nEmbd);
+    // Every draw, the submodules' default init included, comes from one generator in PyTorch's
+    // construction order, so an mt19937 generator seeded s gives torch.manual_seed(s)'s model
+    // (modules first, then the normal_ pass below).
+    const generator = opts.generator ?? defaultGenerator;
+    const sub = { generator };
+    this.wte = new Embedding(vocabSize, nEmbd, sub);
+    this.wpe = new Embedding(blockSize, nEmbd, sub);
     this.drop = new Dropout(config.dropout);
-    this.h = new ModuleList(Array.from({ length: nLayer }, () => new GPTBlock(config)));
+    this.h = new ModuleList(Array.from({ length: nLayer }, () => new GPTBlock(config, sub)));
     this.ln_f = new LayerNorm(nEmbd, { bias: config.bias, eps: config.layerNormEps ?? 1e-5 });
-    this.lm_head = new Linear(nEmbd, vocabSize, { bias: false });
+    this.lm_head = new Linear(nEmbd, vocabSize, { bias: false, generator });
     this.lm_head.weight = this.wte.weight; // weight tying (Press & Wolf 2017)
-    this.initWeights(opts.generator ?? defaultGenerator);
+    this.initWeights(generator);
   }
 
   /** nanoGPT's init: N(0, 0.02) weights, zero biases, residual projections N(0, 0.02/√(2·nLayer)). */

@@ -83,7 +83,8 @@ export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   const [fi, fo] = calculateFanInAndFanOut(t);
   const fan = (opts.mode ?? "fanIn") === "fanIn" ? fi : fo;
   const gain = calculateGain(opts.nonlinearity ?? "leaky_relu", opts.a ?? 0);
-  const bound = gain * Math.sqrt(3 / fan);
+  // √3·(gain/√fan) in this order, as torch, so the float32 bound rounds the same.
+  const bound = Math.sqrt(3) * (gain / Math.sqrt(fan));
   return uniform_(t, -bound, bound, opts.generator);
 }
 

@@ -56,20 +56,65 @@ export function zero_(t: Tensor): Tensor {
   return fill_(t, 0);
 }
 
-/** Fills with uniform samples in [low, high). */
+/** Samples are drawn at the tensor's precision: an mt19937 generator maps draws per dtype, as torch. */
+function sampleBuffer(t: Tensor): Float32Array | Float64Array {
+  return t.dtype === "float32" ? new Float32Array(t.numel()) : new Float64Array(t.numel());
+}
+
+/**
+ * Logical (row-major) index of each element in the order torch's TensorIterator visits a strided
+ * tensor: memory order, i.e. dims by decreasing stride. A transposed tensor is filled down its
+ * columns there, so an mt19937 fill of a view lands each draw where torch puts it.
+ */
+function memoryOrder(t: Tensor): Int32Array {
+  const nd = t.ndim;
+  const dims = Array.from({ length: nd }, (_, d) => d).sort((a, b) => t.strides[b] - t.strides[a]);
+  const logical = new Array<number>(nd);
+  for (let d = nd - 1, s = 1; d >= 0; d--) {
+    logical[d] = s;
+    s *= t.shape[d];
+  }
+  const order = new Int32Array(t.numel());
+  const idx = new Array<number>(nd).fill(0);
+  for (let k = 0; k < order.length; k++) {
+    let at = 0;
+    for (let d = 0; d < nd; d++) at += idx[dims[d]] * logical[dims[d]];
+    order[k] = at;
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++idx[dims[d]] < t.shape[dims[d]]) break;
+      idx[dims[d]] = 0;
+    }
+  }
+  return order;
+}
+
+/** Fills t with `draw`'s samples, in torch's visiting order under an mt19937 generator. */
+function fillSampled(t: Tensor, generator: Generator, draw: (v: Float32Array | Float64Array) => void): void {
+  const v = sampleBuffer(t);
+  draw(v);
+  if (generator.algorithm === "mt19937" && !t.isContiguous()) {
+    const order = memoryOrder(t);
+    const logical = sampleBuffer(t);
+    for (let k = 0; k < order.length; k++) logical[order[k]] = v[k];
+    writeDense(t, logical);
+  } else {
+    writeDense(t, v);
+  }
+}
+
+/** Fills with uniform samples in [low, high) (torch's `uniform_` under an mt19937 generator). */
 export function uniform_(t: Tensor, low = 0, high = 1, generator: Generator = defaultGenerator): Tensor {
   guard("uniform_", t);
-  const v = new Float64Array(t.numel());
-  for (let i = 0; i < v.length; i++) v[i] = low + (high - low) * generator.random();
-  writeDense(t, v);
+  fillSampled(t, generator, (v) => generator.fillUniform(v, low, high));
   return t;
 }
 
-/** Fills with normal samples N(mean, std²). */
+/**
+ * Fills with normal samples N(mean, std²). Under an mt19937 generator this is torch's `normal_`,
+ * whose whole-tensor scheme for contiguous tensors differs from element-by-element draws.
+ */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
   guard("normal_", t);
-  const v = new Float64Array(t.numel());
-  for (let i = 0; i < v.length; i++) v[i] = mean + std * generator.normal();
-  writeDense(t, v);
+  fillSampled(t, generator, (v) => generator.fillNormal(v, mean, std, t.isContiguous()));
   return t;
 }

@@ -159,7 +159,7 @@ export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor
   checkShape("rand", shape);
   const g = opts.generator ?? defaultGenerator;
   const arr = allocate(opts.dtype ?? "float32", sizeOf(shape));
-  for (let i = 0; i < arr.length; i++) arr[i] = g.random();
+  g.fillUniform(arr, 0, 1);
   return finish(new Tensor(arr, shape), opts);
 }
 
@@ -168,7 +168,7 @@ export function randn(shape: readonly number[], opts: RandomOptions = {}): Tenso
   checkShape("randn", shape);
   const g = opts.generator ?? defaultGenerator;
   const arr = allocate(opts.dtype ?? "float32", sizeOf(shape));
-  for (let i = 0; i < arr.length; i++) arr[i] = g.normal();
+  g.fillNormal(arr, 0, 1);
   return finish(new Tensor(arr, shape), opts);
 }
 
@@ -182,6 +182,6 @@ export function randint(
   checkShape("randint", shape);
   const g = opts.generator ?? defaultGenerator;
   const arr = allocate(opts.dtype ?? "int32", sizeOf(shape));
-  for (let i = 0; i < arr.length; i++) arr[i] = g.randint(low, high);
+  g.fillRandint(arr, low, high);
   return finish(new Tensor(arr, shape), opts);
 }

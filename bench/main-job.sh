@@ -16,7 +16,7 @@ if /usr/bin/python3 -c "import torch" 2>/dev/null; then
   start=$(date +%s.%N)
   /usr/bin/python3 bench/torch_gpt.py train-full --threads "$threads"
   end=$(date +%s.%N)
-  echo "torch: wall $(echo "$end - $start" | bc) s (training + one evaluation of 200 batches)"
+  echo "torch: wall $(echo "$end - $start" | bc) s (training + 9 evaluations of 2×200 batches)"
 else
   echo "torch: n/a (no torch at /usr/bin/python3)"
 fi

@@ -165,7 +165,8 @@ def main():
         evals = []
         for it in range(a.iters + 1):
             if it % 250 == 0 or it == a.iters:
-                evals.append([it, estimate(train, torch.Generator().manual_seed(5)), estimate(val, torch.Generator().manual_seed(7))])
+                # The same fixed evaluation batches as qkv's trainer: generators seeded seed+1 and seed+2.
+                evals.append([it, estimate(train, torch.Generator().manual_seed(a.seed + 1)), estimate(val, torch.Generator().manual_seed(a.seed + 2))])
             if it == a.iters:
                 break
             step(model, opt, *batch(train, a.batch, a.block, g), it)

@@ -111,13 +111,16 @@ async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask>
           dropout: cfg.dropout,
           bias: cfg.bias,
         },
-        { generator: new Generator(cfg.seed) },
+        // PyTorch's generator: --seed N draws the initial weights and the batches that
+        // torch.manual_seed(N) does (bench/torch_gpt.py), so a run compares one to one with PyTorch's.
+        { generator: new Generator(cfg.seed, { algorithm: "mt19937" }) },
       );
   if (ctx.resume) model.config.dropout = cfg.dropout;
   const task = new LanguageModelTask(model, dataset, {
     batchSize: cfg.batchSize,
     blockSize: cfg.blockSize,
     seed: cfg.seed,
+    algorithm: "mt19937",
   });
   return {
     task,

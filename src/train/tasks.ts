@@ -8,6 +8,7 @@ import { BatchSampler, type BatchSamplerState } from "../data/batch.js";
 import type { TokenDataset } from "../data/dataset.js";
 import type { GPT } from "../models/gpt.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { Generator, type RngAlgorithm } from "../util/rng.js";
 import type { TrainTask } from "./trainer.js";
 
 /** Next-token prediction for a GPT on a token dataset (nanoGPT's get_batch). */
@@ -18,9 +19,11 @@ export class LanguageModelTask implements TrainTask {
   constructor(
     readonly model: GPT,
     readonly dataset: TokenDataset,
-    readonly opts: { batchSize: number; blockSize: number; seed: number },
+    readonly opts: { batchSize: number; blockSize: number; seed: number; algorithm?: RngAlgorithm },
   ) {
-    this.sampler = new BatchSampler(dataset, { seed: opts.seed });
+    this.sampler = new BatchSampler(dataset, {
+      generator: new Generator(opts.seed, { algorithm: opts.algorithm }),
+    });
     this.tokensPerBatch = opts.batchSize * opts.blockSize;
   }
 
@@ -30,7 +33,10 @@ export class LanguageModelTask implements TrainTask {
   }
 
   evalLoss(split: "train" | "val", iters: number): number {
-    const sampler = new BatchSampler(this.dataset, { seed: this.opts.seed + (split === "val" ? 2 : 1) });
+    const seed = this.opts.seed + (split === "val" ? 2 : 1);
+    const sampler = new BatchSampler(this.dataset, {
+      generator: new Generator(seed, { algorithm: this.opts.algorithm }),
+    });
     let total = 0;
     for (let i = 0; i < iters; i++) {
       const { x, y } = sampler.getBatch(split, this.opts.batchSize, this.opts.blockSize);

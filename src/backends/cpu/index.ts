@@ -17,7 +17,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from "./nn.js";
-import { adamStep } from "./optim.js";
+import { adamStep, adamStepMulti, scaleInPlace, sumOfSquares } from "./optim.js";
 import { argReduce, reduce } from "./reduce.js";
 
 export const cpuBackend = {
@@ -48,4 +48,7 @@ export const cpuBackend = {
   attentionForward,
   attentionBackward,
   adamStep,
+  adamStepMulti,
+  sumOfSquares,
+  scaleInPlace,
 } satisfies Backend;

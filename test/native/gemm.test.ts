@@ -153,7 +153,7 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
     // Shapes that take each work split: shared packed B (many rows), owned panels (few rows, many
     // columns), one task per matrix (batched B), and K blocks > 1.
     const shapes = [
-      { batch: 1, M: 384, N: 320, K: 700, transA: false, transB: true, bias: true },
+      { batch: 1, M: 640, N: 320, K: 700, transA: false, transB: true, bias: true },
       { batch: 1, M: 128, N: 512, K: 768, transA: true, transB: false },
       { batch: 1, M: 768, N: 128, K: 512, transA: false, transB: false, accumulate: true },
       { batch: 3, M: 40, N: 96, K: 1100, transA: false, transB: false },

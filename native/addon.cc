@@ -771,6 +771,125 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
 
 
 
+// ---- multi-tensor optimizer kernels (arguments: JS arrays of typed arrays) ------------------------
+
+// Reads a JS array of typed arrays into out; false when v is not one.
+bool arr_list(napi_env env, napi_value v, std::vector<Arr>& out) {
+  bool is = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, v, &is) != napi_ok || !is || napi_get_array_length(env, v, &n) != napi_ok) return false;
+  out.resize(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    bool ta = false;
+    if (napi_get_element(env, v, i, &e) != napi_ok || napi_is_typedarray(env, e, &ta) != napi_ok || !ta ||
+        napi_get_typedarray_info(env, e, &out[i].t, &out[i].len, &out[i].p, nullptr, nullptr) != napi_ok)
+      return false;
+  }
+  return true;
+}
+
+template <class E>
+bool list_type(const std::vector<Arr>& l) {
+  for (const Arr& a : l)
+    if (!all_type<E>({&a})) return false;
+  return true;
+}
+
+template <class E>
+std::vector<E*> list_ptrs(const std::vector<Arr>& l) {
+  std::vector<E*> r(l.size());
+  for (size_t i = 0; i < l.size(); i++) r[i] = P<E>(l[i]);
+  return r;
+}
+
+std::vector<i64> list_lens(const std::vector<Arr>& l) {
+  std::vector<i64> r(l.size());
+  for (size_t i = 0; i < l.size(); i++) r[i] = static_cast<i64>(l[i].len);
+  return r;
+}
+
+// sumOfSquares(xs[], out: Float64Array): out[i] = Σ xs[i]², accumulated in float64.
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok) return nullptr;
+  std::vector<Arr> xs;
+  if (c.argc < 2 || !arr_list(env, c.argv[0], xs)) return boolean(env, false);
+  Arr out = c.arr(1);
+  if (!c.ok) return nullptr;
+  if (!is_f64(out) || out.len < xs.size()) return boolean(env, false);
+  const std::vector<i64> ns = list_lens(xs);
+  const int n = static_cast<int>(xs.size());
+  if (list_type<float>(xs))
+    g_kernels->f32.sumsq(list_ptrs<float>(xs).data(), ns.data(), n, P<double>(out));
+  else if (list_type<double>(xs))
+    g_kernels->f64.sumsq(list_ptrs<double>(xs).data(), ns.data(), n, P<double>(out));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+// scaleInPlace(xs[]) meta: scale
+napi_value ScaleInPlace(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok) return nullptr;
+  std::vector<Arr> xs;
+  if (c.argc < 1 || !arr_list(env, c.argv[0], xs)) return boolean(env, false);
+  const std::vector<i64> ns = list_lens(xs);
+  const int n = static_cast<int>(xs.size());
+  if (list_type<float>(xs))
+    g_kernels->f32.scale(list_ptrs<float>(xs).data(), ns.data(), n, c.D(0));
+  else if (list_type<double>(xs))
+    g_kernels->f64.scale(list_ptrs<double>(xs).data(), ns.data(), n, c.D(0));
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
+const KernelSet<float>& kset(float*) { return g_kernels->f32; }
+const KernelSet<double>& kset(double*) { return g_kernels->f64; }
+
+template <class E>
+void adam_multi_call(const std::vector<Arr>* l, bool hmax, int n, const i64* ns, const AdamOpts& o) {
+  std::vector<E*> p = list_ptrs<E>(l[0]), g = list_ptrs<E>(l[1]), m = list_ptrs<E>(l[2]), v = list_ptrs<E>(l[3]);
+  std::vector<E*> vm = hmax ? list_ptrs<E>(l[4]) : std::vector<E*>();
+  const KernelSet<E>& ks = kset(static_cast<E*>(nullptr));
+  ks.adam_multi(p.data(), const_cast<const E* const*>(g.data()), m.data(), v.data(), hmax ? vm.data() : nullptr, ns, n,
+                o);
+}
+
+// adamStepMulti(ps[], gs[], ms[], vs[], vmaxs[]?) meta: as adamStep (one step shared by all tensors)
+napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok) return nullptr;
+  const bool hmax = c.B(7);
+  std::vector<Arr> l[5];
+  const int nl = hmax ? 5 : 4;
+  if (static_cast<int>(c.argc) < nl) return boolean(env, false);
+  for (int i = 0; i < nl; i++)
+    if (!arr_list(env, c.argv[i], l[i])) return boolean(env, false);
+  const size_t n = l[0].size();
+  for (int i = 1; i < nl; i++)
+    if (l[i].size() != n) return boolean(env, false);
+  for (size_t t = 0; t < n; t++)
+    for (int i = 1; i < nl; i++)
+      if (l[i][t].len < l[0][t].len) return boolean(env, false);
+  const std::vector<i64> ns = list_lens(l[0]);
+  AdamOpts o{c.D(0), c.D(1), c.D(2), c.D(3), c.D(4), c.D(5), c.B(6)};
+  bool f32 = true, f64 = true;
+  for (int i = 0; i < nl; i++) {
+    f32 = f32 && list_type<float>(l[i]);
+    f64 = f64 && list_type<double>(l[i]);
+  }
+  if (f32)
+    adam_multi_call<float>(l, hmax, static_cast<int>(n), ns.data(), o);
+  else if (f64)
+    adam_multi_call<double>(l, hmax, static_cast<int>(n), ns.data(), o);
+  else
+    return boolean(env, false);
+  return boolean(env, true);
+}
+
 // gemm(a, b, out, bias?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Call c(env, info);
@@ -870,6 +989,9 @@ const Fn kFns[] = {
     {"attentionBackward", AttentionBackward},
     {"adamStep", AdamStep},
     {"decodeBlock", DecodeBlock},
+    {"adamStepMulti", AdamStepMulti},
+    {"sumOfSquares", SumOfSquares},
+    {"scaleInPlace", ScaleInPlace},
 };
 
 }  // namespace

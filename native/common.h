@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define QKV_X86 1
@@ -126,6 +127,11 @@ struct KernelSet {
   void (*attn_bwd)(const AttnP& p, const E* q, const E* k, const E* v, const E* out, const E* lse,
                    const E* gout, E* gq, E* gk, E* gv);
   void (*adam)(E* p, const E* g, E* m, E* v, E* vmax, i64 n, const AdamOpts& o);
+  // Multi-tensor forms over `count` tensors of ns[i] elements (vmax may be null).
+  void (*adam_multi)(E* const* p, const E* const* g, E* const* m, E* const* v, E* const* vmax, const i64* ns,
+                     int count, const AdamOpts& o);
+  void (*sumsq)(const E* const* xs, const i64* ns, int count, double* out);  // out[i] = Σ xs[i][j]² (float64)
+  void (*scale)(E* const* xs, const i64* ns, int count, double s);           // xs[i][j] ← xs[i][j]·s
   void (*reduce)(int op, const E* x, i64 outer, i64 n, i64 inner, E* out);
   void (*decode_block)(const DecodeP<E>& p);  // null: no native version (the caller falls back)
 };

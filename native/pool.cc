@@ -68,12 +68,14 @@ int detect_hw() {
 struct Pool {
   int hw = detect_hw();
   int nthreads = 1;  // workers + caller
+  int spin_us = 2000;  // busy-wait (pause, then yield) before a worker sleeps
   std::vector<std::thread> workers;
 
   // Job word: generation in the high 32 bits, tasks still unclaimed in the low 32 bits.
   std::atomic<uint64_t> state{0};
   std::atomic<TaskFn> fn{nullptr};
   std::atomic<void*> ctx{nullptr};
+  std::atomic<int> total{0};  // tasks of the current job
   std::atomic<int> limit{0};  // threads allowed on the current job (caller = tid 0)
   std::atomic<int> done{0};
   std::atomic<int> sleepers{0};
@@ -87,6 +89,10 @@ struct Pool {
     if (const char* e = std::getenv("QKV_NUM_THREADS")) {
       int v = std::atoi(e);
       if (v > 0) n = v;
+    }
+    if (const char* e = std::getenv("QKV_POOL_SPIN_US")) {
+      int v = std::atoi(e);
+      if (v >= 0) spin_us = v;
     }
     resize(n);
   }
@@ -105,7 +111,7 @@ struct Pool {
       if (state.compare_exchange_weak(s, s - 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
         TaskFn f = fn.load(std::memory_order_relaxed);
         void* c = ctx.load(std::memory_order_relaxed);
-        f(c, static_cast<int>(rem - 1), tid);
+        f(c, total.load(std::memory_order_relaxed) - static_cast<int>(rem), tid);
         done.fetch_add(1, std::memory_order_acq_rel);
         s = state.load(std::memory_order_acquire);
       }
@@ -114,17 +120,28 @@ struct Pool {
 
   void worker_main(int tid) {
     for (;;) {
-      // Spin briefly (about 50 µs) waiting for work, then park on the condition variable.
+      // Spin with pauses for up to 50 µs, then keep polling but yield the core between polls (other
+      // threads of this process, e.g. V8's GC helpers, may want it) until spin_us, then park.
       auto t0 = std::chrono::steady_clock::now();
-      bool got = false;
+      const auto pause_for = std::chrono::microseconds(std::min(spin_us, 50));
+      const auto spin_for = std::chrono::microseconds(spin_us);
+      bool got = false, yielding = false;
       for (int i = 0;; i++) {
         if (stop.load(std::memory_order_relaxed)) return;
         if (has_work(tid)) {
           got = true;
           break;
         }
-        QKV_PAUSE();
-        if ((i & 63) == 63 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(50)) break;
+        if (yielding) {
+          std::this_thread::yield();
+        } else {
+          QKV_PAUSE();
+        }
+        if ((i & 63) == 63 || yielding) {
+          const auto dt = std::chrono::steady_clock::now() - t0;
+          if (dt > spin_for) break;
+          yielding = dt > pause_for;
+        }
       }
       if (!got) {
         std::unique_lock<std::mutex> lk(m);
@@ -164,6 +181,7 @@ struct Pool {
     ctx.store(c, std::memory_order_relaxed);
     limit.store(lim, std::memory_order_relaxed);
     done.store(0, std::memory_order_relaxed);
+    total.store(ntasks, std::memory_order_relaxed);
     uint64_t gen = (state.load(std::memory_order_relaxed) >> 32) + 1;
     state.store((gen << 32) | static_cast<uint32_t>(ntasks), std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0) {
@@ -193,6 +211,8 @@ int pool_set_threads(int n) {
   p.resize(n);
   return p.nthreads;
 }
+
+void pool_relax() { QKV_PAUSE(); }
 
 void pool_run(int ntasks, int max_threads, TaskFn fn, void* ctx) {
   if (ntasks <= 0) return;

@@ -326,4 +326,32 @@ export interface Backend {
       decoupled: boolean;
     },
   ): void;
+  /**
+   * adamStep over many parameters in one call (the same options and step for all): params[i] is
+   * updated from grads[i], expAvgs[i], expAvgSqs[i] (and maxExpAvgSqs[i] with AMSGrad), exactly as
+   * adamStep would.
+   */
+  adamStepMulti(
+    params: readonly FloatArray[],
+    grads: readonly FloatArray[],
+    expAvgs: readonly FloatArray[],
+    expAvgSqs: readonly FloatArray[],
+    maxExpAvgSqs: readonly FloatArray[] | null,
+    opts: AdamStepOptions,
+  ): void;
+  /** out[i] = Σⱼ xs[i][j]², accumulated in float64 (in a fixed order, whatever the thread count). */
+  sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void;
+  /** xs[i][j] ← xs[i][j]·scale in place, the product formed in float64 and rounded once. */
+  scaleInPlace(xs: readonly FloatArray[], scale: number): void;
+}
+
+/** Options of one Adam/AdamW step (see {@link Backend.adamStep}). */
+export interface AdamStepOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+  decoupled: boolean;
 }

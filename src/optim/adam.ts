@@ -71,7 +71,11 @@ export class Adam extends Optimizer<AdamOptions> {
 
   protected update(group: ParamGroup<AdamOptions>): void {
     const { lr, betas, eps, weightDecay, amsgrad, maximize } = group;
-    const be = backend();
+    // Parameters sharing a step count (normally all of the group) go to the backend in one call.
+    const byStep = new Map<
+      number,
+      { p: FloatArray[]; g: FloatArray[]; m: FloatArray[]; v: FloatArray[]; vmax: FloatArray[] }
+    >();
     for (const p of group.params) {
       if (!p.grad) continue;
       let g = gradData(p);
@@ -89,14 +93,28 @@ export class Adam extends Optimizer<AdamOptions> {
       if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zeros(p.shape, { dtype: p.dtype });
       const step = (state.step as number) + 1;
       state.step = step;
-      be.adamStep(
-        paramData(p),
-        g,
-        paramData(state.expAvg as Tensor),
-        paramData(state.expAvgSq as Tensor),
-        amsgrad ? paramData(state.maxExpAvgSq as Tensor) : null,
-        { lr, beta1: betas[0], beta2: betas[1], eps, weightDecay, step, decoupled: this.decoupled },
-      );
+      let batch = byStep.get(step);
+      if (!batch) {
+        batch = { p: [], g: [], m: [], v: [], vmax: [] };
+        byStep.set(step, batch);
+      }
+      batch.p.push(paramData(p));
+      batch.g.push(g);
+      batch.m.push(paramData(state.expAvg as Tensor));
+      batch.v.push(paramData(state.expAvgSq as Tensor));
+      if (amsgrad) batch.vmax.push(paramData(state.maxExpAvgSq as Tensor));
+    }
+    const be = backend();
+    for (const [step, b] of byStep) {
+      be.adamStepMulti(b.p, b.g, b.m, b.v, amsgrad ? b.vmax : null, {
+        lr,
+        beta1: betas[0],
+        beta2: betas[1],
+        eps,
+        weightDecay,
+        step,
+        decoupled: this.decoupled,
+      });
     }
   }
 }

@@ -1,4 +1,5 @@
 /** Gradient clipping, as torch.nn.utils.clip_grad_norm_ and clip_grad_value_. */
+import { backend } from "../backends/index.js";
 import { contiguous } from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -52,13 +53,18 @@ export function clipGradNorm(
   } else {
     // The norm of the per-tensor norms, each computed as a tensor of the gradient's dtype.
     let acc = 0;
-    for (const g of grads) {
-      let s = 0;
-      if (normType === 2) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
-      else if (normType === 1) for (let i = 0; i < g.length; i++) s += Math.abs(g[i]);
-      else for (let i = 0; i < g.length; i++) s += Math.abs(g[i]) ** normType;
-      const n = normType === 1 ? s : normType === 2 ? Math.sqrt(s) : s ** (1 / normType);
-      acc += normType === 1 ? n : n ** normType;
+    if (normType === 2) {
+      // One backend call for every gradient: per-tensor sums of squares in float64.
+      const sums = new Float64Array(grads.length);
+      backend().sumOfSquares(grads, sums);
+      for (const s of sums) acc += Math.sqrt(s) ** 2;
+    } else {
+      for (const g of grads) {
+        let s = 0;
+        if (normType === 1) for (let i = 0; i < g.length; i++) s += Math.abs(g[i]);
+        else for (let i = 0; i < g.length; i++) s += Math.abs(g[i]) ** normType;
+        acc += normType === 1 ? s : (s ** (1 / normType)) ** normType;
+      }
     }
     total = normType === 1 ? acc : normType === 2 ? Math.sqrt(acc) : acc ** (1 / normType);
   }
@@ -68,7 +74,7 @@ export function clipGradNorm(
     );
   }
   const coef = Math.min(maxNorm / (total + 1e-6), 1);
-  if (coef < 1 || Number.isNaN(coef)) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  if (coef < 1 || Number.isNaN(coef)) backend().scaleInPlace(grads, coef);
   return total;
 }
 

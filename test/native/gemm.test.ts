@@ -150,21 +150,27 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
 
   it("is deterministic: bit-identical across runs and thread counts", () => {
     const rng = new Rng(11);
-    const args = makeArgs(
-      { batch: 1, M: 384, N: 320, K: 700, transA: false, transB: true, bias: true },
-      "float32",
-      rng,
-    );
+    // Shapes that take each work split: shared packed B (many rows), owned panels (few rows, many
+    // columns), one task per matrix (batched B), and K blocks > 1.
+    const shapes = [
+      { batch: 1, M: 640, N: 320, K: 700, transA: false, transB: true, bias: true },
+      { batch: 1, M: 128, N: 512, K: 768, transA: true, transB: false },
+      { batch: 1, M: 768, N: 128, K: 512, transA: false, transB: false, accumulate: true },
+      { batch: 3, M: 40, N: 96, K: 1100, transA: false, transB: false },
+    ];
     const hw = setNumThreads(64);
-    const runs: Float32Array[] = [];
-    for (const nt of [hw, hw, 1, hw]) {
-      setNumThreads(nt);
-      const out = new Float32Array(args.out.length);
-      nativeBackend.gemm({ ...args, out });
-      runs.push(out);
+    for (const [si, shape] of shapes.entries()) {
+      const args = makeArgs(shape, "float32", rng);
+      const runs: Float32Array[] = [];
+      for (const nt of [hw, hw, 1, hw]) {
+        setNumThreads(nt);
+        const out = Float32Array.from(args.out as Float32Array);
+        nativeBackend.gemm({ ...args, out });
+        runs.push(out);
+      }
+      setNumThreads(hw);
+      for (let i = 1; i < runs.length; i++) expectSame(runs[i], runs[0], `shape ${si} run ${i}`);
     }
-    setNumThreads(hw);
-    for (let i = 1; i < runs.length; i++) expectSame(runs[i], runs[0], `run ${i}`);
   });
 
   it("rejects out-of-bounds operands instead of reading past them", () => {

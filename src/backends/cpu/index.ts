@@ -18,7 +18,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from "./nn.js";
-import { adamStep } from "./optim.js";
+import { adamStep, adamStepMulti, scaleInPlace, sumOfSquares } from "./optim.js";
 import { argReduce, reduce } from "./reduce.js";
 
 export const cpuBackend = {
@@ -50,4 +50,7 @@ export const cpuBackend = {
   attentionBackward,
   decodeBlockForward,
   adamStep,
+  adamStepMulti,
+  sumOfSquares,
+  scaleInPlace,
 } satisfies Backend;

@@ -1,5 +1,5 @@
 /** Reference optimizer kernels. */
-import type { FloatArray } from "../../backend/backend.js";
+import type { AdamStepOptions, FloatArray } from "../../backend/backend.js";
 
 /** Adam / AdamW exactly as torch.optim's single-tensor implementation orders the arithmetic. */
 export function adamStep(
@@ -8,15 +8,7 @@ export function adamStep(
   expAvg: FloatArray,
   expAvgSq: FloatArray,
   maxExpAvgSq: FloatArray | null,
-  opts: {
-    lr: number;
-    beta1: number;
-    beta2: number;
-    eps: number;
-    weightDecay: number;
-    step: number;
-    decoupled: boolean;
-  },
+  opts: AdamStepOptions,
 ): void {
   const { lr, beta1, beta2, eps, weightDecay, step, decoupled } = opts;
   const bc1 = 1 - beta1 ** step;
@@ -36,5 +28,54 @@ export function adamStep(
     }
     const denom = Math.sqrt(v) / bc2Sqrt + eps;
     p[i] -= (stepSize * expAvg[i]) / denom;
+  }
+}
+
+/** adamStep over each parameter in turn. */
+export function adamStepMulti(
+  params: readonly FloatArray[],
+  grads: readonly FloatArray[],
+  expAvgs: readonly FloatArray[],
+  expAvgSqs: readonly FloatArray[],
+  maxExpAvgSqs: readonly FloatArray[] | null,
+  opts: AdamStepOptions,
+): void {
+  checkLists("adamStepMulti", params, [grads, expAvgs, expAvgSqs, ...(maxExpAvgSqs ? [maxExpAvgSqs] : [])]);
+  for (let i = 0; i < params.length; i++) {
+    adamStep(params[i], grads[i], expAvgs[i], expAvgSqs[i], maxExpAvgSqs ? maxExpAvgSqs[i] : null, opts);
+  }
+}
+
+/** out[i] = Σⱼ xs[i][j]², summed left to right in float64. */
+export function sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void {
+  if (out.length < xs.length)
+    throw new Error(`sumOfSquares: out has ${out.length} slots for ${xs.length} arrays`);
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    let s = 0;
+    for (let j = 0; j < x.length; j++) s += x[j] * x[j];
+    out[i] = s;
+  }
+}
+
+/** xs[i][j] ← xs[i][j]·scale (the float64 product, rounded once when stored). */
+export function scaleInPlace(xs: readonly FloatArray[], scale: number): void {
+  for (const x of xs) for (let j = 0; j < x.length; j++) x[j] *= scale;
+}
+
+function checkLists(
+  op: string,
+  first: readonly FloatArray[],
+  rest: readonly (readonly FloatArray[])[],
+): void {
+  for (const l of rest) {
+    if (l.length !== first.length)
+      throw new Error(`${op}: lists of ${first.length} and ${l.length} arrays do not match`);
+  }
+  for (let i = 0; i < first.length; i++) {
+    for (const l of rest) {
+      if (l[i].length < first[i].length)
+        throw new Error(`${op}: array ${i} has ${l[i].length} elements, its parameter ${first[i].length}`);
+    }
   }
 }

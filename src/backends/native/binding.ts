@@ -68,6 +68,15 @@ export interface NativeAddon {
     v: ArrayBufferView,
     vmax?: ArrayBufferView,
   ): boolean;
+  adamStepMulti(
+    ps: ArrayBufferView[],
+    gs: ArrayBufferView[],
+    ms: ArrayBufferView[],
+    vs: ArrayBufferView[],
+    vmaxs?: ArrayBufferView[],
+  ): boolean;
+  sumOfSquares(xs: ArrayBufferView[], out: Float64Array): boolean;
+  scaleInPlace(xs: ArrayBufferView[]): boolean;
 }
 
 /**

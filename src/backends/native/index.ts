@@ -11,6 +11,7 @@
  * const be = loadNativeBackend(); // null when the addon is not built, see nativeLoadError()
  */
 import type {
+  AdamStepOptions,
   AnyArray,
   AttentionArgs,
   Backend,
@@ -547,20 +548,67 @@ function adamStep(
   },
 ): void {
   if (p.length >= nativeThresholds.optimizer) {
-    meta[0] = opts.lr;
-    meta[1] = opts.beta1;
-    meta[2] = opts.beta2;
-    meta[3] = opts.eps;
-    meta[4] = opts.weightDecay;
-    meta[5] = opts.step;
-    meta[6] = opts.decoupled ? 1 : 0;
-    meta[7] = maxExpAvgSq ? 1 : 0;
+    putAdam(opts, maxExpAvgSq !== null);
     const ok = maxExpAvgSq
       ? addon().adamStep(p, g, expAvg, expAvgSq, maxExpAvgSq)
       : addon().adamStep(p, g, expAvg, expAvgSq);
     if (ok) return;
   }
   cpuBackend.adamStep(p, g, expAvg, expAvgSq, maxExpAvgSq, opts);
+}
+
+function putAdam(opts: AdamStepOptions, amsgrad: boolean): void {
+  meta[0] = opts.lr;
+  meta[1] = opts.beta1;
+  meta[2] = opts.beta2;
+  meta[3] = opts.eps;
+  meta[4] = opts.weightDecay;
+  meta[5] = opts.step;
+  meta[6] = opts.decoupled ? 1 : 0;
+  meta[7] = amsgrad ? 1 : 0;
+}
+
+function totalLength(xs: readonly FloatArray[]): number {
+  let n = 0;
+  for (const x of xs) n += x.length;
+  return n;
+}
+
+// One call for the whole list: the addon splits it into fixed chunks spread over the thread pool.
+function adamStepMulti(
+  params: readonly FloatArray[],
+  grads: readonly FloatArray[],
+  expAvgs: readonly FloatArray[],
+  expAvgSqs: readonly FloatArray[],
+  maxExpAvgSqs: readonly FloatArray[] | null,
+  opts: AdamStepOptions,
+): void {
+  if (totalLength(params) >= nativeThresholds.optimizer) {
+    putAdam(opts, maxExpAvgSqs !== null);
+    const [ps, gs, ms, vs] = [params, grads, expAvgs, expAvgSqs] as FloatArray[][];
+    const ok = maxExpAvgSqs
+      ? addon().adamStepMulti(ps, gs, ms, vs, maxExpAvgSqs as FloatArray[])
+      : addon().adamStepMulti(ps, gs, ms, vs);
+    if (ok) return;
+  }
+  cpuBackend.adamStepMulti(params, grads, expAvgs, expAvgSqs, maxExpAvgSqs, opts);
+}
+
+function sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void {
+  if (
+    totalLength(xs) < nativeThresholds.reduce ||
+    out.length < xs.length ||
+    !addon().sumOfSquares(xs as FloatArray[], out)
+  )
+    cpuBackend.sumOfSquares(xs, out);
+}
+
+function scaleInPlace(xs: readonly FloatArray[], scale: number): void {
+  if (totalLength(xs) >= nativeThresholds.elementwise) {
+    meta[0] = scale;
+    if (addon().scaleInPlace(xs as FloatArray[])) return;
+  }
+  cpuBackend.scaleInPlace(xs, scale);
 }
 
 // ---- the backend ---------------------------------------------------------------------------------
@@ -596,6 +644,9 @@ export const nativeBackend = {
   attentionBackward,
   decodeBlockForward,
   adamStep,
+  adamStepMulti,
+  sumOfSquares,
+  scaleInPlace,
 } satisfies Backend;
 
 /**

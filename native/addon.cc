@@ -890,14 +890,20 @@ napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// gemm(a, b, out, bias?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
+// gemm(a, b, out, bias?, preact?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
+// activation(-1 | U_GELU | U_GELU_TANH) hasPreact. With an activation the call always passes 5 arrays.
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok) return nullptr;
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
   const bool hasBias = c.B(11);
-  Arr bias;
+  const int act = static_cast<int>(c.I(12));
+  const bool hasPre = act >= 0 && c.B(13);
+  if (act >= 0 && act != U_GELU && act != U_GELU_TANH) c.fail("qkv native: gemm: unknown activation");
+  if (act >= 0 && c.B(10)) c.fail("qkv native: gemm: an activation epilogue cannot accumulate");
+  Arr bias, pre;
   if (hasBias) bias = c.arr(3);
+  if (hasPre) pre = c.arr(4);
   if (!c.ok) return nullptr;
   const i64 batch = c.I(0), M = c.I(1), N = c.I(2), K = c.I(3);
   const i64 aOff = c.I(4), aBS = c.I(5), bOff = c.I(7), bBS = c.I(8);
@@ -909,16 +915,17 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   c.need(b, bOff, (batch - 1) * bBS + K * N, "gemm b");
   c.need(o, 0, batch * M * N, "gemm out");
   if (hasBias) c.need(bias, 0, N, "gemm bias");
+  if (hasPre) c.need(pre, 0, batch * M * N, "gemm preact");
   if (!c.ok) return nullptr;
-  if (is_f32(a) && is_f32(b) && is_f32(o) && (!hasBias || is_f32(bias))) {
+  if (is_f32(a) && is_f32(b) && is_f32(o) && (!hasBias || is_f32(bias)) && (!hasPre || is_f32(pre))) {
     GemmP<float> p{static_cast<int>(batch), static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
                    P<float>(a, aOff), aBS, c.B(6), P<float>(b, bOff), bBS, c.B(9), P<float>(o), c.B(10),
-                   hasBias ? P<float>(bias) : nullptr};
+                   hasBias ? P<float>(bias) : nullptr, act, hasPre ? P<float>(pre) : nullptr};
     g_kernels->f32.gemm(p);
-  } else if (is_f64(a) && is_f64(b) && is_f64(o) && (!hasBias || is_f64(bias))) {
+  } else if (is_f64(a) && is_f64(b) && is_f64(o) && (!hasBias || is_f64(bias)) && (!hasPre || is_f64(pre))) {
     GemmP<double> p{static_cast<int>(batch), static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
                     P<double>(a, aOff), aBS, c.B(6), P<double>(b, bOff), bBS, c.B(9), P<double>(o), c.B(10),
-                    hasBias ? P<double>(bias) : nullptr};
+                    hasBias ? P<double>(bias) : nullptr, act, hasPre ? P<double>(pre) : nullptr};
     g_kernels->f64.gemm(p);
   } else {
     c.fail("qkv native: gemm: operands must all be Float32Array or all Float64Array");

@@ -36,6 +36,8 @@ struct GemmP {
   E* out;
   bool accumulate;
   const E* bias;  // may be null
+  int activation = -1;  // -1, U_GELU or U_GELU_TANH: epilogue out = f(z) once a tile is final
+  E* preact = nullptr;  // with an activation, may receive z
 };
 
 // Operation codes, in the order of the string unions of src/backend/backend.ts.

@@ -66,6 +66,13 @@ export interface GemmArgs<A extends FloatArray = FloatArray> {
   accumulate: boolean;
   /** Optional bias of length N added to every row (fused epilogue of a linear layer). */
   bias?: A | null;
+  /**
+   * Optional activation applied to each finished element after the bias (a fused epilogue: the tile
+   * is still in cache): out = f(z). Not combined with `accumulate`. The GELU forms match `unary`.
+   */
+  activation?: "gelu" | "geluTanh" | null;
+  /** With `activation`, receives the pre-activation z (batch·M·N elements), which backward needs. */
+  preact?: A | null;
 }
 
 /**

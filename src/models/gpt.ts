@@ -21,6 +21,7 @@ import {
   crossEntropy,
   type GPTBlockWeights,
   gptBlockDecode,
+  linear,
   narrow,
   qkvPackedAttention,
   reshape,
@@ -190,7 +191,12 @@ export class GPTMLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(this.gelu.forward(this.c_fc.forward(x))));
+    const { c_fc, gelu } = this;
+    // c_fc and its GELU in one product: the activation runs in the GEMM's epilogue.
+    const h = linear(x, c_fc.weight, c_fc.bias, {
+      activation: gelu.approximate === "tanh" ? "geluTanh" : "gelu",
+    });
+    return this.dropout.forward(this.c_proj.forward(h));
   }
 }
 

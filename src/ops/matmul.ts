@@ -1,10 +1,10 @@
 /** Matrix products: `matmul` with PyTorch's 1-D and broadcast-batch rules, and fused `linear`. */
-import { record } from "../autograd/graph.js";
+import { needsGrad, record } from "../autograd/graph.js";
 import type { FloatArray } from "../backend/backend.js";
 import { allocate, allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, shapeStr, sizeOf } from "../util/shape.js";
-import { backend, requireFloat, wrap } from "./core.js";
+import { backend, denseFloat, requireFloat, wrap } from "./core.js";
 import { sum, sumTo } from "./reduce.js";
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze } from "./shape.js";
 
@@ -134,11 +134,28 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/** Options of {@link linear}. */
+export interface LinearOptions {
+  /**
+   * Apply an activation in the matrix product's epilogue, while each output tile is still in cache:
+   * `linear(x, w, b, { activation: "geluTanh" })` equals `gelu(linear(x, w, b), { approximate: "tanh" })`.
+   */
+  activation?: "gelu" | "geluTanh";
+}
+
 /**
- * y = x·Wᵀ + b, as torch.nn.functional.linear, with the bias fused into the gemm.
+ * y = x·Wᵀ + b, as torch.nn.functional.linear, with the bias (and optionally a GELU) fused into the gemm.
  * @example linear(x, weight, bias) // x (…, in), weight (out, in), bias (out)
  */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+export function linear(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: LinearOptions = {},
+): Tensor {
+  const act = opts.activation;
+  if (act !== undefined && act !== "gelu" && act !== "geluTanh")
+    throw new Error(`linear: activation must be "gelu" or "geluTanh", got ${String(act)}`);
   requireFloat("linear", x);
   if (weight.ndim !== 2)
     throw new Error(`linear: weight must be 2-D (out, in), got ${shapeStr(weight.shape)}`);
@@ -162,6 +179,9 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const out = (inF > 0 ? allocateUninit : allocate)(x.dtype, N * outF) as FloatArray;
   const bc = bias ? contiguous(bias) : null;
   const biasData = bc ? (bc.data as FloatArray).subarray(bc.offset, bc.offset + outF) : null;
+  // The pre-activation is kept only when backward will need it.
+  const preact =
+    act && needsGrad(x2, weight, bias) ? (allocateUninit(x.dtype, N * outF) as FloatArray) : null;
   backend().gemm({
     batch: 1,
     M: N,
@@ -179,10 +199,18 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     out,
     accumulate: false,
     bias: biasData,
+    activation: act ?? null,
+    preact,
   });
   const y = wrap(out, [...lead, outF]);
-  return record(y, "linear", [x2, weight, bias], (g) => {
-    const g2 = reshape(g, [N, outF]);
+  return record(y, act ? `linear+${act}` : "linear", [x2, weight, bias], (g) => {
+    let g2 = reshape(g, [N, outF]);
+    if (act && preact) {
+      // Through the activation first: dz = dy · f'(z).
+      const gz = allocateUninit(x.dtype, N * outF) as FloatArray;
+      backend().unaryBackward(act, preact, out, denseFloat("linear", g2), gz);
+      g2 = wrap(gz, [N, outF]);
+    }
     return [
       x2.requiresGrad ? matmul2(g2, weight) : null,
       weight.requiresGrad ? matmul2(transpose(g2, 0, 1), x2) : null,

@@ -119,6 +119,69 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
     }
   });
 
+  it("GELU epilogues equal the product followed by the native unary map, on every work split", () => {
+    setNativeIsa("");
+    const rng = new Rng(31);
+    // small M, owned panels, shared panels (many rows), one task per matrix (batched B), K = 0
+    const shapes: [number, number, number, number, boolean, boolean][] = [
+      [1, 3, 64, 32, false, true],
+      [1, 200, 512, 128, false, true],
+      [1, 768, 512, 128, false, true],
+      [1, 768, 100, 64, true, false],
+      [4, 96, 70, 33, false, false],
+      [2, 5, 9, 0, false, false],
+    ];
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      for (const [batch, M, N, K, transA, transB] of shapes)
+        for (const activation of ["gelu", "geluTanh"] as const)
+          for (const withPre of [false, true]) {
+            const base = makeArgs({ batch, M, N, K, transA, transB, bias: true }, "float32", rng);
+            const plain = { ...base, out: new Float32Array(batch * M * N) };
+            withNativeAlways(() => nativeBackend.gemm(plain));
+            const z = plain.out.slice();
+            const want = new Float32Array(z.length);
+            withNativeAlways(() => nativeBackend.unary(activation, z, want));
+            const preact = withPre ? new Float32Array(z.length).fill(Number.NaN) : null;
+            const fused = { ...base, out: new Float32Array(z.length).fill(Number.NaN), activation, preact };
+            withNativeAlways(() => nativeBackend.gemm(fused));
+            const what = `gemm+${activation} ${JSON.stringify({ batch, M, N, K, transA, transB, threads })}`;
+            expectSame(fused.out, want, what);
+            if (preact) expectSame(preact, z, `${what} preact`);
+            // and the reference backend's epilogue agrees
+            const ref = { ...base, out: new Float32Array(z.length), activation, preact: null };
+            cpuBackend.gemm(ref);
+            expectClose(fused.out, ref.out, 1e-4, 1e-5 * Math.sqrt(K + 1), `${what} vs cpu`);
+          }
+    }
+    setNumThreads(2);
+    // float64 takes the exact-order path; an epilogue cannot accumulate
+    const c64 = makeArgs(
+      { batch: 2, M: 9, N: 20, K: 7, transA: false, transB: true, bias: true },
+      "float64",
+      rng,
+    );
+    const ref64 = {
+      ...c64,
+      out: new Float64Array(360),
+      activation: "gelu" as const,
+      preact: new Float64Array(360),
+    };
+    const nat64 = {
+      ...c64,
+      out: new Float64Array(360),
+      activation: "gelu" as const,
+      preact: new Float64Array(360),
+    };
+    cpuBackend.gemm(ref64);
+    withNativeAlways(() => nativeBackend.gemm(nat64));
+    expectClose(nat64.out, ref64.out, 1e-12, 1e-13, "gemm+gelu float64");
+    expectClose(nat64.preact, ref64.preact, 1e-12, 1e-13, "gemm+gelu float64 preact");
+    expect(() =>
+      withNativeAlways(() => nativeBackend.gemm({ ...c64, accumulate: true, activation: "gelu" })),
+    ).toThrow(/activation epilogue cannot accumulate/);
+  });
+
   it("K = 0 leaves bias / accumulation only", () => {
     check({ batch: 2, M: 3, N: 4, K: 0, transA: false, transB: false, bias: true }, "float32", 9);
     check(

@@ -2,7 +2,7 @@
  * Finite-difference gradient checks (float64, central differences) for reductions (one dim, several
  * dims, all dims, keepdim) and matrix products (1-D, 2-D, batched, broadcast batch, linear).
  */
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Tensor } from "../../src/index.js";
 import * as q from "../../src/index.js";
 import { gradCheck, leaf, slicedLeaf, transposedLeaf } from "../helpers.js";
@@ -161,5 +161,41 @@ describe("gradcheck: linear", () => {
       inputs: () => [transposedLeaf([3, 4], 311), leaf([2, 4], 312)],
       f: (x, w) => q.linear(x, w),
     },
+    {
+      name: "GELU (erf) epilogue, with bias",
+      inputs: () => [leaf([3, 4], 313), leaf([5, 4], 314), leaf([5], 315)],
+      f: (x, w, b) => q.linear(x, w, b, { activation: "gelu" }),
+    },
+    {
+      name: "GELU (tanh) epilogue, 3-D input, no bias",
+      inputs: () => [leaf([2, 3, 4], 316), transposedLeaf([5, 4], 317)],
+      f: (x, w) => q.linear(x, w, null, { activation: "geluTanh" }),
+    },
   ]);
+
+  it("the fused activation equals linear followed by gelu, and rejects unknown activations", () => {
+    for (const [activation, approximate] of [
+      ["gelu", "none"],
+      ["geluTanh", "tanh"],
+    ] as const) {
+      const x = q.randn([6, 8], { generator: new q.Generator(1), requiresGrad: true });
+      const w = q.randn([7, 8], { generator: new q.Generator(2), requiresGrad: true });
+      const b = q.randn([7], { generator: new q.Generator(3), requiresGrad: true });
+      const fused = q.linear(x, w, b, { activation });
+      fused.square().sum().backward();
+      const grads = [x, w, b].map((t) => Float32Array.from(t.grad!.data as Float32Array));
+      for (const t of [x, w, b]) t.grad = null;
+      const plain = q.gelu(q.linear(x, w, b), { approximate });
+      plain.square().sum().backward();
+      expect(fused.data).toEqual(plain.data);
+      [x, w, b].forEach((t, i) => {
+        expect(t.grad!.data).toEqual(grads[i]);
+      });
+    }
+    const x = q.randn([2, 3]);
+    const w = q.randn([4, 3]);
+    expect(() => q.linear(x, w, null, { activation: "relu" as "gelu" })).toThrow(
+      /linear: activation must be "gelu" or "geluTanh", got relu/,
+    );
+  });
 });

@@ -1,8 +1,10 @@
 /** Reference batched matrix product: plain loops, accumulating each output row in float64. */
 import type { GemmArgs } from "../../backend/backend.js";
+import { unary } from "./elementwise.js";
 
 export function gemm(args: GemmArgs): void {
   const { batch, M, N, K, a, b, out, transA, transB, accumulate, bias } = args;
+  if (args.activation && accumulate) throw new Error("gemm: an activation epilogue cannot accumulate");
   // Element (i, k) of op(A) sits at i·ai + k·ak; element (k, j) of op(B) at k·bk + j·bj.
   const ai = transA ? 1 : K;
   const ak = transA ? M : 1;
@@ -36,5 +38,11 @@ export function gemm(args: GemmArgs): void {
         out[o + j] = accumulate ? out[o + j] + v : v;
       }
     }
+  }
+  if (args.activation) {
+    // The epilogue: z (after the bias) goes to preact, f(z) to out.
+    const n = batch * M * N;
+    if (args.preact) args.preact.set(out.subarray(0, n));
+    unary(args.activation, out.subarray(0, n), out.subarray(0, n));
   }
 }

@@ -11,7 +11,13 @@ export interface NativeAddon {
   setNumThreads(n: number): number;
   setIsa(name: string): string | null;
   noop(...arrays: ArrayBufferView[]): void;
-  gemm(a: ArrayBufferView, b: ArrayBufferView, out: ArrayBufferView, bias?: ArrayBufferView): void;
+  gemm(
+    a: ArrayBufferView,
+    b: ArrayBufferView,
+    out: ArrayBufferView,
+    bias?: ArrayBufferView,
+    preact?: ArrayBufferView,
+  ): void;
   unary(x: ArrayBufferView, out: ArrayBufferView): boolean;
   unaryBackward(x: ArrayBufferView, y: ArrayBufferView, gy: ArrayBufferView, gx: ArrayBufferView): boolean;
   binary(a: ArrayBufferView, b: ArrayBufferView, out: ArrayBufferView): boolean;

@@ -217,13 +217,19 @@ function gemm(args: GemmArgs): void {
   meta[9] = args.transB ? 1 : 0;
   meta[10] = args.accumulate ? 1 : 0;
   const bias = args.bias;
-  if (bias) {
-    meta[11] = 1;
-    addon().gemm(args.a, args.b, args.out, bias);
-  } else {
-    meta[11] = 0;
-    addon().gemm(args.a, args.b, args.out);
+  meta[11] = bias ? 1 : 0;
+  const act = args.activation;
+  if (act) {
+    if (args.accumulate) throw new Error("gemm: an activation epilogue cannot accumulate");
+    meta[12] = UNARY[act];
+    meta[13] = args.preact ? 1 : 0;
+    addon().gemm(args.a, args.b, args.out, bias ?? args.out, args.preact ?? args.out);
+    return;
   }
+  meta[12] = -1;
+  meta[13] = 0;
+  if (bias) addon().gemm(args.a, args.b, args.out, bias);
+  else addon().gemm(args.a, args.b, args.out);
 }
 
 // ---- fused row kernels ---------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+/**
+ * Per-kernel profile of the small GPT's training step on the native backend: every backend call is
+ * timed and grouped (GEMMs by shape and transposes), next to the whole step's time, so the share
+ * spent outside the kernels (JS, allocation, GC) shows as the difference.
+ *
+ *   node --import tsx bench/profile.ts [--threads 1] [--steps 50]
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Backend } from "../src/backend/backend.js";
+import { loadNativeBackend, setNumThreads } from "../src/backends/native/index.js";
+import {
+  BatchSampler,
+  CharTokenizer,
+  Generator,
+  GPT,
+  optim,
+  setBackend,
+  TokenDataset,
+  tidy,
+} from "../src/index.js";
+
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const native = loadNativeBackend();
+if (!native) {
+  console.log("native backend unavailable; this profile needs it");
+  process.exit(0);
+}
+const stats = new Map<string, { n: number; ms: number }>();
+const timed = Object.create(Object.getPrototypeOf(native)) as Record<string, unknown>;
+for (const [k, f] of Object.entries(native)) {
+  if (typeof f !== "function") {
+    timed[k] = f;
+    continue;
+  }
+  timed[k] = (...args: unknown[]) => {
+    const t = performance.now();
+    const r = (f as (...a: unknown[]) => unknown).apply(native, args);
+    const ms = performance.now() - t;
+    let key = k;
+    if (k === "gemm") {
+      const g = args[0] as { M: number; N: number; K: number; transA: boolean; transB: boolean };
+      key = `gemm ${g.M}×${g.N}×${g.K} ${g.transA ? "T" : "N"}${g.transB ? "T" : "N"}`;
+    } else if (k === "unary" || k === "binary" || k === "reduce") key = `${k} ${String(args[0])}`;
+    const s = stats.get(key) ?? { n: 0, ms: 0 };
+    s.n++;
+    s.ms += ms;
+    stats.set(key, s);
+    return r;
+  };
+}
+setBackend(timed as unknown as Backend);
+const threads = Number(flag("threads", "1"));
+setNumThreads(threads);
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const text = readFileSync(join(root, "data/tinyshakespeare.txt"), "utf8");
+const tok = CharTokenizer.fromText(text);
+const data = TokenDataset.fromText(text, tok);
+const model = new GPT(
+  { vocabSize: tok.vocabSize, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false },
+  { generator: new Generator(1337) },
+);
+const opt = new optim.AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3, betas: [0.9, 0.99] });
+const sampler = new BatchSampler(data, { seed: 1337 });
+const steps = Number(flag("steps", "50"));
+const step = () => {
+  const { x, y } = sampler.getBatch("train", 12, 64);
+  tidy(() => model.forward(x, y).loss!.backward());
+  optim.clipGradNorm(model.parameters(), 1);
+  opt.step();
+  opt.zeroGrad();
+};
+for (let i = 0; i < 5; i++) step();
+stats.clear();
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) step();
+const total = (performance.now() - t0) / steps;
+const rows = [...stats].sort((a, b) => b[1].ms - a[1].ms);
+const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / steps;
+console.log(
+  `${threads} thread(s): ${total.toFixed(1)} ms/step, ${inKernels.toFixed(1)} ms in kernels, ${(total - inKernels).toFixed(1)} ms outside`,
+);
+for (const [k, v] of rows.slice(0, 30))
+  console.log(`${(v.ms / steps).toFixed(2).padStart(7)} ms ${String(v.n / steps).padStart(5)}/step  ${k}`);

@@ -60,19 +60,24 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
 
 /**
  * Attaches a graph node to `out` when grad mode is on and any input requires gradients.
- * Returns `out` for chaining.
+ * Returns `out` for chaining. `saved` lists buffers the op allocated for its backward alone
+ * (never an input's storage), so that {@link tidy} can recycle them with the output.
  */
 export function record(
   out: Tensor,
   name: string,
   inputs: (Tensor | null)[],
   backward: (gradOut: Tensor) => (Tensor | null)[],
+  saved?: readonly (AnyArray | null)[],
 ): Tensor {
   const scope = scopes[scopes.length - 1];
-  // A view shares its input's storage: it is an activation only when that storage already is one
-  // (a view of a parameter or of a cache made inside the scope must never be recycled).
-  if (scope?.allocated.has(out.data) && !scope.activations.has(out.data)) {
-    if (!inputs.some((x) => x?.data === out.data)) scope.activations.add(out.data);
+  if (scope) {
+    // A view shares its input's storage: it is an activation only when that storage already is one
+    // (a view of a parameter or of a cache made inside the scope must never be recycled).
+    if (scope.allocated.has(out.data) && !scope.activations.has(out.data)) {
+      if (!inputs.some((x) => x?.data === out.data)) scope.activations.add(out.data);
+    }
+    if (saved) for (const a of saved) if (a && scope.allocated.has(a)) scope.activations.add(a);
   }
   if (!needsGrad(...inputs)) return out;
   out.requiresGrad = true;

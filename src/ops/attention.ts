@@ -133,13 +133,19 @@ export function scaledDotProductAttention(
   const lse = allocateUninit(q.dtype, B * H * T) as FloatArray;
   const be = backend();
   be.attentionForward(args, out, lse);
-  return record(wrap(out, [...lead, T, Dv]), op, [q, k, v], (g) => {
-    const gq = allocateUninit(q.dtype, qd.length) as FloatArray;
-    const gk = allocateUninit(q.dtype, kd.length) as FloatArray;
-    const gv = allocateUninit(q.dtype, vd.length) as FloatArray;
-    be.attentionBackward(args, out, lse, denseFloat(op, g), gq, gk, gv);
-    return [wrap(gq, q.shape), wrap(gk, k.shape), wrap(gv, v.shape)];
-  });
+  return record(
+    wrap(out, [...lead, T, Dv]),
+    op,
+    [q, k, v],
+    (g) => {
+      const gq = allocateUninit(q.dtype, qd.length) as FloatArray;
+      const gk = allocateUninit(q.dtype, kd.length) as FloatArray;
+      const gv = allocateUninit(q.dtype, vd.length) as FloatArray;
+      be.attentionBackward(args, out, lse, denseFloat(op, g), gq, gk, gv);
+      return [wrap(gq, q.shape), wrap(gk, k.shape), wrap(gv, v.shape)];
+    },
+    [lse],
+  );
 }
 
 /**
@@ -209,10 +215,16 @@ export function qkvPackedAttention(qkv: Tensor, nHead: number, opts: PackedAtten
   const lse = allocateUninit(qkv.dtype, B * H * T) as FloatArray;
   const be = backend();
   be.attentionForward(args, out, lse);
-  return record(wrap(out, [B, T, C]), op, [qkv], (g) => {
-    // The three gradients interleave in one (B, T, 3C) buffer, which the kernel covers exactly.
-    const gqkv = allocateUninit(qkv.dtype, B * T * C3) as FloatArray;
-    be.attentionBackward(args, out, lse, denseFloat(op, g), gqkv, gqkv, gqkv);
-    return [wrap(gqkv, qkv.shape)];
-  });
+  return record(
+    wrap(out, [B, T, C]),
+    op,
+    [qkv],
+    (g) => {
+      // The three gradients interleave in one (B, T, 3C) buffer, which the kernel covers exactly.
+      const gqkv = allocateUninit(qkv.dtype, B * T * C3) as FloatArray;
+      be.attentionBackward(args, out, lse, denseFloat(op, g), gqkv, gqkv, gqkv);
+      return [wrap(gqkv, qkv.shape)];
+    },
+    [lse],
+  );
 }

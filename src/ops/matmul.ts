@@ -203,18 +203,24 @@ export function linear(
     preact,
   });
   const y = wrap(out, [...lead, outF]);
-  return record(y, act ? `linear+${act}` : "linear", [x2, weight, bias], (g) => {
-    let g2 = reshape(g, [N, outF]);
-    if (act && preact) {
-      // Through the activation first: dz = dy · f'(z).
-      const gz = allocateUninit(x.dtype, N * outF) as FloatArray;
-      backend().unaryBackward(act, preact, out, denseFloat("linear", g2), gz);
-      g2 = wrap(gz, [N, outF]);
-    }
-    return [
-      x2.requiresGrad ? matmul2(g2, weight) : null,
-      weight.requiresGrad ? matmul2(transpose(g2, 0, 1), x2) : null,
-      bias?.requiresGrad ? sum(g2, 0) : null,
-    ];
-  });
+  return record(
+    y,
+    act ? `linear+${act}` : "linear",
+    [x2, weight, bias],
+    (g) => {
+      let g2 = reshape(g, [N, outF]);
+      if (act && preact) {
+        // Through the activation first: dz = dy · f'(z).
+        const gz = allocateUninit(x.dtype, N * outF) as FloatArray;
+        backend().unaryBackward(act, preact, out, denseFloat("linear", g2), gz);
+        g2 = wrap(gz, [N, outF]);
+      }
+      return [
+        x2.requiresGrad ? matmul2(g2, weight) : null,
+        weight.requiresGrad ? matmul2(transpose(g2, 0, 1), x2) : null,
+        bias?.requiresGrad ? sum(g2, 0) : null,
+      ];
+    },
+    [preact],
+  );
 }

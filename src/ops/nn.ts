@@ -92,13 +92,23 @@ export function layerNorm(
   const rstd = allocate(x.dtype, rows) as FloatArray;
   const be = backend();
   be.layerNormForward(xd, wd, bd, rows, n, eps, out, mu, rstd);
-  return record(wrap(out, x.shape), "layerNorm", [x, weight, bias], (g) => {
-    const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
-    const gw = weight?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
-    const gb = bias?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
-    be.layerNormBackward(xd, wd, mu, rstd, denseFloat("layerNorm", g), rows, n, gx, gw, gb);
-    return [wrap(gx, x.shape), gw ? wrap(gw, normalizedShape) : null, gb ? wrap(gb, normalizedShape) : null];
-  });
+  return record(
+    wrap(out, x.shape),
+    "layerNorm",
+    [x, weight, bias],
+    (g) => {
+      const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
+      const gw = weight?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
+      const gb = bias?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
+      be.layerNormBackward(xd, wd, mu, rstd, denseFloat("layerNorm", g), rows, n, gx, gw, gb);
+      return [
+        wrap(gx, x.shape),
+        gw ? wrap(gw, normalizedShape) : null,
+        gb ? wrap(gb, normalizedShape) : null,
+      ];
+    },
+    [mu, rstd],
+  );
 }
 
 export interface DropoutOptions {
@@ -192,11 +202,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const lse = allocate(input.dtype, rows) as FloatArray;
   const be = backend();
   be.crossEntropyForward(ld, t, rows, C, ignoreIndex, eps, loss, lse);
-  const perRow = record(wrap(loss, [rows]), "crossEntropy", [logits], (g) => {
-    const gl = allocateUninit(input.dtype, ld.length) as FloatArray;
-    be.crossEntropyBackward(ld, t, lse, denseFloat("crossEntropy", g), rows, C, ignoreIndex, eps, gl);
-    return [wrap(gl, logits.shape)];
-  });
+  const perRow = record(
+    wrap(loss, [rows]),
+    "crossEntropy",
+    [logits],
+    (g) => {
+      const gl = allocateUninit(input.dtype, ld.length) as FloatArray;
+      be.crossEntropyBackward(ld, t, lse, denseFloat("crossEntropy", g), rows, C, ignoreIndex, eps, gl);
+      return [wrap(gl, logits.shape)];
+    },
+    [lse],
+  );
   if (reduction === "none") return reshape(perRow, expectTarget);
   if (reduction === "sum") return sum(perRow);
   if (reduction !== "mean")

@@ -165,4 +165,26 @@ describe("tidy", () => {
     for (let i = 0; i < 3; i++) q.withNoGrad(() => q.tidy(() => model.forward(x).sum().item()));
     expect(out.data).toEqual(kept);
   });
+
+  it("a steady-state GPT training step under tidy allocates fresh buffers only for the new .grad", () => {
+    const config = { vocabSize: 40, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0, bias: true };
+    const model = new q.GPT(config, { generator: new q.Generator(8) });
+    const opt = new q.optim.AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3 });
+    const ids = q.randint(0, 40, [4, 33], { generator: new q.Generator(9) });
+    const x = ids.narrow(1, 0, 32).contiguous();
+    const y = ids.narrow(1, 1, 32).contiguous();
+    const step = () => {
+      q.tidy(() => model.forward(x, y).loss!.backward());
+      q.optim.clipGradNorm(model.parameters(), 1);
+      opt.step();
+      opt.zeroGrad();
+    };
+    for (let i = 0; i < 3; i++) step();
+    const fresh0 = memoryPool().fresh;
+    for (let i = 0; i < 5; i++) step();
+    // Only the new .grad buffers are fresh: zeroGrad() drops the old ones (set to None, as in
+    // PyTorch), and a caller may still hold them, so they are left to the garbage collector.
+    const bigGrads = model.parameters().filter((p) => p.numel() >= 1024).length;
+    expect(memoryPool().fresh - fresh0).toBe(5 * bigGrads);
+  });
 });

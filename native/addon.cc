@@ -746,31 +746,6 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// adamStep(p, g, m, v, vmax?) meta: lr beta1 beta2 eps weightDecay step decoupled hasMax
-napi_value AdamStep(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  Arr p = c.arr(0), g = c.arr(1), m = c.arr(2), v = c.arr(3);
-  const bool hmax = c.B(7);
-  Arr vm;
-  if (hmax) vm = c.arr(4);
-  if (!c.ok) return nullptr;
-  const size_t n = p.len;
-  if (g.len < n || m.len < n || v.len < n || (hmax && vm.len < n)) return boolean(env, false);
-  AdamOpts o{c.D(0), c.D(1), c.D(2), c.D(3), c.D(4), c.D(5), c.B(6)};
-  const Arr* pv = hmax ? &vm : nullptr;
-  if (all_type<float>({&p, &g, &m, &v, pv}))
-    g_kernels->f32.adam(P<float>(p), P<float>(g), P<float>(m), P<float>(v), hmax ? P<float>(vm) : nullptr,
-                        static_cast<i64>(n), o);
-  else if (all_type<double>({&p, &g, &m, &v, pv}))
-    g_kernels->f64.adam(P<double>(p), P<double>(g), P<double>(m), P<double>(v), hmax ? P<double>(vm) : nullptr,
-                        static_cast<i64>(n), o);
-  else
-    return boolean(env, false);
-  return boolean(env, true);
-}
-
-
-
 // ---- multi-tensor optimizer kernels (arguments: JS arrays of typed arrays) ------------------------
 
 // Reads a JS array of typed arrays into out; false when v is not one.
@@ -858,7 +833,8 @@ void adam_multi_call(const std::vector<Arr>* l, bool hmax, int n, const i64* ns,
                 o);
 }
 
-// adamStepMulti(ps[], gs[], ms[], vs[], vmaxs[]?) meta: as adamStep (one step shared by all tensors)
+// adamStepMulti(ps[], gs[], ms[], vs[], vmaxs[]?) meta: lr beta1 beta2 eps weightDecay step decoupled hasMax
+// (one step shared by all tensors)
 napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok) return nullptr;
@@ -994,7 +970,6 @@ const Fn kFns[] = {
     {"scatterAdd", ScatterAdd},
     {"attentionForward", AttentionForward},
     {"attentionBackward", AttentionBackward},
-    {"adamStep", AdamStep},
     {"decodeBlock", DecodeBlock},
     {"adamStepMulti", AdamStepMulti},
     {"sumOfSquares", SumOfSquares},

@@ -128,7 +128,6 @@ struct KernelSet {
   void (*attn_fwd)(const AttnP& p, const E* q, const E* k, const E* v, E* out, E* lse);
   void (*attn_bwd)(const AttnP& p, const E* q, const E* k, const E* v, const E* out, const E* lse,
                    const E* gout, E* gq, E* gk, E* gv);
-  void (*adam)(E* p, const E* g, E* m, E* v, E* vmax, i64 n, const AdamOpts& o);
   // Multi-tensor forms over `count` tensors of ns[i] elements (vmax may be null).
   void (*adam_multi)(E* const* p, const E* const* g, E* const* m, E* const* v, E* const* vmax, const i64* ns,
                      int count, const AdamOpts& o);

@@ -314,29 +314,10 @@ export interface Backend {
 
   // ---- optimizers ---------------------------------------------------------------------------
   /**
-   * One Adam/AdamW update in place, PyTorch's formulation. `decoupled` selects AdamW's
-   * p ← p·(1 − lr·wd); otherwise wd·p is added to the gradient. `maxExpAvgSq` enables AMSGrad.
-   */
-  adamStep(
-    p: FloatArray,
-    g: FloatArray,
-    expAvg: FloatArray,
-    expAvgSq: FloatArray,
-    maxExpAvgSq: FloatArray | null,
-    opts: {
-      lr: number;
-      beta1: number;
-      beta2: number;
-      eps: number;
-      weightDecay: number;
-      step: number;
-      decoupled: boolean;
-    },
-  ): void;
-  /**
-   * adamStep over many parameters in one call (the same options and step for all): params[i] is
-   * updated from grads[i], expAvgs[i], expAvgSqs[i] (and maxExpAvgSqs[i] with AMSGrad), exactly as
-   * adamStep would.
+   * One Adam/AdamW update in place over many parameters (the same options and step for all), in
+   * PyTorch's formulation: params[i] is updated from grads[i], expAvgs[i], expAvgSqs[i] (and
+   * maxExpAvgSqs[i], which enables AMSGrad). `decoupled` selects AdamW's p ← p·(1 − lr·wd);
+   * otherwise wd·p is added to the gradient.
    */
   adamStepMulti(
     params: readonly FloatArray[],
@@ -352,7 +333,7 @@ export interface Backend {
   scaleInPlace(xs: readonly FloatArray[], scale: number): void;
 }
 
-/** Options of one Adam/AdamW step (see {@link Backend.adamStep}). */
+/** Options of one Adam/AdamW step (see {@link Backend.adamStepMulti}). */
 export interface AdamStepOptions {
   lr: number;
   beta1: number;

@@ -1,6 +1,6 @@
 /**
  * Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), running the backend's fused
- * `adamStep` kernel in place on each parameter's storage.
+ * `adamStepMulti` kernel in place on the parameters' storage, one call per step count.
  */
 
 import type { FloatArray } from "../backend/backend.js";

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { FloatArray } from "../../src/backend/backend.js";
+import { adamStep as cpuAdamStep } from "../../src/backends/cpu/optim.js";
 import { nativeBackend, setNativeIsa, setNumThreads } from "../../src/backends/native/index.js";
 import {
   availableIsas,
@@ -169,7 +170,7 @@ describe.skipIf(!native)(
       expectSame(l2, l1, "loss");
     });
 
-    it("adamStep: Adam, AdamW, AMSGrad, weight decay (float32/float64)", () => {
+    it("adamStepMulti on one tensor: Adam, AdamW, AMSGrad, weight decay (float32/float64)", () => {
       let seed = 400;
       for (const dtype of DT) {
         for (const decoupled of [false, true]) {
@@ -186,8 +187,11 @@ describe.skipIf(!native)(
               const b = [p.slice(), m.slice(), v.slice(), vm?.slice() ?? null] as const;
               for (let step = 1; step <= 3; step++) {
                 const g = rng.float(dtype, n);
-                cpuBackend.adamStep(a[0], g, a[1], a[2], a[3], { ...opts, step });
-                withNativeAlways(() => nativeBackend.adamStep(b[0], g, b[1], b[2], b[3], { ...opts, step }));
+                const o = { ...opts, step };
+                cpuAdamStep(a[0], g, a[1], a[2], a[3], o);
+                withNativeAlways(() =>
+                  nativeBackend.adamStepMulti([b[0]], [g], [b[1]], [b[2]], b[3] ? [b[3]] : null, o),
+                );
               }
               const what = `adam ${dtype} decoupled=${decoupled} ams=${amsgrad} wd=${weightDecay}`;
               const [rt, at] = tol(dtype, 1e-6, 1e-9);

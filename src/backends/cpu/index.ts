@@ -18,7 +18,7 @@ import {
   softmaxBackward,
   softmaxForward,
 } from "./nn.js";
-import { adamStep, adamStepMulti, scaleInPlace, sumOfSquares } from "./optim.js";
+import { adamStepMulti, scaleInPlace, sumOfSquares } from "./optim.js";
 import { argReduce, reduce } from "./reduce.js";
 
 export const cpuBackend = {
@@ -49,7 +49,6 @@ export const cpuBackend = {
   attentionForward,
   attentionBackward,
   decodeBlockForward,
-  adamStep,
   adamStepMulti,
   sumOfSquares,
   scaleInPlace,

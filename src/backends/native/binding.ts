@@ -67,13 +67,6 @@ export interface NativeAddon {
   attentionBackward(...arrays: ArrayBufferView[]): boolean;
   /** x, out, k, v, attnW, projW, fcW, mlpW, ln1w, ln1b, attnB, projB, ln2w, ln2b, fcB, mlpB (see addon.cc). */
   decodeBlock(...arrays: ArrayBufferView[]): boolean;
-  adamStep(
-    p: ArrayBufferView,
-    g: ArrayBufferView,
-    m: ArrayBufferView,
-    v: ArrayBufferView,
-    vmax?: ArrayBufferView,
-  ): boolean;
   adamStepMulti(
     ps: ArrayBufferView[],
     gs: ArrayBufferView[],

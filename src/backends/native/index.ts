@@ -537,32 +537,6 @@ function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
 
 // ---- optimizers ----------------------------------------------------------------------------------
 
-function adamStep(
-  p: FloatArray,
-  g: FloatArray,
-  expAvg: FloatArray,
-  expAvgSq: FloatArray,
-  maxExpAvgSq: FloatArray | null,
-  opts: {
-    lr: number;
-    beta1: number;
-    beta2: number;
-    eps: number;
-    weightDecay: number;
-    step: number;
-    decoupled: boolean;
-  },
-): void {
-  if (p.length >= nativeThresholds.optimizer) {
-    putAdam(opts, maxExpAvgSq !== null);
-    const ok = maxExpAvgSq
-      ? addon().adamStep(p, g, expAvg, expAvgSq, maxExpAvgSq)
-      : addon().adamStep(p, g, expAvg, expAvgSq);
-    if (ok) return;
-  }
-  cpuBackend.adamStep(p, g, expAvg, expAvgSq, maxExpAvgSq, opts);
-}
-
 function putAdam(opts: AdamStepOptions, amsgrad: boolean): void {
   meta[0] = opts.lr;
   meta[1] = opts.beta1;
@@ -649,7 +623,6 @@ export const nativeBackend = {
   attentionForward,
   attentionBackward,
   decodeBlockForward,
-  adamStep,
   adamStepMulti,
   sumOfSquares,
   scaleInPlace,

@@ -4,13 +4,10 @@
  *
  *   node --import tsx bench/generate.ts [--new-tokens 256] [--reps 5] [--backend native|cpu] [--no-torch]
  */
-import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadNativeBackend, setNumThreads } from "../src/backends/native/index.js";
-import { Generator, GPT, KVCache, setBackend, tensor, withNoGrad } from "../src/index.js";
+import { Generator, GPT, setBackend } from "../src/index.js";
+import { greedyDecode, torchTwin } from "./shared.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`);
@@ -20,7 +17,6 @@ const newTokens = Number(flag("new-tokens", "256"));
 const reps = Number(flag("reps", "5"));
 const backend = flag("backend", "native");
 const bias = argv.includes("--bias");
-const python = process.env.QKV_BENCH_PYTHON ?? "/usr/bin/python3";
 
 if (backend === "native") {
   const native = loadNativeBackend();
@@ -37,53 +33,24 @@ const model = new GPT(
   { generator: new Generator(1337) },
 ).eval();
 
-function run(): { tps: number; ids: number[] } {
-  return withNoGrad(() => {
-    const cache = new KVCache(4);
-    const ids: number[] = [];
-    let id = 0;
-    const t0 = performance.now();
-    for (let t = 0; t < newTokens; t++) {
-      const { logits } = model.forward(tensor(Int32Array.of(id), { shape: [1, 1] }), null, {
-        cache,
-        lastOnly: true,
-      });
-      const row = logits.toArray();
-      let best = 0;
-      for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
-      id = best;
-      ids.push(id);
-    }
-    return { tps: newTokens / ((performance.now() - t0) / 1000), ids };
-  });
-}
-
 let best = 0;
 let ids: number[] = [];
 for (let r = 0; r < reps; r++) {
-  const out = run();
+  const out = greedyDecode(model, newTokens);
   best = Math.max(best, out.tps);
   ids = out.ids;
 }
 let torchTps = Number.NaN;
 if (!argv.includes("--no-torch")) {
   for (let r = 0; r < Math.min(reps, 3); r++) {
-    const p = spawnSync(
-      python,
-      [
-        join(root, "bench/torch_gpt.py"),
-        "generate",
-        "--block",
-        String(newTokens + 1),
-        "--new-tokens",
-        String(newTokens),
-      ],
-      { encoding: "utf8" },
-    );
-    if (p.status === 0) {
-      const v = JSON.parse(p.stdout.trim().split("\n").pop()!).tokensPerSec as number;
-      torchTps = Number.isNaN(torchTps) ? v : Math.max(torchTps, v);
-    }
+    const v = torchTwin([
+      "generate",
+      "--block",
+      String(newTokens + 1),
+      "--new-tokens",
+      String(newTokens),
+    ])?.tokensPerSec;
+    if (v !== undefined) torchTps = Number.isNaN(torchTps) ? v : Math.max(torchTps, v);
   }
 }
 console.log(

@@ -7,7 +7,6 @@
  *
  *   node --import tsx bench/train.ts [--steps 30] [--threads 1,2] [--quick]
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,14 +21,12 @@ import {
   CharTokenizer,
   Generator,
   GPT,
-  KVCache,
   optim,
   setBackend,
   TokenDataset,
-  tensor,
   tidy,
-  withNoGrad,
 } from "../src/index.js";
+import { greedyDecode, torchTwin } from "./shared.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
@@ -40,20 +37,6 @@ const flag = (name: string, fallback: string) => {
 const quick = argv.includes("--quick");
 const steps = Number(flag("steps", quick ? "10" : "30"));
 const threadList = flag("threads", "1,2").split(",").map(Number);
-const python = process.env.QKV_BENCH_PYTHON ?? "/usr/bin/python3";
-
-function torch(args: string[]): Record<string, number> | null {
-  const r = spawnSync(python, [join(root, "bench/torch_gpt.py"), ...args], {
-    encoding: "utf8",
-    timeout: 600_000,
-  });
-  if (r.status !== 0) return null;
-  try {
-    return JSON.parse(r.stdout.trim().split("\n").pop()!);
-  } catch {
-    return null;
-  }
-}
 
 const cfg = { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, batchSize: 12 };
 
@@ -100,22 +83,7 @@ function generateTokensPerSec(newTokens: number): number {
   setNumThreads(1);
   const { model } = setup(newTokens + 1);
   model.eval();
-  return withNoGrad(() => {
-    const cache = new KVCache(cfg.nLayer);
-    let id = 0;
-    const t0 = performance.now();
-    for (let t = 0; t < newTokens; t++) {
-      const { logits } = model.forward(tensor(Int32Array.of(id), { shape: [1, 1] }), null, {
-        cache,
-        lastOnly: true,
-      });
-      const row = logits.toArray();
-      let best = 0;
-      for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
-      id = best;
-    }
-    return newTokens / ((performance.now() - t0) / 1000);
-  });
+  return greedyDecode(model, newTokens).tps;
 }
 
 function memoryRun(iters: number): { peakMiB: number; growthMiB: number } {
@@ -149,7 +117,7 @@ console.log(
 console.log(`${pad("threads", 9)}${pad("qkv ms/step", 14)}${pad("torch ms/step", 16)}qkv / torch`);
 for (const t of threadList) {
   const ours = trainStepMs(t);
-  const ref = torch(["train-step", "--threads", String(t), "--steps", String(steps)]);
+  const ref = torchTwin(["train-step", "--threads", String(t), "--steps", String(steps)]);
   const theirs = ref?.msPerStep;
   console.log(
     `${pad(String(t), 9)}${pad(ours.toFixed(1), 14)}${pad(theirs ? theirs.toFixed(1) : "n/a", 16)}${theirs ? (ours / theirs).toFixed(2) : "n/a"}`,
@@ -158,7 +126,7 @@ for (const t of threadList) {
 
 const newTokens = 256;
 const ours = generateTokensPerSec(newTokens);
-const ref = torch(["generate", "--block", String(newTokens + 1), "--new-tokens", String(newTokens)]);
+const ref = torchTwin(["generate", "--block", String(newTokens + 1), "--new-tokens", String(newTokens)]);
 console.log(`\n== generation, batch 1, KV cache, ${newTokens} new tokens, 1 thread ==`);
 console.log(
   `qkv ${ours.toFixed(0)} tok/s, torch ${ref ? ref.tokensPerSec.toFixed(0) : "n/a"} tok/s${ref ? `, ratio ${(ours / ref.tokensPerSec).toFixed(2)}×` : ""}`,

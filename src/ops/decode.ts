@@ -5,7 +5,7 @@
  */
 import { needsGrad } from "../autograd/graph.js";
 import type { FloatArray } from "../backend/backend.js";
-import { allocate } from "../tensor/dtype.js";
+import { allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { shapeStr } from "../util/shape.js";
 import { backend, dense, requireFloat, wrap } from "./core.js";
@@ -105,7 +105,7 @@ export function gptBlockDecode(
     throw new Error(`${op}: caches must be ${x.dtype} like x, got ${k.dtype} and ${v.dtype}`);
   if (needsGrad(x, ...shapes.map(([name]) => w[name])))
     throw new Error(`${op}: inference only (no gradient); call it under withNoGrad()`);
-  const out = allocate(x.dtype, B * T * C) as FloatArray;
+  const out = allocateUninit(x.dtype, B * T * C) as FloatArray; // the kernel writes every element
   backend().decodeBlockForward(
     {
       B,

@@ -13,6 +13,9 @@
  * that overwrite every element.
  */
 import type { AnyArray, DType } from "../backend/backend.js";
+// dtype.ts re-exports this module's allocators; the cycle is safe because neither module uses
+// the other while it initialises.
+import { dtypeOf } from "./dtype.js";
 
 /** Buffers smaller than this (elements) are cheap for the JS engine and not pooled. */
 const MIN_POOLED = 1024;
@@ -41,13 +44,6 @@ function make(dtype: DType, n: number): AnyArray {
     case "bool":
       return new Uint8Array(n);
   }
-}
-
-function dtypeName(a: AnyArray): DType {
-  if (a instanceof Float32Array) return "float32";
-  if (a instanceof Float64Array) return "float64";
-  if (a instanceof Int32Array) return "int32";
-  return "bool";
 }
 
 /** Scopes collecting the arrays allocated while they are open (innermost last). */
@@ -103,7 +99,7 @@ export function release(a: AnyArray): void {
     stats.dropped++;
     return;
   }
-  const k = key(dtypeName(a), a.length);
+  const k = key(dtypeOf(a), a.length);
   let list = free.get(k);
   if (!list) {
     list = [];

@@ -5,7 +5,10 @@
  *   - generation: tokens/s at batch 1 with the KV cache (greedy);
  *   - memory: peak RSS of a training run, and its growth over the run.
  *
- *   node --import tsx bench/train.ts [--steps 30] [--threads 1,2] [--quick]
+ *   node --import tsx bench/train.ts [--steps 30] [--threads 1,2] [--quick] [--no-torch] [--no-memory]
+ *
+ * --no-torch skips the PyTorch twin (its columns read n/a); --no-memory skips the memory run.
+ * bench/before-after.ts uses both to compare two checkouts on qkv's own figures.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -37,6 +40,8 @@ const flag = (name: string, fallback: string) => {
 const quick = argv.includes("--quick");
 const steps = Number(flag("steps", quick ? "10" : "30"));
 const threadList = flag("threads", "1,2").split(",").map(Number);
+const withTorch = !argv.includes("--no-torch");
+const twin = (args: string[]) => (withTorch ? torchTwin(args) : null);
 
 const cfg = { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, batchSize: 12 };
 
@@ -117,7 +122,7 @@ console.log(
 console.log(`${pad("threads", 9)}${pad("qkv ms/step", 14)}${pad("torch ms/step", 16)}qkv / torch`);
 for (const t of threadList) {
   const ours = trainStepMs(t);
-  const ref = torchTwin(["train-step", "--threads", String(t), "--steps", String(steps)]);
+  const ref = twin(["train-step", "--threads", String(t), "--steps", String(steps)]);
   const theirs = ref?.msPerStep;
   console.log(
     `${pad(String(t), 9)}${pad(ours.toFixed(1), 14)}${pad(theirs ? theirs.toFixed(1) : "n/a", 16)}${theirs ? (ours / theirs).toFixed(2) : "n/a"}`,
@@ -126,14 +131,16 @@ for (const t of threadList) {
 
 const newTokens = 256;
 const ours = generateTokensPerSec(newTokens);
-const ref = torchTwin(["generate", "--block", String(newTokens + 1), "--new-tokens", String(newTokens)]);
+const ref = twin(["generate", "--block", String(newTokens + 1), "--new-tokens", String(newTokens)]);
 console.log(`\n== generation, batch 1, KV cache, ${newTokens} new tokens, 1 thread ==`);
 console.log(
   `qkv ${ours.toFixed(0)} tok/s, torch ${ref ? ref.tokensPerSec.toFixed(0) : "n/a"} tok/s${ref ? `, ratio ${(ours / ref.tokensPerSec).toFixed(2)}×` : ""}`,
 );
 
-const mem = memoryRun(quick ? 100 : 500);
-console.log(`\n== memory: ${quick ? 100 : 500}-step training run ==`);
-console.log(
-  `peak RSS ${mem.peakMiB.toFixed(0)} MiB; RSS change from step 20 to the end ${mem.growthMiB.toFixed(1)} MiB`,
-);
+if (!argv.includes("--no-memory")) {
+  const mem = memoryRun(quick ? 100 : 500);
+  console.log(`\n== memory: ${quick ? 100 : 500}-step training run ==`);
+  console.log(
+    `peak RSS ${mem.peakMiB.toFixed(0)} MiB; RSS change from step 20 to the end ${mem.growthMiB.toFixed(1)} MiB`,
+  );
+}

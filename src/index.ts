@@ -9,7 +9,6 @@ import "./ops/methods.js";
 
 export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
 export type { Backend } from "./backend/backend.js";
-export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export {
   backend,
   cpuBackend,
@@ -18,6 +17,13 @@ export {
   registerBackend,
   setBackend,
 } from "./backend/select.js";
+export {
+  getNumThreads,
+  loadNativeBackend,
+  nativeInfo,
+  nativeLoadError,
+  setNumThreads,
+} from "./backends/native/index.js";
 export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";
@@ -27,6 +33,7 @@ export { Module, Parameter } from "./nn/module.js";
 export * from "./ops/index.js";
 export * as optim from "./optim/index.js";
 export * from "./tensor/create.js";
+export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
 export * from "./tokenizers/index.js";
@@ -42,11 +49,3 @@ export {
   type XoshiroState,
 } from "./util/rng.js";
 export * from "./viz/index.js";
-
-export {
-  getNumThreads,
-  loadNativeBackend,
-  nativeInfo,
-  nativeLoadError,
-  setNumThreads,
-} from "./backends/native/index.js";

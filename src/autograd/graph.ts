@@ -5,7 +5,7 @@
  */
 import type { AnyArray } from "../tensor/dtype.js";
 import { beginTracking, endTracking, release } from "../tensor/pool.js";
-import type { Node, Tensor } from "../tensor/tensor.js";
+import type { Tensor } from "../tensor/tensor.js";
 
 // The node type lives with Tensor (its `gradFn` slot), so the tensor layer never imports autograd.
 export type { Node } from "../tensor/tensor.js";

@@ -7,7 +7,7 @@
  * their own results, and never keep references to their arguments after returning.
  */
 
-import type { AnyArray, DType, FloatArray } from "../tensor/dtype.js";
+import type { AnyArray, FloatArray } from "../tensor/dtype.js";
 
 export type { AnyArray, DType, FloatArray } from "../tensor/dtype.js";
 

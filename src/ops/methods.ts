@@ -299,7 +299,9 @@ const INSTALLED = Symbol.for("qkv.tensorMethod");
 function installTensorMethods(): void {
   const proto = Tensor.prototype as unknown as Record<string, unknown>;
   for (const [name, fn] of Object.entries(P) as [string, (...args: unknown[]) => unknown][]) {
-    const existing = Object.getOwnPropertyDescriptor(proto, name)?.value as { [INSTALLED]?: true } | undefined;
+    const existing = Object.getOwnPropertyDescriptor(proto, name)?.value as
+      | { [INSTALLED]?: true }
+      | undefined;
     if (existing !== undefined && !existing[INSTALLED]) {
       throw new Error(`ops/methods.ts: Tensor already defines "${name}"; refusing to replace it`);
     }

@@ -75,6 +75,9 @@ export interface MaskedLMTaskOptions {
  * BERT's masked-LM pretraining on a token dataset: windows of `blockSize` tokens, 15% of them
  * selected and replaced as in the BERT paper (80% [MASK], 10% random, 10% kept), loss on the
  * selected positions only. Evaluation batches (windows and masks) are fixed per split.
+ * @example
+ * const task = new MaskedLMTask(mlm, dataset, { batchSize: 8, blockSize: 64, seed: 0, maskId, specialIds });
+ * await new Trainer(task, optimizer, { maxIters: 100, gradAccum: 1, gradClip: 1 }).run();
  */
 export class MaskedLMTask implements TrainTask {
   readonly sampler: BatchSampler;
@@ -173,6 +176,9 @@ export interface Seq2SeqTaskOptions extends CollateOptions {
  * Encoder-decoder training on token pairs with teacher forcing: the decoder reads BOS + target
  * and predicts target + EOS, padding ignored. `exactMatch` decodes greedily and counts pairs
  * whose whole target comes out.
+ * @example
+ * const task = new Seq2SeqTask(model, train, val, { batchSize: 32, seed: 0, maxLen: 14, padId, bosId, eosId });
+ * task.exactMatch(256); // share of held-out pairs decoded exactly
  */
 export class Seq2SeqTask implements TrainTask {
   readonly tokensPerBatch: number;

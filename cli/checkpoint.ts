@@ -1,8 +1,7 @@
 /** Opening a checkpoint folder for `sample`, `eval` and `info`. */
 import { stat } from "node:fs/promises";
-import { GPT, loadTokenizer, type Tokenizer } from "../src/index.js";
-import { readCheckpoint } from "../src/io/node-checkpoint.js";
-import type { TrainerState } from "../src/train/trainer.js";
+import { GPT, loadTokenizer, type Tokenizer, type TrainerState } from "../src/index.js";
+import { readCheckpoint } from "../src/node.js";
 import { CliError } from "./errors.js";
 
 export interface OpenCheckpoint {

@@ -1,6 +1,6 @@
 /** `qkv eval`: loss and perplexity of a GPT checkpoint on a text file. */
 import { tensor, withNoGrad } from "../src/index.js";
-import { loadTextSource } from "../src/io/node-data.js";
+import { loadTextSource } from "../src/node.js";
 import { gptOf, openCheckpoint } from "./checkpoint.js";
 import { CliError } from "./errors.js";
 import { chooseBackend } from "./runtime.js";

@@ -3,7 +3,7 @@
  * public API; every failure becomes one message on stderr and a non-zero exit code.
  */
 import { Command, CommanderError, Option } from "commander";
-import { DEFAULTS, type TrainConfig } from "../src/train/config.js";
+import { DEFAULTS, type TrainConfig } from "../src/index.js";
 import { boolFlag, CliError, intFlag, kebab, numFlag } from "./errors.js";
 
 const FIELD_HELP: Record<keyof TrainConfig, string> = {

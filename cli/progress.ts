@@ -3,7 +3,7 @@
  * plain line per logging interval in a pipe or CI (so logs stay readable).
  */
 import cliProgress from "cli-progress";
-import type { TrainEvent } from "../src/train/trainer.js";
+import type { TrainEvent } from "../src/index.js";
 import { formatDuration } from "./runtime.js";
 
 type StepEvent = Extract<TrainEvent, { type: "step" }>;

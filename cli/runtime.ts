@@ -2,13 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  loadNativeBackend,
-  nativeInfo,
-  nativeLoadError,
-  setNumThreads,
-} from "../src/backends/native/index.js";
-import { setBackend } from "../src/index.js";
+import { loadNativeBackend, nativeInfo, nativeLoadError, setBackend, setNumThreads } from "../src/index.js";
 import { CliError } from "./errors.js";
 
 /** The package root (holds package.json and data/), found from this file's location. */

@@ -1,34 +1,32 @@
 /**
- * Builds what `qkv train` needs for each model family: tokenizer, data, model, the training task,
- * checkpoint weights, and the sample or evaluation printed at the end.
+ * Builds what `qkv train` needs for each model family: tokenizer, data, model, the training task
+ * (from src/train/tasks.ts), checkpoint weights, and the sample or evaluation printed at the end.
  */
 import {
   additionTask,
-  BatchSampler,
   BertForMaskedLM,
-  crossEntropy,
   Generator,
   GPT,
   generate,
   gptNextTokenModel,
-  maskTokens,
+  LanguageModelTask,
+  MaskedLMTask,
   PairDataset,
+  type Parameter,
   parseTsv,
   type RawTensor,
   reverseTask,
+  Seq2SeqTask,
   Seq2SeqTransformer,
   type Tensor,
   type TextPair,
   TokenDataset,
   type Tokenizer,
+  type TrainConfig,
+  type TrainTask,
   withNoGrad,
 } from "../src/index.js";
-import { fromRaw, toRaw } from "../src/io/node-checkpoint.js";
-import { loadTextSource } from "../src/io/node-data.js";
-import type { Parameter } from "../src/nn/module.js";
-import type { TrainConfig } from "../src/train/config.js";
-import { LanguageModelTask } from "../src/train/tasks.js";
-import type { TrainTask } from "../src/train/trainer.js";
+import { fromRaw, loadTextSource, toRaw } from "../src/node.js";
 import { CliError } from "./errors.js";
 
 export interface BuildContext {
@@ -176,83 +174,24 @@ async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask
   const model = ctx.resume
     ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
     : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
-  const sampler = new BatchSampler(dataset, { seed: cfg.seed });
-  const masking = new Generator(cfg.seed + 11);
-  const { batchSize: B, blockSize: T } = cfg;
-  const maskOpts = { vocabSize: tok.vocabSize, maskId, specialIds };
-
-  // Held-out batches are fixed: the same windows and masks at every evaluation.
-  const evalSet = (split: "train" | "val", n: number) => {
-    const s = new BatchSampler(dataset, { seed: cfg.seed + (split === "val" ? 2 : 1) });
-    const g = new Generator(cfg.seed + (split === "val" ? 22 : 21));
-    return Array.from({ length: n }, () =>
-      maskTokens(s.getBatch(split, B, T).x, { ...maskOpts, generator: g }),
-    );
-  };
-  const cache = new Map<string, ReturnType<typeof evalSet>>();
-  const fixed = (split: "train" | "val", n: number) => {
-    const key = `${split}:${n}`;
-    if (!cache.has(key)) cache.set(key, evalSet(split, n));
-    return cache.get(key)!;
-  };
-  // Frequency baseline: always predict the most common training token.
-  const counts = new Float64Array(tok.vocabSize);
-  for (const id of dataset.train) counts[id]++;
-  let mostCommon = 0;
-  for (let i = 1; i < counts.length; i++) if (counts[i] > counts[mostCommon]) mostCommon = i;
-
-  const task: TrainTask = {
-    model,
-    tokensPerBatch: B * T,
-    trainLoss: () => {
-      const { inputIds, labels } = maskTokens(sampler.getBatch("train", B, T).x, {
-        ...maskOpts,
-        generator: masking,
-      });
-      return model.forward(inputIds, { labels }).loss!;
-    },
-    evalLoss: (split, iters) => {
-      let total = 0;
-      for (const b of fixed(split, iters))
-        total += model.forward(b.inputIds, { labels: b.labels }).loss!.item();
-      return total / iters;
-    },
-    evalMetrics: () => {
-      let hit = 0;
-      let base = 0;
-      let n = 0;
-      for (const b of fixed("val", Math.min(cfg.evalIters, 50))) {
-        const pred = model.forward(b.inputIds).logits.argmax(-1).toArray();
-        const labels = b.labels.toArray();
-        for (let i = 0; i < labels.length; i++) {
-          if (labels[i] === -100) continue;
-          n++;
-          if (pred[i] === labels[i]) hit++;
-          if (labels[i] === mostCommon) base++;
-        }
-      }
-      return { maskedAccuracy: hit / n, frequencyBaseline: base / n };
-    },
-    getState: () => ({ sampler: sampler.getState(), masking: masking.getState() }),
-    setState: (s) => {
-      const st = s as {
-        sampler: ReturnType<BatchSampler["getState"]>;
-        masking: ReturnType<Generator["getState"]>;
-      };
-      sampler.setState(st.sampler);
-      masking.setState(st.masking);
-    },
-  };
+  const task = new MaskedLMTask(model, dataset, {
+    batchSize: cfg.batchSize,
+    blockSize: cfg.blockSize,
+    seed: cfg.seed,
+    maskId,
+    specialIds,
+    metricBatches: Math.min(cfg.evalIters, 50),
+  });
   return {
     task,
     tokenizer: tok,
-    describe: `BERT masked-LM (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${T}) on ${ctx.dataPath}, vocabulary ${tok.vocabSize}`,
+    describe: `BERT masked-LM (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}, vocabulary ${tok.vocabSize}`,
     paramGroups: (wd) => decayGroups(model.namedParameters(), (n) => n.includes("embeddings"), wd),
     config: () => model.toHF().config,
     weights: () => model.toHF().tensors,
     finish: (_c, write) => {
       model.eval();
-      const m = withNoGrad(() => task.evalMetrics!());
+      const m = withNoGrad(() => task.evalMetrics());
       write(
         `masked-token accuracy on held-out text: ${(100 * m.maskedAccuracy).toFixed(1)}% (always predicting the most frequent token: ${(100 * m.frequencyBaseline).toFixed(1)}%)\n`,
       );
@@ -316,51 +255,12 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
   };
   const model = new Seq2SeqTransformer({ ...config, generator: new Generator(cfg.seed) });
   if (ctx.resume) loadStateWeights(model, ctx.resume.weights);
-  const gen = new Generator(cfg.seed + 5);
-  const V = tok.vocabSize;
-  const lossOf = (b: ReturnType<PairDataset["collate"]>) => {
-    const logits = model.forward(b.src, b.tgtIn, {
-      srcKeyPaddingMask: b.srcKeyPaddingMask,
-      tgtKeyPaddingMask: b.tgtKeyPaddingMask,
-    }); // (B, T, V)
-    return crossEntropy(logits.reshape(-1, V), b.tgtOut.reshape(-1), { ignoreIndex: -100 });
-  };
-  const exactMatch = (n: number): number => {
-    const count = Math.min(n, val.length);
-    let hit = 0;
-    for (let start = 0; start < count; start += 64) {
-      const idx = Array.from({ length: Math.min(64, count - start) }, (_, i) => start + i);
-      const b = val.collate(idx, collateOpts);
-      const out = model.greedyDecode(b.src, {
-        bos: bosId,
-        eos: eosId,
-        maxLen,
-        srcKeyPaddingMask: b.srcKeyPaddingMask,
-      });
-      out.forEach((ids, i) => {
-        const want = val.pairs[idx[i]].target;
-        if (ids.length === want.length && ids.every((v, j) => v === want[j])) hit++;
-      });
-    }
-    return hit / count;
-  };
-  const task: TrainTask = {
-    model,
-    tokensPerBatch: cfg.batchSize * maxLen,
-    trainLoss: () => lossOf(train.sampleBatch(cfg.batchSize, collateOpts, gen)),
-    evalLoss: (split, iters) => {
-      const ds = split === "val" ? val : train;
-      const g = new Generator(cfg.seed + (split === "val" ? 32 : 31));
-      let total = 0;
-      for (let i = 0; i < iters; i++) total += lossOf(ds.sampleBatch(cfg.batchSize, collateOpts, g)).item();
-      return total / iters;
-    },
-    evalMetrics: () => ({ exactMatch: exactMatch(256) }),
-    getState: () => ({ generator: gen.getState() }),
-    setState: (s) => {
-      gen.setState((s as { generator: ReturnType<Generator["getState"]> }).generator);
-    },
-  };
+  const task = new Seq2SeqTask(model, train, val, {
+    batchSize: cfg.batchSize,
+    seed: cfg.seed,
+    maxLen,
+    ...collateOpts,
+  });
   return {
     task,
     tokenizer: tok,
@@ -370,15 +270,9 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
     weights: () => stateWeights(model),
     finish: (_c, write) => {
       model.eval();
-      const em = exactMatch(val.length);
+      const em = task.exactMatch(val.length);
       write(`greedy exact match on ${val.length} held-out pairs: ${(100 * em).toFixed(2)}%\n`);
-      const b = val.collate([0, 1, 2], collateOpts);
-      const out = model.greedyDecode(b.src, {
-        bos: bosId,
-        eos: eosId,
-        maxLen,
-        srcKeyPaddingMask: b.srcKeyPaddingMask,
-      });
+      const out = task.decode([0, 1, 2]);
       out.forEach((ids, i) => {
         write(`  ${pairs.val[i].source} → ${tok.decode(ids)}\n`);
       });

@@ -1,8 +1,8 @@
 /** `qkv tokenizer train|encode|decode`. */
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadTextSource } from "../src/io/node-data.js";
-import { ByteLevelBPE, CharTokenizer, loadTokenizer, type Tokenizer } from "../src/tokenizers/index.js";
+import { ByteLevelBPE, CharTokenizer, loadTokenizer, type Tokenizer } from "../src/index.js";
+import { loadTextSource } from "../src/node.js";
 import { CliError } from "./errors.js";
 
 /** Loads tokenizer.json from a file or a checkpoint folder. */

@@ -7,16 +7,20 @@ import { join, resolve } from "node:path";
 import {
   ByteLevelBPE,
   CharTokenizer,
+  ConfigError,
+  DEFAULTS,
   lineChartSvg,
   loadTokenizer,
   manualSeed,
   optim,
+  resolveConfig,
   type Tokenizer,
+  type TrainConfig,
+  type TrainEvent,
+  Trainer,
+  type TrainerState,
 } from "../src/index.js";
-import { checkpointExists, readCheckpoint, writeCheckpoint } from "../src/io/node-checkpoint.js";
-import { cachedTokenIds } from "../src/io/node-data.js";
-import { ConfigError, DEFAULTS, resolveConfig, type TrainConfig } from "../src/train/config.js";
-import { type TrainEvent, Trainer, type TrainerState } from "../src/train/trainer.js";
+import { cachedTokenIds, checkpointExists, readCheckpoint, writeCheckpoint } from "../src/node.js";
 import { CliError, kebab } from "./errors.js";
 import { Progress } from "./progress.js";
 import { bundledShakespeare, chooseBackend, formatDuration } from "./runtime.js";

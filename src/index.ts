@@ -1,11 +1,14 @@
 /**
  * qkv: transformers in TypeScript. This is the one public entry point:
- * `import { tensor, nn, optim } from "qkv"`.
+ * `import { tensor, nn, optim } from "qkv"`. Importing it only defines things: no backend is
+ * loaded, no environment variable read and nothing printed until the first op runs (see
+ * backend/select.ts; test/arch/side-effects.test.ts checks it).
  */
+// Defines Tensor's methods (`x.add(y)`, `loss.backward()`), once, in the module that implements them.
 import "./ops/methods.js";
 
 export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
-export type { Backend, DType } from "./backend/backend.js";
+export type { Backend } from "./backend/backend.js";
 export {
   backend,
   cpuBackend,
@@ -13,7 +16,14 @@ export {
   listBackends,
   registerBackend,
   setBackend,
-} from "./backends/index.js";
+} from "./backend/select.js";
+export {
+  getNumThreads,
+  loadNativeBackend,
+  nativeInfo,
+  nativeLoadError,
+  setNumThreads,
+} from "./backends/native/index.js";
 export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";
@@ -23,6 +33,7 @@ export { Module, Parameter } from "./nn/module.js";
 export * from "./ops/index.js";
 export * as optim from "./optim/index.js";
 export * from "./tensor/create.js";
+export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
 export * from "./tokenizers/index.js";
@@ -38,27 +49,3 @@ export {
   type XoshiroState,
 } from "./util/rng.js";
 export * from "./viz/index.js";
-
-import { registerBackend as register, setBackend as select } from "./backends/index.js";
-import { loadNativeBackend, nativeLoadError } from "./backends/native/index.js";
-
-export {
-  getNumThreads,
-  loadNativeBackend,
-  nativeInfo,
-  nativeLoadError,
-  setNumThreads,
-} from "./backends/native/index.js";
-
-// `setBackend("native")` loads the addon on demand (Node only; elsewhere it reports unavailable).
-register("native", loadNativeBackend);
-// QKV_BACKEND=native|cpu chooses the backend for the whole process; the library default is cpu.
-const wanted = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-  ?.QKV_BACKEND;
-if (wanted === "native") {
-  if (loadNativeBackend()) select("native");
-  else
-    console.warn(
-      `qkv: QKV_BACKEND=native but the native backend is unavailable (${nativeLoadError()}); using cpu`,
-    );
-} else if (wanted === "cpu") select("cpu");

@@ -4,4 +4,5 @@
  * free of `node:` imports so it bundles for browsers.
  */
 export * from "./io/node-checkpoint.js";
+export * from "./io/node-data.js";
 export * from "./io/node-fs.js";

@@ -3,17 +3,12 @@
  * specific op: each op records a Node whose `backward` maps the output gradient to input
  * gradients, and the sweep is handed the one operation it needs (gradient accumulation).
  */
-import type { AnyArray } from "../backend/backend.js";
+import type { AnyArray } from "../tensor/dtype.js";
 import { beginTracking, endTracking, release } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 
-/** One recorded op: its inputs and the rule mapping d(out) to d(inputs). */
-export interface Node {
-  readonly name: string;
-  inputs: (Tensor | null)[];
-  /** Returns one gradient per input (null where an input needs none). */
-  backward: ((gradOut: Tensor) => (Tensor | null)[]) | null;
-}
+// The node type lives with Tensor (its `gradFn` slot), so the tensor layer never imports autograd.
+export type { Node } from "../tensor/tensor.js";
 
 let gradEnabled = true;
 

@@ -7,10 +7,9 @@
  * their own results, and never keep references to their arguments after returning.
  */
 
-/** Element storage of a tensor. `bool` is stored as bytes holding 0 or 1. */
-export type DType = "float32" | "float64" | "int32" | "bool";
-export type FloatArray = Float32Array | Float64Array;
-export type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+import type { AnyArray, FloatArray } from "../tensor/dtype.js";
+
+export type { AnyArray, DType, FloatArray } from "../tensor/dtype.js";
 
 export type UnaryOp =
   | "neg"

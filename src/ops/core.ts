@@ -1,6 +1,6 @@
 /** Helpers every op file uses: operand conversion, dense buffers, broadcast strides, result tensors. */
 import type { AnyArray, DType, FloatArray, Strided } from "../backend/backend.js";
-import { backend } from "../backends/index.js";
+import { backend } from "../backend/select.js";
 import { allocate, allocateUninit, isFloating } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 import { shapeStr, sizeOf } from "../util/shape.js";

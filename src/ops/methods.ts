@@ -1,7 +1,8 @@
 /**
  * PyTorch-style methods on Tensor (`x.add(y).relu()`, `loss.backward()`), declared on the class
- * through module augmentation and implemented by the functional ops. Importing this module once
- * (the package entry point does) installs them.
+ * through module augmentation and implemented by the functional ops. They are collected in one
+ * table and installed on Tensor.prototype by this module when it is evaluated, which is its only
+ * effect; the package entry point imports it.
  */
 
 import type { DType } from "../backend/backend.js";
@@ -87,7 +88,8 @@ function dims(args: unknown[]): number[] {
   return (Array.isArray(args[0]) ? args[0] : args) as number[];
 }
 
-const P = Tensor.prototype;
+/** The methods, gathered here and installed by {@link installTensorMethods} below. */
+const P = Object.create(null) as Tensor;
 P.add = function (o) {
   return ops.add(this, o);
 };
@@ -286,3 +288,26 @@ P.fill_ = function (v) {
 P.copy_ = function (s) {
   return ops.copy_(this, s);
 };
+
+/** Marks a function this module installed, so that a re-evaluated copy may replace it. */
+const INSTALLED = Symbol.for("qkv.tensorMethod");
+
+/**
+ * Defines every method of the table on Tensor.prototype (non-enumerable, like class methods).
+ * Refuses to replace a method Tensor itself defines, so a name clash fails loudly at load.
+ */
+function installTensorMethods(): void {
+  const proto = Tensor.prototype as unknown as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(P) as [string, (...args: unknown[]) => unknown][]) {
+    const existing = Object.getOwnPropertyDescriptor(proto, name)?.value as
+      | { [INSTALLED]?: true }
+      | undefined;
+    if (existing !== undefined && !existing[INSTALLED]) {
+      throw new Error(`ops/methods.ts: Tensor already defines "${name}"; refusing to replace it`);
+    }
+    Object.defineProperty(fn, INSTALLED, { value: true });
+    Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+}
+
+installTensorMethods();

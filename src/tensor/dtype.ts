@@ -1,7 +1,14 @@
-/** dtypes and their storage; promotion follows PyTorch's rules for the dtypes qkv has. */
-import type { AnyArray, DType } from "../backend/backend.js";
+/**
+ * dtypes and their storage; promotion follows PyTorch's rules for the dtypes qkv has. The tensor
+ * layer owns these types: the kernel contract (backend/) and everything above import them from here.
+ */
 
-export type { AnyArray, DType, FloatArray } from "../backend/backend.js";
+/** Element storage of a tensor. `bool` is stored as bytes holding 0 or 1. */
+export type DType = "float32" | "float64" | "int32" | "bool";
+/** Storage of a floating-point tensor. */
+export type FloatArray = Float32Array | Float64Array;
+/** Storage of a tensor of any dtype. */
+export type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 export { allocate, allocateUninit } from "./pool.js";
 

@@ -12,10 +12,9 @@
  * correctness. `allocate` still returns zeroed memory; `allocateUninit` skips the fill for callers
  * that overwrite every element.
  */
-import type { AnyArray, DType } from "../backend/backend.js";
 // dtype.ts re-exports this module's allocators; the cycle is safe because neither module uses
 // the other while it initialises.
-import { dtypeOf } from "./dtype.js";
+import { type AnyArray, type DType, dtypeOf } from "./dtype.js";
 
 /** Buffers smaller than this (elements) are cheap for the JS engine and not pooled. */
 const MIN_POOLED = 1024;

@@ -3,10 +3,20 @@
  * storage and element access only; every computation lives in ops/, and the math methods
  * (`a.add(b)`, `loss.backward()`) are attached there.
  */
-import type { Node } from "../autograd/graph.js";
 import { contiguousStrides, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import type { AnyArray, DType } from "./dtype.js";
 import { dtypeOf } from "./dtype.js";
+
+/**
+ * One recorded op, as autograd (../autograd/graph.ts) builds it: its inputs and the rule mapping
+ * d(out) to d(inputs). Declared here because every tensor carries one in `gradFn`.
+ */
+export interface Node {
+  readonly name: string;
+  inputs: (Tensor | null)[];
+  /** Returns one gradient per input (null where an input needs none). */
+  backward: ((gradOut: Tensor) => (Tensor | null)[]) | null;
+}
 
 /** Nested JS arrays, as returned by `tolist()`. */
 export type NestedArray = number | boolean | NestedArray[];

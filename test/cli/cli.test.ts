@@ -126,6 +126,66 @@ describe("qkv commands", () => {
   });
 });
 
+describe("qkv train runs the BERT and encoder-decoder tasks end to end", () => {
+  // Evaluation losses of these runs as the CLI printed them before the two tasks moved from
+  // cli/tasks.ts to src/train/tasks.ts (commit 5207ae2, cpu backend): the move changes nothing.
+  const runs = [
+    {
+      model: "bert",
+      data: "shakespeare",
+      evals: [
+        { iter: 0, trainLoss: 4.17068, valLoss: 4.16204, maskedAccuracy: 0.0625, frequencyBaseline: 0.125 },
+        { iter: 3, trainLoss: 4.17012, valLoss: 4.16156, maskedAccuracy: 0.0625, frequencyBaseline: 0.125 },
+        { iter: 6, trainLoss: 4.16881, valLoss: 4.16073, maskedAccuracy: 0.0625, frequencyBaseline: 0.125 },
+      ],
+      last: /masked-token accuracy on held-out text: 6\.3% \(always predicting the most frequent token: 12\.5%\)/,
+    },
+    {
+      model: "seq2seq",
+      data: "reverse",
+      evals: [
+        { iter: 0, trainLoss: 3.10333, valLoss: 3.17987, exactMatch: 0 },
+        { iter: 3, trainLoss: 3.09828, valLoss: 3.17449, exactMatch: 0 },
+        { iter: 6, trainLoss: 3.08641, valLoss: 3.16208, exactMatch: 0 },
+      ],
+      last: /greedy exact match on 2135 held-out pairs: 0\.00%\n( {2}[a-j]+ → [a-j]*\n){3}/,
+    },
+  ];
+  for (const run of runs) {
+    test(`--model ${run.model}`, () => {
+      let data = run.data;
+      if (data === "shakespeare") {
+        data = join(dir, "shakespeare-20k.txt");
+        const full = readFileSync(join(import.meta.dirname, "../../data/tinyshakespeare.txt"), "utf8");
+        writeFileSync(data, full.slice(0, 20000));
+      }
+      const runDir = join(dir, `run-${run.model}`);
+      const r = qkv(
+        ["train", "--model", run.model, "--data", data, "--n-layer", "1", "--n-head", "2", "--n-embd", "16"]
+          .concat(["--block-size", "16", "--batch-size", "4", "--max-iters", "6", "--eval-interval", "3"])
+          .concat(["--eval-iters", "2", "--out-dir", runDir]),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const evals = readFileSync(join(runDir, "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.type === "eval");
+      expect(evals.length).toBe(run.evals.length);
+      evals.forEach((e, i) => {
+        const want = run.evals[i];
+        expect(e.iter).toBe(want.iter);
+        expect(e.trainLoss).toBeCloseTo(want.trainLoss, 4);
+        expect(e.valLoss).toBeCloseTo(want.valLoss, 4);
+        for (const [k, v] of Object.entries(want))
+          if (!k.endsWith("Loss") && k !== "iter") expect(e.metrics[k]).toBe(v);
+      });
+      expect(r.stdout).toMatch(run.last);
+      expect(existsSync(join(runDir, "last", "model.safetensors"))).toBe(true);
+    }, 120_000);
+  }
+});
+
 describe("bad input fails fast with a message naming the problem", () => {
   test("unknown flag", () =>
     expectCleanFailure(qkv(["train", "--n-layers", "3"]), /unknown option '--n-layers'/));

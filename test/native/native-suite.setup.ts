@@ -2,7 +2,7 @@
  * Setup file of vitest.native-suite.config.ts: runs the whole op-level test suite on the native
  * backend (QKV_FORCE_NATIVE=1 also routes the smallest problems to C++).
  */
-import { getBackendName, setBackend } from "../../src/backends/index.js";
+import { getBackendName, setBackend } from "../../src/backend/select.js";
 import { loadNativeBackend, nativeLoadError, nativeThresholds } from "../../src/backends/native/index.js";
 
 const be = loadNativeBackend();

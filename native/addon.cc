@@ -909,14 +909,15 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// transformerLayer([x, out, n1w, n1b, qW, qB, kW, kB, vW, vB, oW, oB, mask, k, v,
-//                   n2w, n2b, cqW, cqB, coW, coB, mk, mv, memMask, n3w, n3b, fcW, fcB, prW, prB])
-// (the order of LAYER_ARRAYS in src/backends/native/index.ts; an empty array is an absent optional one)
+// transformerLayer(x, out, n1w, n1b, qW, qB, kW, kB, vW, vB, oW, oB, mask, k, v, n3w, n3b, fcW, fcB, prW, prB
+//                  [, n2w, n2b, cqW, cqB, coW, coB, mk, mv, memMask])
+// (the order of transformerLayerForward in src/backends/native/index.ts; null is an absent operand)
 // meta: B T C H F past cap Sm eps normFirst causal act, then the offset and 4 strides of mask and of memMask.
 namespace layer {
 enum Slot {
-  X, OUT, N1W, N1B, QW, QB, KW, KB, VW, VB, OW, OB, MASK, K, V,
-  N2W, N2B, CQW, CQB, COW, COB, MK, MV, MEM_MASK, N3W, N3B, FCW, FCB, PRW, PRB, COUNT
+  X, OUT, N1W, N1B, QW, QB, KW, KB, VW, VB, OW, OB, MASK, K, V, N3W, N3B, FCW, FCB, PRW, PRB,
+  N2W, N2B, CQW, CQB, COW, COB, MK, MV, MEM_MASK, COUNT  // the cross-attention's operands last, so
+                                                          // a layer without one passes N2W operands
 };
 }
 
@@ -1001,25 +1002,25 @@ bool run_layer(Call& c, const Arr* a) {
 }
 
 napi_value TransformerLayer(napi_env env, napi_callback_info info) {
-  Call c(env, info);
+  Call c(env, info);  // reads the meta block (its own 16 arguments are not used)
   if (!c.ok) return nullptr;
-  uint32_t n = 0;
-  bool isArray = false;
-  if (c.argc < 1 || napi_is_array(env, c.argv[0], &isArray) != napi_ok || !isArray ||
-      napi_get_array_length(env, c.argv[0], &n) != napi_ok || n != layer::COUNT) {
-    c.fail("qkv native: transformerLayer: expected an array of its 30 typed arrays");
+  size_t argc = layer::COUNT;
+  napi_value argv[layer::COUNT];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != layer::COUNT && argc != layer::N2W) {
+    c.fail("qkv native: transformerLayer: expected 21 operands, or 30 with a cross-attention");
     return nullptr;
   }
   Arr a[layer::COUNT];
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value el;
-    if (napi_get_element(env, c.argv[0], i, &el) != napi_ok ||
-        napi_get_typedarray_info(env, el, &a[i].t, &a[i].len, &a[i].p, nullptr, nullptr) != napi_ok) {
+  for (size_t i = 0; i < argc; i++) {
+    napi_valuetype vt;
+    if (napi_typeof(env, argv[i], &vt) == napi_ok && (vt == napi_undefined || vt == napi_null)) continue;  // absent
+    if (napi_get_typedarray_info(env, argv[i], &a[i].t, &a[i].len, &a[i].p, nullptr, nullptr) != napi_ok) {
       napi_value exc;
       bool pending = false;
       napi_is_exception_pending(env, &pending);
       if (pending) napi_get_and_clear_last_exception(env, &exc);
-      c.fail("qkv native: transformerLayer: expected a typed array");
+      c.fail("qkv native: transformerLayer: expected a typed array or null");
       return nullptr;
     }
   }

@@ -4,7 +4,7 @@
  * fallback and has none: a model asks {@link hasFusedTransformerLayer} and otherwise runs its own
  * composed forward, which is the reference this op is tested against.
  */
-import { needsGrad } from "../autograd/graph.js";
+import { isGradEnabled, needsGrad } from "../autograd/graph.js";
 import type { FloatArray, Strided, UnaryOp } from "../backend/backend.js";
 import { allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -38,12 +38,12 @@ export interface NormParams {
  * `norm1` belongs to the self-attention sublayer, `cross.norm` to the cross-attention one and
  * `norm3` to the feed-forward one, before (pre-norm) or after (post-norm) each.
  * @example
- * const w: TransformerLayerWeights = {
+ * const w: FusedLayerWeights = {
  *   qkv: { weight: attn.c_attn.weight, bias: attn.c_attn.bias }, attnOut: { weight: attn.c_proj.weight, bias: attn.c_proj.bias },
  *   norm1: ln_1, fc: mlp.c_fc, proj: mlp.c_proj, norm3: ln_2,
  * };
  */
-export interface TransformerLayerWeights {
+export interface FusedLayerWeights {
   qkv: LinearParams | { q: LinearParams; k: LinearParams; v: LinearParams };
   attnOut: LinearParams;
   norm1: NormParams;
@@ -60,7 +60,7 @@ export interface TransformerLayerWeights {
  * Options of {@link fusedTransformerLayer}.
  * @example { nHead: 12, normFirst: true, activation: "geluTanh", causal: true, cache: { k, v, past } }
  */
-export interface TransformerLayerOptions {
+export interface FusedLayerOptions {
   nHead: number;
   /** Pre-norm (GPT-2) or post-norm (BERT; torch.nn.Transformer's default). */
   normFirst: boolean;
@@ -105,11 +105,7 @@ export function hasFusedTransformerLayer(dtype: Tensor["dtype"]): boolean {
  * const y = fusedTransformerLayer(x, w, { nHead: nh, normFirst: true, activation: "geluTanh", causal: true, cache: { k, v, past } });
  * cache.commit(layer, T);
  */
-export function fusedTransformerLayer(
-  x: Tensor,
-  w: TransformerLayerWeights,
-  opts: TransformerLayerOptions,
-): Tensor {
+export function fusedTransformerLayer(x: Tensor, w: FusedLayerWeights, opts: FusedLayerOptions): Tensor {
   requireFloat(OP, x);
   if (x.ndim !== 3) throw new Error(`${OP}: x must be (B, T, C), got ${shapeStr(x.shape)}`);
   const [B, T, C] = x.shape;
@@ -120,35 +116,19 @@ export function fusedTransformerLayer(
   const hs = C / H;
 
   const F = w.fc.weight.shape[0];
-  const tensors: (Tensor | null | undefined)[] = [x];
-  const check = (name: string, t: Tensor | null | undefined, shape: number[], required: boolean): void => {
-    if (!t) {
-      if (required) throw new Error(`${OP}: ${name} is required`);
-      return;
-    }
-    if (!t.hasShape(shape) || t.dtype !== x.dtype)
-      throw new Error(
-        `${OP}: ${name} must be ${x.dtype} ${shapeStr(shape)} for x ${shapeStr(x.shape)}, got ${t.dtype} ${shapeStr(t.shape)}`,
-      );
-    tensors.push(t);
-  };
-  const checkLinear = (name: string, p: LinearParams, out: number, inp: number) => {
-    check(`${name}.weight`, p.weight, [out, inp], true);
-    check(`${name}.bias`, p.bias, [out], false);
-  };
-  const checkNorm = (name: string, p: NormParams) => {
-    check(`${name}.weight`, p.weight, [C], false);
-    check(`${name}.bias`, p.bias, [C], false);
-  };
-  if ("weight" in w.qkv) checkLinear("qkv", w.qkv, 3 * C, C);
-  else for (const n of ["q", "k", "v"] as const) checkLinear(`qkv.${n}`, w.qkv[n], C, C);
-  checkLinear("attnOut", w.attnOut, C, C);
-  checkNorm("norm1", w.norm1);
+  if ("weight" in w.qkv) checkLinear(x, "qkv", w.qkv, 3 * C, C);
+  else {
+    checkLinear(x, "qkv.q", w.qkv.q, C, C);
+    checkLinear(x, "qkv.k", w.qkv.k, C, C);
+    checkLinear(x, "qkv.v", w.qkv.v, C, C);
+  }
+  checkLinear(x, "attnOut", w.attnOut, C, C);
+  checkNorm(x, "norm1", w.norm1);
   if (!(F > 0))
     throw new Error(`${OP}: fc.weight must be (F, ${C}) with F > 0, got ${shapeStr(w.fc.weight.shape)}`);
-  checkLinear("fc", w.fc, F, C);
-  checkLinear("proj", w.proj, C, F);
-  checkNorm("norm3", w.norm3);
+  checkLinear(x, "fc", w.fc, F, C);
+  checkLinear(x, "proj", w.proj, C, F);
+  checkNorm(x, "norm3", w.norm3);
 
   // Self-attention's cache.
   let past = 0;
@@ -186,14 +166,14 @@ export function fusedTransformerLayer(
       );
     Sm = k.shape[2];
     if (Sm === 0) throw new Error(`${OP}: the memory has no positions`);
-    check("memory.k", k, k.shape.slice(), true);
-    check("memory.v", v, v.shape.slice(), true);
-    checkLinear("cross.q", cross.q, C, C);
-    checkLinear("cross.out", cross.out, C, C);
-    checkNorm("cross.norm", cross.norm);
+    if (k.dtype !== x.dtype || v.dtype !== x.dtype)
+      throw new Error(`${OP}: memory k and v must be ${x.dtype} like x, got ${k.dtype} and ${v.dtype}`);
+    checkLinear(x, "cross.q", cross.q, C, C);
+    checkLinear(x, "cross.out", cross.out, C, C);
+    checkNorm(x, "cross.norm", cross.norm);
     if (memory.mask) memMask = maskView("memory.mask", memory.mask, [B, H, T, Sm], x.dtype);
   }
-  if (needsGrad(...tensors, cache?.k, cache?.v))
+  if (isGradEnabled() && needsGrad(x, cache?.k, cache?.v, memory?.k, memory?.v, ...params(w)))
     throw new Error(`${OP}: inference only (no gradient); call it under withNoGrad()`);
   const layer = backend().fused?.transformerLayer;
   if (!layer || !(layer.dtypes as readonly string[]).includes(x.dtype))
@@ -202,15 +182,15 @@ export function fusedTransformerLayer(
     );
 
   const d = (t: Tensor | null | undefined): FloatArray | null => (t ? dense<FloatArray>(t) : null);
-  const part = (a: FloatArray | null, i: number, n: number) => (a ? a.subarray(i * n, (i + 1) * n) : null);
-  let qkv: [FloatArray, FloatArray | null][];
+  let qkv: (FloatArray | null)[];
   if ("weight" in w.qkv) {
-    const wd = dense<FloatArray>(w.qkv.weight);
-    const bd = d(w.qkv.bias);
-    qkv = [0, 1, 2].map((i) => [wd.subarray(i * C * C, (i + 1) * C * C), part(bd, i, C)]);
+    const [qW, kW, vW] = thirds(dense<FloatArray>(w.qkv.weight));
+    const [qB, kB, vB] = w.qkv.bias ? thirds(dense<FloatArray>(w.qkv.bias)) : [null, null, null];
+    qkv = [qW, qB, kW, kB, vW, vB];
   } else {
-    const s = w.qkv as { q: LinearParams; k: LinearParams; v: LinearParams };
-    qkv = [s.q, s.k, s.v].map((p) => [dense<FloatArray>(p.weight), d(p.bias)]);
+    const { q, k, v } = w.qkv;
+    qkv = [dense<FloatArray>(q.weight), d(q.bias), dense<FloatArray>(k.weight), d(k.bias)];
+    qkv.push(dense<FloatArray>(v.weight), d(v.bias));
   }
   const out = allocateUninit(x.dtype, B * T * C) as FloatArray; // the kernel writes every element
   layer.forward(
@@ -230,12 +210,12 @@ export function fusedTransformerLayer(
       x: dense<FloatArray>(x),
       norm1W: d(w.norm1.weight),
       norm1B: d(w.norm1.bias),
-      qW: qkv[0][0],
-      qB: qkv[0][1],
-      kW: qkv[1][0],
-      kB: qkv[1][1],
-      vW: qkv[2][0],
-      vB: qkv[2][1],
+      qW: qkv[0]!,
+      qB: qkv[1],
+      kW: qkv[2]!,
+      kB: qkv[3],
+      vW: qkv[4]!,
+      vB: qkv[5],
       outW: dense<FloatArray>(w.attnOut.weight),
       outB: d(w.attnOut.bias),
       mask,
@@ -260,6 +240,64 @@ export function fusedTransformerLayer(
     out,
   );
   return wrap(out, [B, T, C]);
+}
+
+function checkParam(x: Tensor, name: string, t: Tensor, shape: number[]): void {
+  if (!t.hasShape(shape) || t.dtype !== x.dtype)
+    throw new Error(
+      `${OP}: ${name} must be ${x.dtype} ${shapeStr(shape)} for x ${shapeStr(x.shape)}, got ${t.dtype} ${shapeStr(t.shape)}`,
+    );
+}
+
+function checkLinear(x: Tensor, name: string, p: LinearParams, out: number, inp: number): void {
+  const { weight: w, bias: b } = p;
+  if (!w) throw new Error(`${OP}: ${name}.weight is required`);
+  if (w.ndim !== 2 || w.shape[0] !== out || w.shape[1] !== inp || w.dtype !== x.dtype)
+    checkParam(x, `${name}.weight`, w, [out, inp]);
+  if (b && (b.ndim !== 1 || b.shape[0] !== out || b.dtype !== x.dtype))
+    checkParam(x, `${name}.bias`, b, [out]);
+}
+
+function checkNorm(x: Tensor, name: string, p: NormParams): void {
+  const C = x.shape[2];
+  for (const [part, t] of [
+    ["weight", p.weight],
+    ["bias", p.bias],
+  ] as const)
+    if (t && (t.ndim !== 1 || t.shape[0] !== C || t.dtype !== x.dtype))
+      checkParam(x, `${name}.${part}`, t, [C]);
+}
+
+/** Every parameter tensor of a layer (for the gradient check). */
+function params(w: FusedLayerWeights): (Tensor | null | undefined)[] {
+  const lin = (p: LinearParams) => [p.weight, p.bias];
+  const norm = (p: NormParams) => [p.weight, p.bias];
+  const qkv = "weight" in w.qkv ? lin(w.qkv) : [...lin(w.qkv.q), ...lin(w.qkv.k), ...lin(w.qkv.v)];
+  const cross = w.cross ? [...lin(w.cross.q), ...lin(w.cross.out), ...norm(w.cross.norm)] : [];
+  return [
+    ...qkv,
+    ...lin(w.attnOut),
+    ...norm(w.norm1),
+    ...cross,
+    ...lin(w.fc),
+    ...lin(w.proj),
+    ...norm(w.norm3),
+  ];
+}
+
+/**
+ * The three equal parts of a packed q/k/v buffer, kept per buffer so that a decode loop does not
+ * make six views per layer and step (the native kernel sees them back to back and runs one product).
+ */
+const packedParts = new WeakMap<FloatArray, FloatArray[]>();
+function thirds(a: FloatArray): FloatArray[] {
+  let parts = packedParts.get(a);
+  if (!parts) {
+    const n = a.length / 3;
+    parts = [a.subarray(0, n), a.subarray(n, 2 * n), a.subarray(2 * n)];
+    packedParts.set(a, parts);
+  }
+  return parts;
 }
 
 /** A mask as a strided additive view over `full` = (B, H, T, S); bool masks become 0 / −∞. */

@@ -18,7 +18,7 @@ export interface LayerSpec {
   packed: boolean;
   bias: boolean;
   causal: boolean;
-  activation: q.TransformerLayerOptions["activation"];
+  activation: q.FusedLayerOptions["activation"];
   /** Cached positions before the call, with cap rows of storage (no cache when absent). */
   cache?: { past: number; cap: number };
   /** Memory positions of a cross-attention sublayer. */
@@ -39,7 +39,7 @@ export function makeLayer(s: LayerSpec, seed: number) {
     bias: s.bias ? r([out], 0.1) : null,
   });
   const norm = () => ({ weight: r([C], 0.1, 1), bias: s.bias ? r([C], 0.1) : null });
-  const w: q.TransformerLayerWeights = {
+  const w: q.FusedLayerWeights = {
     qkv: s.packed ? lin(3 * C, C) : { q: lin(C, C), k: lin(C, C), v: lin(C, C) },
     attnOut: lin(C, C),
     norm1: norm(),
@@ -62,14 +62,14 @@ export function makeLayer(s: LayerSpec, seed: number) {
     for (let b = 0; b < B; b++) for (let j = 0; j < S; j++) m[b * S + j] = j < S - b * s.pad ? 1 : 0;
     mask = q.tensor(m, { shape: [B, 1, 1, S], dtype: "bool" });
   }
-  let memory: q.TransformerLayerOptions["memory"] = null;
+  let memory: q.FusedLayerOptions["memory"] = null;
   if (s.Sm) {
     const mem = r([B, s.Sm, C]);
     const { k, v } = q.crossAttentionMemory(mem, lin(C, C), lin(C, C), H);
     // additive memory mask (B, 1, T, Sm): mild random biases on every key
     memory = { k, v, mask: r([B, 1, T, s.Sm], 0.5) };
   }
-  const opts: q.TransformerLayerOptions = {
+  const opts: q.FusedLayerOptions = {
     nHead: H,
     normFirst: s.normFirst,
     activation: s.activation,
@@ -81,7 +81,7 @@ export function makeLayer(s: LayerSpec, seed: number) {
   return { x, w, opts };
 }
 
-function activate(op: q.TransformerLayerOptions["activation"], t: Tensor): Tensor {
+function activate(op: q.FusedLayerOptions["activation"], t: Tensor): Tensor {
   if (op === "geluTanh") return q.gelu(t, { approximate: "tanh" });
   if (op === "gelu") return q.gelu(t);
   if (op === "relu") return q.relu(t);
@@ -95,8 +95,8 @@ function activate(op: q.TransformerLayerOptions["activation"], t: Tensor): Tenso
  */
 export function composedLayer(
   x: Tensor,
-  w: q.TransformerLayerWeights,
-  o: q.TransformerLayerOptions,
+  w: q.FusedLayerWeights,
+  o: q.FusedLayerOptions,
 ): { y: Tensor; kNew: Tensor; vNew: Tensor } {
   const [B, T, C] = x.shape;
   const H = o.nHead;

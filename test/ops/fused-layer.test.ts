@@ -87,7 +87,7 @@ describe.skipIf(!fused)("fusedTransformerLayer equals the composed layer", () =>
 describe("fusedTransformerLayer rejects bad input naming the op", () => {
   const gpt = () => makeLayer({ ...SPECS[3], dtype: "float32" }, 7); // B 2, T 5, C 36, H 3, past 11, cap 40
   const bert = () => makeLayer({ ...SPECS[5], dtype: "float32" }, 8); // B 3, T 7, C 48, H 4
-  const call = (x: q.Tensor, w: q.TransformerLayerWeights, o: q.TransformerLayerOptions) => () =>
+  const call = (x: q.Tensor, w: q.FusedLayerWeights, o: q.FusedLayerOptions) => () =>
     q.withNoGrad(() => q.fusedTransformerLayer(x, w, o));
 
   it("shapes of x, heads and weights", () => {

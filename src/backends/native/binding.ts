@@ -66,7 +66,7 @@ export interface NativeAddon {
   attentionForward(...arrays: ArrayBufferView[]): boolean;
   attentionBackward(...arrays: ArrayBufferView[]): boolean;
   /** The 30 operands of one transformer layer in the order of layer::Slot (see addon.cc). */
-  transformerLayer(arrays: ArrayBufferView[]): boolean;
+  transformerLayer(...arrays: (ArrayBufferView | null)[]): boolean;
   adamStepMulti(
     ps: ArrayBufferView[],
     gs: ArrayBufferView[],

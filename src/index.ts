@@ -6,6 +6,7 @@ import "./ops/methods.js";
 
 export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
 export type { Backend, DType } from "./backend/backend.js";
+export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {
   backend,
   cpuBackend,

@@ -4,7 +4,7 @@
  * without a cache and masks) and writes exactly the new cache rows; where it does not (cpu), the
  * op says so and models run their composed forward. Bad input is rejected naming the op.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as q from "../../src/index.js";
 import { expectClose } from "../helpers.js";
 import { composedLayer, makeLayer, SPECS } from "./fused-layer-ref.js";
@@ -71,16 +71,25 @@ describe.skipIf(!fused)("fusedTransformerLayer equals the composed layer", () =>
       { vocabSize: 13, blockSize: 12, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, bias: true },
       { generator: new q.Generator(4) },
     ).eval();
-    q.withNoGrad(() => {
-      const ids = q.tensor(Int32Array.of(3, 1, 4, 1, 5, 9), { shape: [1, 6] });
-      const full = model.forward(ids).logits; // composed: no cache
-      const cache = new q.KVCache(2);
-      model.forward(q.narrow(ids, 1, 0, 2), null, { cache }); // fused prefill
-      for (let t = 2; t < 6; t++) {
-        const step = model.forward(q.narrow(ids, 1, t, 1), null, { cache }).logits;
-        expectClose(step, q.narrow(full, 1, t, 1), 1e-4, 1e-5, `step ${t}`);
-      }
-    });
+    const layer = q.backend().fused!.transformerLayer!;
+    const spy = vi.spyOn(layer, "forward");
+    try {
+      q.withNoGrad(() => {
+        const ids = q.tensor(Int32Array.of(3, 1, 4, 1, 5, 9), { shape: [1, 6] });
+        const full = model.forward(ids).logits; // composed: no cache
+        expect(spy).not.toHaveBeenCalled();
+        const cache = new q.KVCache(2);
+        model.forward(q.narrow(ids, 1, 0, 2), null, { cache }); // fused prefill
+        for (let t = 2; t < 6; t++) {
+          const step = model.forward(q.narrow(ids, 1, t, 1), null, { cache }).logits;
+          expectClose(step, q.narrow(full, 1, t, 1), 1e-4, 1e-5, `step ${t}`);
+        }
+      });
+      // one fused call per layer and step: the prefill and 4 single tokens through 2 layers
+      expect(spy).toHaveBeenCalledTimes(10);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

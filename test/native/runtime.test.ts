@@ -31,7 +31,11 @@ describe("native backend loader", () => {
     const keys = Object.keys(cpuBackend).sort();
     // `fused` holds optional capabilities (src/backend/fused.ts): the reference declares none.
     expect(keys).not.toContain("fused");
-    expect(Object.keys(nativeBackend).filter((k) => k !== "fused").sort()).toEqual(keys);
+    expect(
+      Object.keys(nativeBackend)
+        .filter((k) => k !== "fused")
+        .sort(),
+    ).toEqual(keys);
     const b: Backend = nativeBackend;
     expect(typeof b.gemm).toBe("function");
   });

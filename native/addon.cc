@@ -909,33 +909,124 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// decodeBlock(x, out, k, v, attnW, projW, fcW, mlpW, ln1w, ln1b, attnB, projB, ln2w, ln2b, fcB, mlpB)
-// meta: B T C H past cap eps, then 8 flags saying which of ln1w … mlpB are real (others are ignored).
-napi_value DecodeBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  if (!c.ok) return nullptr;
-  Arr a[16];
-  for (int i = 0; i < 16; i++) a[i] = c.arr(i);
-  if (!c.ok) return nullptr;
-  const i64 B = c.I(0), T = c.I(1), C = c.I(2), H = c.I(3), past = c.I(4), cap = c.I(5);
-  if (B <= 0 || T <= 0 || C <= 0 || H <= 0 || C % H != 0 || past < 0 || past + T > cap ||
-      B * cap * C * 4 > (1LL << 40))
-    return boolean(env, false);
-  const i64 rows = B * T;
-  // minimum lengths of x, out, k, v, attnW, projW, fcW, mlpW, ln1w, ln1b, attnB, projB, ln2w, ln2b, fcB, mlpB
-  const i64 need[16] = {rows * C, rows * C, B * cap * C, B * cap * C, 3 * C * C, C * C, 4 * C * C, 4 * C * C,
-                        C,        C,        3 * C,       C,           C,         C,     4 * C,     C};
-  bool present[16];
-  for (int i = 0; i < 16; i++) {
-    present[i] = i < 8 || c.B(7 + i - 8);
-    if (present[i] && (!is_f32(a[i]) || static_cast<i64>(a[i].len) < need[i])) return boolean(env, false);
+// transformerLayer(x, out, n1w, n1b, qW, qB, kW, kB, vW, vB, oW, oB, mask, k, v, n3w, n3b, fcW, fcB, prW, prB
+//                  [, n2w, n2b, cqW, cqB, coW, coB, mk, mv, memMask])
+// (the order of transformerLayerForward in src/backends/native/index.ts; null is an absent operand)
+// meta: B T C H F past cap Sm eps normFirst causal act, then the offset and 4 strides of mask and of memMask.
+namespace layer {
+enum Slot {
+  X, OUT, N1W, N1B, QW, QB, KW, KB, VW, VB, OW, OB, MASK, K, V, N3W, N3B, FCW, FCB, PRW, PRB,
+  N2W, N2B, CQW, CQB, COW, COB, MK, MV, MEM_MASK, COUNT  // the cross-attention's operands last, so
+                                                          // a layer without one passes N2W operands
+};
+}
+
+template <class E>
+bool run_layer(Call& c, const Arr* a) {
+  using namespace layer;
+  const i64 B = c.I(0), T = c.I(1), C = c.I(2), H = c.I(3), F = c.I(4), past = c.I(5), cap = c.I(6), Sm = c.I(7);
+  const double actCode = c.D(11);
+  if (!(actCode >= 0 && actCode < U_COUNT)) return false;  // also refuses NaN
+  const int act = static_cast<int>(actCode);
+  if (B <= 0 || T <= 0 || C <= 0 || H <= 0 || C % H != 0 || F <= 0 || past < 0 || cap < 0 || Sm < 0 ||
+      (cap > 0 && past + T > cap) || (cap == 0 && past != 0) ||
+      B * (cap + T + Sm) * (C + F) > (1LL << 40))
+    return false;
+  const i64 rows = B * T, S = cap > 0 ? past + T : T;
+  const bool cross = Sm > 0;
+  // Minimum length of each operand; required ones are marked (an optional one is absent when empty).
+  struct Need {
+    i64 n;
+    bool required;
+  };
+  Need need[COUNT] = {};
+  need[X] = {rows * C, true};
+  need[OUT] = {rows * C, true};
+  need[N1W] = need[N1B] = need[N3W] = need[N3B] = {C, false};
+  need[QW] = need[KW] = need[VW] = need[OW] = {C * C, true};
+  need[QB] = need[KB] = need[VB] = need[OB] = need[PRB] = {C, false};
+  need[K] = need[V] = {B * cap * C, cap > 0};
+  need[N2W] = need[N2B] = need[CQB] = need[COB] = {C, false};
+  need[CQW] = need[COW] = {C * C, cross};
+  need[MK] = need[MV] = {B * Sm * C, cross};
+  need[FCW] = need[PRW] = {F * C, true};
+  need[FCB] = {F, false};
+  need[MASK] = need[MEM_MASK] = {0, false};  // checked through their strides below
+  const E* ptr[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    const bool present = a[i].len > 0;
+    ptr[i] = nullptr;
+    if (!present) {
+      if (need[i].required && need[i].n > 0) return false;
+      continue;
+    }
+    if (elem_type(a[i]) != (std::is_same<E, float>::value ? T_F32 : T_F64)) return false;
+    if (static_cast<i64>(a[i].len) < need[i].n) return false;
+    ptr[i] = P<E>(a[i]);
   }
-  if (!g_kernels->f32.decode_block) return boolean(env, false);
-  auto ptr = [&](int i) { return present[i] ? P<float>(a[i]) : nullptr; };
-  DecodeP<float> p{B, T, C, H, past, cap, c.D(6), P<float>(a[0]), ptr(8), ptr(9), ptr(4), ptr(10), ptr(5), ptr(11),
-                   ptr(12), ptr(13), ptr(6), ptr(14), ptr(7), ptr(15), P<float>(a[2]), P<float>(a[3]), P<float>(a[1])};
-  g_kernels->f32.decode_block(p);
-  return boolean(env, true);
+  // A mask's last element, offset + Σ (dim − 1)·stride over (B, H, T, S), must lie inside it.
+  auto read_mask = [&](int slot, size_t m0, i64 keys, LayerMask& m) {
+    m.p = ptr[slot];
+    m.off = c.I(m0);
+    const i64 dims[4] = {B, H, T, keys};
+    i64 last = m.off;
+    for (int d = 0; d < 4; d++) {
+      m.st[d] = c.I(m0 + 1 + d);
+      if (m.st[d] < 0) return false;
+      last += (dims[d] - 1) * m.st[d];
+    }
+    return !m.p || (m.off >= 0 && last < static_cast<i64>(a[slot].len));
+  };
+  LayerP<E> p;
+  if (!read_mask(MASK, 12, S, p.mask) || !read_mask(MEM_MASK, 17, cross ? Sm : 1, p.memMask)) return false;
+  if (!cross && p.memMask.p) return false;
+  p.B = B, p.T = T, p.C = C, p.H = H, p.F = F, p.past = past, p.cap = cap, p.Sm = Sm;
+  p.eps = c.D(8);
+  p.normFirst = c.B(9);
+  p.causal = c.B(10);
+  p.act = act;
+  p.x = ptr[X];
+  p.out = P<E>(a[OUT]);
+  p.n1w = ptr[N1W], p.n1b = ptr[N1B], p.qW = ptr[QW], p.qB = ptr[QB], p.kW = ptr[KW], p.kB = ptr[KB];
+  p.vW = ptr[VW], p.vB = ptr[VB], p.oW = ptr[OW], p.oB = ptr[OB];
+  p.k = cap > 0 ? P<E>(a[K]) : nullptr;
+  p.v = cap > 0 ? P<E>(a[V]) : nullptr;
+  p.n2w = ptr[N2W], p.n2b = ptr[N2B], p.cqW = ptr[CQW], p.cqB = ptr[CQB], p.coW = ptr[COW], p.coB = ptr[COB];
+  p.mk = ptr[MK], p.mv = ptr[MV];
+  p.n3w = ptr[N3W], p.n3b = ptr[N3B], p.fcW = ptr[FCW], p.fcB = ptr[FCB], p.prW = ptr[PRW], p.prB = ptr[PRB];
+  if constexpr (std::is_same<E, float>::value)
+    g_kernels->f32.transformer_layer(p);
+  else
+    g_kernels->f64.transformer_layer(p);
+  return true;
+}
+
+napi_value TransformerLayer(napi_env env, napi_callback_info info) {
+  Call c(env, info);  // reads the meta block (its own 16 arguments are not used)
+  if (!c.ok) return nullptr;
+  size_t argc = layer::COUNT;
+  napi_value argv[layer::COUNT];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != layer::COUNT && argc != layer::N2W) {
+    c.fail("qkv native: transformerLayer: expected 21 operands, or 30 with a cross-attention");
+    return nullptr;
+  }
+  Arr a[layer::COUNT];
+  for (size_t i = 0; i < argc; i++) {
+    napi_valuetype vt;
+    if (napi_typeof(env, argv[i], &vt) == napi_ok && (vt == napi_undefined || vt == napi_null)) continue;  // absent
+    if (napi_get_typedarray_info(env, argv[i], &a[i].t, &a[i].len, &a[i].p, nullptr, nullptr) != napi_ok) {
+      napi_value exc;
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &exc);
+      c.fail("qkv native: transformerLayer: expected a typed array or null");
+      return nullptr;
+    }
+  }
+  const int t = elem_type(a[layer::X]);
+  const bool ok = t == T_F32 ? run_layer<float>(c, a) : t == T_F64 ? run_layer<double>(c, a) : false;
+  return boolean(env, ok);
 }
 
 struct Fn {
@@ -970,7 +1061,7 @@ const Fn kFns[] = {
     {"scatterAdd", ScatterAdd},
     {"attentionForward", AttentionForward},
     {"attentionBackward", AttentionBackward},
-    {"decodeBlock", DecodeBlock},
+    {"transformerLayer", TransformerLayer},
     {"adamStepMulti", AdamStepMulti},
     {"sumOfSquares", SumOfSquares},
     {"scaleInPlace", ScaleInPlace},

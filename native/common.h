@@ -97,16 +97,37 @@ struct AttnP {
   i64 ms[4];  // mask strides over (B, H, T, S)
 };
 
-// One GPT block over T new tokens with a KV cache (see DecodeBlockArgs in src/backend/backend.ts).
+// One transformer layer over T new tokens, inference only (see TransformerLayerArgs in
+// src/backend/fused.ts). Linear weights are (out, in); a null weight of a norm, or a null bias, is
+// absent. Attention heads are C / H wide and scaled by 1/sqrt(C / H).
+struct LayerMask {
+  const void* p;  // additive, same dtype as x, broadcast over (B, H, T, S) through strides; or null
+  i64 off;
+  i64 st[4];
+};
 template <class E>
-struct DecodeP {
-  i64 B, T, C, H, past, cap;
+struct LayerP {
+  i64 B, T, C, H, F;  // F: feed-forward width
+  i64 past, cap;      // self-attention cache: past of cap rows per head filled; cap 0 = no cache
+  i64 Sm;             // memory positions of the cross-attention; 0 = no cross-attention sublayer
   double eps;
-  const E* x;
-  const E *ln1w, *ln1b, *attnW, *attnB, *projW, *projB, *ln2w, *ln2b, *fcW, *fcB, *mlpW, *mlpB;  // may be null: w/b of LNs, biases
-  E* k;  // (B, H, cap, C/H)
+  bool normFirst;  // pre-norm (GPT-2) or post-norm (BERT, torch.nn.Transformer's default)
+  bool causal;     // self-attention: query t sees keys up to past + t
+  int act;         // a UnaryOp code, applied between the two feed-forward projections
+  const E* x;      // (B, T, C)
+  E* out;          // (B, T, C); may equal x
+  // self-attention sublayer and its norm
+  const E *n1w, *n1b, *qW, *qB, *kW, *kB, *vW, *vB, *oW, *oB;
+  LayerMask mask;
+  E* k;  // (B, H, cap, C/H) caches, rows past … past + T − 1 written here; null with cap 0
   E* v;
-  E* out;  // (B, T, C); may equal x
+  // cross-attention sublayer and its norm (used when Sm > 0)
+  const E *n2w, *n2b, *cqW, *cqB, *coW, *coB;
+  const E* mk;  // (B, H, Sm, C/H) memory keys and values, projected once per sequence
+  const E* mv;
+  LayerMask memMask;
+  // feed-forward sublayer and its norm: fc (F, C), proj (C, F)
+  const E *n3w, *n3b, *fcW, *fcB, *prW, *prB;
 };
 
 template <class E>
@@ -134,7 +155,7 @@ struct KernelSet {
   void (*sumsq)(const E* const* xs, const i64* ns, int count, double* out);  // out[i] = Σ xs[i][j]² (float64)
   void (*scale)(E* const* xs, const i64* ns, int count, double s);           // xs[i][j] ← xs[i][j]·s
   void (*reduce)(int op, const E* x, i64 outer, i64 n, i64 inner, E* out);
-  void (*decode_block)(const DecodeP<E>& p);  // null: no native version (the caller falls back)
+  void (*transformer_layer)(const LayerP<E>& p);
 };
 
 struct Kernels {

@@ -9,6 +9,7 @@ import "./ops/methods.js";
 
 export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
 export type { Backend } from "./backend/backend.js";
+export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {
   backend,
   cpuBackend,

@@ -6,6 +6,7 @@
  * contiguous row-major. Kernels write into `out` buffers the caller allocated, never allocate
  * their own results, and never keep references to their arguments after returning.
  */
+import type { FusedKernels } from "./fused.js";
 
 import type { AnyArray, FloatArray } from "../tensor/dtype.js";
 
@@ -137,45 +138,10 @@ export interface AttentionArgs<A extends FloatArray = FloatArray> {
   layout?: AttentionLayout | null;
 }
 
-/**
- * One pre-norm GPT block run on T new tokens per sequence against a key/value cache, for
- * inference (nothing is saved for a backward pass):
- *   out = x + c_proj(attn(ln_1(x))); out += mlp_proj(gelu_tanh(c_fc(ln_2(out)))),
- * where attention sees the `past` cached positions plus the new ones (causal). The new keys and
- * values are written into rows past … past + T − 1 of the caches. Linear weights are (out, in).
- */
-export interface DecodeBlockArgs<A extends FloatArray = FloatArray> {
-  B: number;
-  /** New tokens per sequence. */
-  T: number;
-  C: number;
-  /** Number of heads; the head size is C / H. */
-  H: number;
-  /** Positions already cached. */
-  past: number;
-  /** Rows the caches hold per head (≥ past + T). */
-  cap: number;
-  /** Layer-norm epsilon. */
-  eps: number;
-  x: A; // (B, T, C)
-  ln1W: A | null; // (C)
-  ln1B: A | null; // (C)
-  attnW: A; // (3C, C)
-  attnB: A | null; // (3C)
-  projW: A; // (C, C)
-  projB: A | null; // (C)
-  ln2W: A | null; // (C)
-  ln2B: A | null; // (C)
-  fcW: A; // (4C, C)
-  fcB: A | null; // (4C)
-  mlpW: A; // (C, 4C)
-  mlpB: A | null; // (C)
-  k: A; // (B, H, cap, C/H)
-  v: A; // (B, H, cap, C/H)
-}
-
 export interface Backend {
   readonly name: string;
+  /** Optional model-shaped kernels this backend declares (none is owed; see ./fused.ts). */
+  readonly fused?: FusedKernels;
 
   // ---- memory ----------------------------------------------------------------------------
   /** dst[view] = src[view] elementwise over `shape`, both sides strided; converts between dtypes. */
@@ -306,10 +272,6 @@ export interface Backend {
     gk: FloatArray,
     gv: FloatArray,
   ): void;
-
-  // ---- inference ----------------------------------------------------------------------------
-  /** out (B, T, C) = one GPT block over new tokens with a KV cache (see DecodeBlockArgs); fills the caches. */
-  decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void;
 
   // ---- optimizers ---------------------------------------------------------------------------
   /**

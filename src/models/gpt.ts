@@ -19,8 +19,8 @@ import {
   cat,
   contiguous,
   crossEntropy,
-  type GPTBlockWeights,
-  gptBlockDecode,
+  fusedTransformerLayer,
+  hasFusedTransformerLayer,
   linear,
   narrow,
   qkvPackedAttention,
@@ -220,43 +220,40 @@ export class GPTBlock extends Module {
   }
 
   forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
-    if (cache && this.canFuse()) return this.decode(x, cache, layer);
+    if (cache && this.canFuse(x)) return this.decode(x, cache, layer);
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
 
-  /** Inference with a cache runs as one fused kernel: no graph to record, no dropout to draw. */
-  private canFuse(): boolean {
-    if (isGradEnabled()) return false;
+  /**
+   * Inference with a cache runs as one fused kernel when the backend declares one (no graph to
+   * record, no dropout to draw); otherwise the composed forward above, which is its reference.
+   */
+  private canFuse(x: Tensor): boolean {
+    if (isGradEnabled() || !hasFusedTransformerLayer(x.dtype)) return false;
     return !(this.training && this.attn.attn_dropout.p + this.attn.resid_dropout.p + this.mlp.dropout.p > 0);
   }
 
-  /** forward(x, cache, layer) as a single gptBlockDecode call, writing the cache in place. */
+  /** forward(x, cache, layer) as a single fused layer call, writing the cache in place. */
   private decode(x: Tensor, cache: KVCache, layer: number): Tensor {
     const [B, T, C] = x.shape;
     const nh = this.attn.config.nHead;
+    const { ln_1, attn, ln_2, mlp } = this;
     const { k, v, past } = cache.reserve(layer, [B, nh, T, C / nh], T, x.dtype, this.attn.config.blockSize);
-    const y = gptBlockDecode(x, this.weights(), k, v, past, { nHead: nh, eps: this.ln_1.eps });
+    const y = fusedTransformerLayer(
+      x,
+      { qkv: attn.c_attn, attnOut: attn.c_proj, norm1: ln_1, fc: mlp.c_fc, proj: mlp.c_proj, norm3: ln_2 },
+      {
+        nHead: nh,
+        normFirst: true,
+        activation: mlp.gelu.approximate === "tanh" ? "geluTanh" : "gelu",
+        causal: true,
+        eps: ln_1.eps,
+        cache: { k, v, past },
+      },
+    );
     cache.commit(layer, T);
     return y;
-  }
-
-  private weights(): GPTBlockWeights {
-    const { ln_1, attn, ln_2, mlp } = this;
-    return {
-      ln1Weight: ln_1.weight,
-      ln1Bias: ln_1.bias,
-      attnWeight: attn.c_attn.weight,
-      attnBias: attn.c_attn.bias,
-      projWeight: attn.c_proj.weight,
-      projBias: attn.c_proj.bias,
-      ln2Weight: ln_2.weight,
-      ln2Bias: ln_2.bias,
-      fcWeight: mlp.c_fc.weight,
-      fcBias: mlp.c_fc.bias,
-      mlpWeight: mlp.c_proj.weight,
-      mlpBias: mlp.c_proj.bias,
-    };
   }
 }
 

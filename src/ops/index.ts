@@ -2,8 +2,8 @@
 export * from "./attention.js";
 export * from "./autograd.js";
 export type { TensorLike } from "./core.js";
-export * from "./decode.js";
 export * from "./elementwise.js";
+export * from "./fused-layer.js";
 export * from "./indexing.js";
 export * from "./inplace.js";
 export * from "./matmul.js";

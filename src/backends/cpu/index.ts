@@ -4,7 +4,6 @@
  */
 import type { Backend } from "../../backend/backend.js";
 import { attentionBackward, attentionForward } from "./attention.js";
-import { decodeBlockForward } from "./decode.js";
 import { binary, clamp, compare, copy, fill, unary, unaryBackward, where } from "./elementwise.js";
 import { gemm } from "./gemm.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
@@ -48,7 +47,6 @@ export const cpuBackend = {
   scatterAdd,
   attentionForward,
   attentionBackward,
-  decodeBlockForward,
   adamStepMulti,
   sumOfSquares,
   scaleInPlace,

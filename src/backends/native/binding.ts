@@ -65,8 +65,8 @@ export interface NativeAddon {
   scatterAdd(gy: ArrayBufferView, index: ArrayBufferView, gx: ArrayBufferView): boolean;
   attentionForward(...arrays: ArrayBufferView[]): boolean;
   attentionBackward(...arrays: ArrayBufferView[]): boolean;
-  /** x, out, k, v, attnW, projW, fcW, mlpW, ln1w, ln1b, attnB, projB, ln2w, ln2b, fcB, mlpB (see addon.cc). */
-  decodeBlock(...arrays: ArrayBufferView[]): boolean;
+  /** The 30 operands of one transformer layer in the order of layer::Slot (see addon.cc). */
+  transformerLayer(...arrays: (ArrayBufferView | null)[]): boolean;
   adamStepMulti(
     ps: ArrayBufferView[],
     gs: ArrayBufferView[],

@@ -17,14 +17,13 @@ import type {
   Backend,
   BinaryOp,
   CompareOp,
-  DecodeBlockArgs,
   FloatArray,
   GemmArgs,
   ReduceOp,
   Strided,
   UnaryOp,
 } from "../../backend/backend.js";
-import { composeDecodeBlock } from "../cpu/decode.js";
+import type { FusedTransformerLayer, TransformerLayerArgs } from "../../backend/fused.js";
 import { cpuBackend } from "../cpu/index.js";
 import { addonLoadError, loadAddon, meta, type NativeAddon } from "./binding.js";
 
@@ -490,50 +489,97 @@ function attentionBackward(
 
 // ---- inference -----------------------------------------------------------------------------------
 
-/** Stands in for an absent optional array of decodeBlock (its flag tells the addon to ignore it). */
-const NONE = new Float32Array(0);
-
-function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
-  if (args.x instanceof Float32Array) {
-    meta[0] = args.B;
-    meta[1] = args.T;
-    meta[2] = args.C;
-    meta[3] = args.H;
-    meta[4] = args.past;
-    meta[5] = args.cap;
-    meta[6] = args.eps;
-    const { ln1W, ln1B, attnB, projB, ln2W, ln2B, fcB, mlpB } = args;
-    meta[7] = ln1W ? 1 : 0;
-    meta[8] = ln1B ? 1 : 0;
-    meta[9] = attnB ? 1 : 0;
-    meta[10] = projB ? 1 : 0;
-    meta[11] = ln2W ? 1 : 0;
-    meta[12] = ln2B ? 1 : 0;
-    meta[13] = fcB ? 1 : 0;
-    meta[14] = mlpB ? 1 : 0;
-    const ok = addon().decodeBlock(
-      args.x,
-      out,
-      args.k,
-      args.v,
-      args.attnW,
-      args.projW,
-      args.fcW,
-      args.mlpW,
-      ln1W ?? NONE,
-      ln1B ?? NONE,
-      attnB ?? NONE,
-      projB ?? NONE,
-      ln2W ?? NONE,
-      ln2B ?? NONE,
-      fcB ?? NONE,
-      mlpB ?? NONE,
-    );
-    if (ok) return;
-  }
-  // float64: the same block composed from this backend's kernels.
-  composeDecodeBlock(nativeBackend, args, out);
+/** Meta slots 12 … 16 (or 17 … 21): a mask's offset and its 4 strides over (B, H, T, S). */
+function putLayerMask(at: number, m: Strided | null): void {
+  meta[at] = m ? m.offset : 0;
+  for (let d = 0; d < 4; d++) meta[at + 1 + d] = m ? m.strides[d] : 0;
 }
+
+/**
+ * The fused transformer layer: one addon call per layer and token step. Its argument order is the
+ * `layer::Slot` enum of native/addon.cc; null marks an absent operand.
+ */
+function transformerLayerForward(args: TransformerLayerArgs, out: FloatArray): void {
+  meta[0] = args.B;
+  meta[1] = args.T;
+  meta[2] = args.C;
+  meta[3] = args.H;
+  meta[4] = args.F;
+  meta[5] = args.past;
+  meta[6] = args.cap;
+  meta[7] = args.Sm;
+  meta[8] = args.eps;
+  meta[9] = args.normFirst ? 1 : 0;
+  meta[10] = args.causal ? 1 : 0;
+  meta[11] = UNARY[args.activation] ?? -1;
+  putLayerMask(12, args.mask);
+  putLayerMask(17, args.memoryMask);
+  // Without a cross-attention its 9 operands are left off: fewer Node-API conversions per step.
+  const ok =
+    args.Sm > 0
+      ? addon().transformerLayer(
+          args.x,
+          out,
+          args.norm1W,
+          args.norm1B,
+          args.qW,
+          args.qB,
+          args.kW,
+          args.kB,
+          args.vW,
+          args.vB,
+          args.outW,
+          args.outB,
+          args.mask?.data ?? null,
+          args.k,
+          args.v,
+          args.norm3W,
+          args.norm3B,
+          args.fcW,
+          args.fcB,
+          args.projW,
+          args.projB,
+          args.norm2W,
+          args.norm2B,
+          args.crossQW,
+          args.crossQB,
+          args.crossOutW,
+          args.crossOutB,
+          args.memoryK,
+          args.memoryV,
+          args.memoryMask?.data ?? null,
+        )
+      : addon().transformerLayer(
+          args.x,
+          out,
+          args.norm1W,
+          args.norm1B,
+          args.qW,
+          args.qB,
+          args.kW,
+          args.kB,
+          args.vW,
+          args.vB,
+          args.outW,
+          args.outB,
+          args.mask?.data ?? null,
+          args.k,
+          args.v,
+          args.norm3W,
+          args.norm3B,
+          args.fcW,
+          args.fcB,
+          args.projW,
+          args.projB,
+        );
+  // The op validated everything, so a refusal here is a bug, never a reason to fall back.
+  if (!ok) throw new Error("native transformerLayer: the addon rejected its arguments");
+}
+
+const transformerLayer: FusedTransformerLayer = {
+  dtypes: ["float32", "float64"],
+  forward: transformerLayerForward,
+};
 
 // ---- optimizers ----------------------------------------------------------------------------------
 
@@ -595,6 +641,8 @@ function scaleInPlace(xs: readonly FloatArray[], scale: number): void {
 
 export const nativeBackend = {
   name: "native",
+  // Declared capabilities beyond the contract; models ask for them and fall back to their ops.
+  fused: { transformerLayer },
   copy,
   // TypedArray.prototype.fill is already a native loop.
   fill: cpuBackend.fill,
@@ -622,7 +670,6 @@ export const nativeBackend = {
   scatterAdd,
   attentionForward,
   attentionBackward,
-  decodeBlockForward,
   adamStepMulti,
   sumOfSquares,
   scaleInPlace,

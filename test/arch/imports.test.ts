@@ -40,10 +40,12 @@ function layerOf(file: string): Layer | null {
   if (file === "src/node.ts") return "node-entry";
   if (file.startsWith("cli/")) return "cli";
   if (file.startsWith("examples/")) return "examples";
-  if (file === "src/backend/backend.ts") return "backend";
   // Selection names the built-in backends, so it sits above them even though it lives in backend/.
   // backends/index.ts is the re-export of selection kept for code not yet moved to backend/select.ts.
   if (file === "src/backend/select.ts" || file === "src/backends/index.ts") return "selection";
+  // Every other file of backend/ is the kernel contract: the Backend interface, its op tables and
+  // the optional fused capabilities.
+  if (file.startsWith("src/backend/")) return "backend";
   if (/^src\/io\/node[^/]*\.ts$/.test(file)) return "io-node";
   const m = /^src\/([^/]+)\//.exec(file);
   const dirs: Record<string, Layer> = {

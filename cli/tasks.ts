@@ -21,6 +21,7 @@ import {
   type TextPair,
   TokenDataset,
   type Tokenizer,
+  translateGreedy,
   withNoGrad,
 } from "../src/index.js";
 import { fromRaw, toRaw } from "../src/io/node-checkpoint.js";
@@ -331,7 +332,7 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
     for (let start = 0; start < count; start += 64) {
       const idx = Array.from({ length: Math.min(64, count - start) }, (_, i) => start + i);
       const b = val.collate(idx, collateOpts);
-      const out = model.greedyDecode(b.src, {
+      const out = translateGreedy(model, b.src, {
         bos: bosId,
         eos: eosId,
         maxLen,
@@ -373,7 +374,7 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
       const em = exactMatch(val.length);
       write(`greedy exact match on ${val.length} held-out pairs: ${(100 * em).toFixed(2)}%\n`);
       const b = val.collate([0, 1, 2], collateOpts);
-      const out = model.greedyDecode(b.src, {
+      const out = translateGreedy(model, b.src, {
         bos: bosId,
         eos: eosId,
         maxLen,

@@ -33,21 +33,27 @@ export function gptStepModel(model: GPT, opts: { useCache?: boolean } = {}): Ste
   return {
     init: (rows) => ({ history: Array.from({ length: rows }, () => []) }),
     step(newIds, state) {
+      const B = newIds.length;
       const T = newIds[0]?.length ?? 0;
-      if (T === 0 || newIds.some((r) => r.length !== T))
-        throw new Error("gptStepModel: every row needs the same, non-zero number of new ids");
-      newIds.forEach((ids, r) => {
-        state.history[r].push(...ids);
-      });
+      for (let r = 0; r < B; r++) {
+        if (T === 0 || newIds[r].length !== T)
+          throw new Error("gptStepModel: every row needs the same, non-zero number of new ids");
+        state.history[r].push(...newIds[r]);
+      }
       return withNoGrad(() => {
         let feed: readonly (readonly number[])[] = newIds;
         if (!useCache || !state.cache || state.cache.length + T > blockSize) {
           // (Re)start: run the last blockSize tokens from scratch.
-          state.cache = useCache ? new KVCache(nLayer, { maxLength: blockSize }) : undefined;
+          state.cache = useCache ? new KVCache(nLayer) : undefined;
           feed = state.history.map((h) => h.slice(-blockSize));
         }
-        const idx = tensor(Int32Array.from(feed.flat()), { shape: [feed.length, feed[0].length] }); // (B, T)
-        const { logits } = model.forward(idx, null, { cache: state.cache, lastOnly: true }); // (B, 1, V)
+        const t = feed[0].length;
+        const ids = new Int32Array(B * t);
+        for (let r = 0; r < B; r++) ids.set(feed[r], r * t);
+        const { logits } = model.forward(tensor(ids, { shape: [B, t] }), null, {
+          cache: state.cache,
+          lastOnly: true,
+        }); // (B, 1, V)
         return logits.toArray() as StepLogits;
       });
     },

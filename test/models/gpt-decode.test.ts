@@ -1,6 +1,7 @@
 /** GPT decoding through the KV cache: incremental logits equal full ones; cached greedy decoding equals uncached. */
 import { describe, expect, it } from "vitest";
 import {
+  beamSearch,
   Generator,
   GPT,
   type GPTConfig,
@@ -106,6 +107,20 @@ describe("KVCache", () => {
     const b = gen(m, prompt, 30, { temperature: 0, useCache: false });
     expect(a.map((r) => r.length)).toEqual([33, 33]);
     expect(a).toEqual(b);
+  });
+
+  it("beam search through the cache (rows reordered in place) equals beam search recomputing every prefix", () => {
+    // Past blockSize the window slides, so the cache is rebuilt from reordered histories as well.
+    const m = model({ ...config, blockSize: 10 }, 8);
+    for (const beamSize of [2, 3]) {
+      const opts = { beamSize, maxLen: 14, bos: 3, eos: 0, lengthPenalty: 0.5 };
+      const cached = beamSearch(gptStepModel(m), opts);
+      const full = beamSearch(gptStepModel(m, { useCache: false }), opts);
+      expect(cached.length).toBe(beamSize);
+      // Same hypotheses; their float32 log-probabilities agree to rounding (cached vs full products).
+      expect(cached.map((h) => [h.ids, h.finished])).toEqual(full.map((h) => [h.ids, h.finished]));
+      for (let i = 0; i < beamSize; i++) expect(cached[i].logProb).toBeCloseTo(full[i].logProb, 5);
+    }
   });
 
   it("seeded sampling with the cache matches sampling without it", () => {

@@ -1,5 +1,5 @@
 /** `qkv sample`: text from a GPT checkpoint, streamed token by token. */
-import { Generator, generate, gptNextTokenModel } from "../src/index.js";
+import { Generator, generate, gptStepModel } from "../src/index.js";
 import { gptOf, openCheckpoint } from "./checkpoint.js";
 import { CliError } from "./errors.js";
 import { chooseBackend } from "./runtime.js";
@@ -36,7 +36,7 @@ export async function sampleCommand(flags: SampleFlags): Promise<void> {
   for (let i = 0; i < flags.numSamples; i++) {
     if (flags.numSamples > 1) process.stdout.write(`--- sample ${i + 1} ---\n`);
     process.stdout.write(flags.prompt);
-    const result = generate(gptNextTokenModel(model), prompt, {
+    const result = generate(gptStepModel(model), prompt, {
       maxNewTokens: flags.maxNewTokens,
       temperature: flags.temperature,
       topK: flags.topK > 0 ? flags.topK : undefined,

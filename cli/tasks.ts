@@ -8,7 +8,7 @@ import {
   Generator,
   GPT,
   generate,
-  gptNextTokenModel,
+  gptStepModel,
   LanguageModelTask,
   MaskedLMTask,
   PairDataset,
@@ -132,7 +132,7 @@ async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask>
     finish: (c, write) => {
       model.eval();
       write("\n--- sample ---\n");
-      generate(gptNextTokenModel(model), tok.encode("\n"), {
+      generate(gptStepModel(model), tok.encode("\n"), {
         maxNewTokens: c.sampleTokens,
         temperature: c.temperature,
         topK: c.topK > 0 ? c.topK : undefined,

@@ -30,6 +30,7 @@ export * from "./generate/index.js";
 export * from "./io/index.js";
 export * from "./models/index.js";
 export * as nn from "./nn/index.js";
+export { KVCache, type KVCacheOptions, type LayerKV } from "./nn/kv-cache.js";
 export { Module, Parameter } from "./nn/module.js";
 export * from "./ops/index.js";
 export * as optim from "./optim/index.js";

@@ -6,9 +6,9 @@
  * contiguous row-major. Kernels write into `out` buffers the caller allocated, never allocate
  * their own results, and never keep references to their arguments after returning.
  */
-import type { FusedKernels } from "./fused.js";
 
 import type { AnyArray, FloatArray } from "../tensor/dtype.js";
+import type { FusedKernels } from "./fused.js";
 
 export type { AnyArray, DType, FloatArray } from "../tensor/dtype.js";
 

@@ -1,8 +1,10 @@
 /**
  * Beam search (and greedy search) over a step function that scores a batch of prefixes at once,
  * following Hugging Face's BeamSearchScorer: 2·beamSize candidates per step, finished hypotheses
- * ranked by length-normalised log-probability, stop when no running beam can win.
+ * ranked by length-normalised log-probability, stop when no running beam can win. It drives a
+ * {@link StepModel} (reordering its state as beams are chosen) or a bare step function.
  */
+import { isStepModel, type StepModel } from "./step.js";
 
 /**
  * What the step function learns besides the prefixes.
@@ -123,6 +125,33 @@ function logSoftmaxRows(
   return { rowsLp, vocab };
 }
 
+/**
+ * A step function over a {@link StepModel}: its state starts with the one `[bos]` row, is
+ * reordered to the chosen beams' parents, and is fed each prefix's last id.
+ */
+function stepFnOf<S>(model: BeamStepFn | StepModel<S>, needReorder: boolean): BeamStepFn {
+  if (!isStepModel<S>(model)) return model as BeamStepFn;
+  const m = model as StepModel<S>;
+  if (needReorder && !m.reorder)
+    throw new Error("beamSearch: the model cannot reorder its state (no reorder)");
+  let state: S | undefined;
+  let rows = 0;
+  return (prefixes, { step, parents }) => {
+    if (step === 0 || state === undefined) {
+      rows = prefixes.length;
+      state = m.init(rows);
+      return m.step(prefixes, state);
+    }
+    const identity = parents.length === rows && parents.every((p, i) => p === i);
+    if (!identity) m.reorder?.(state, parents); // greedy search never reorders
+    rows = parents.length;
+    return m.step(
+      prefixes.map((p) => [p[p.length - 1]]),
+      state,
+    );
+  };
+}
+
 function checkOptions(what: string, opts: BeamSearchOptions): void {
   if (!Number.isInteger(opts.beamSize) || opts.beamSize < 1) {
     throw new Error(`${what}: beamSize must be a positive integer, got ${opts.beamSize}`);
@@ -150,8 +179,9 @@ function checkOptions(what: string, opts: BeamSearchOptions): void {
  * tok.decode(best.ids);
  * ```
  */
-export function beamSearch(step: BeamStepFn, opts: BeamSearchOptions): BeamHypothesis[] {
+export function beamSearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearchOptions): BeamHypothesis[] {
   checkOptions("beamSearch", opts);
+  const step = stepFnOf(model, opts.beamSize > 1);
   if (opts.beamSize === 1) return [greedySearch(step, opts)];
   const { beamSize, maxLen, bos, eos } = opts;
   const lp = opts.lengthPenalty ?? 1;
@@ -243,8 +273,9 @@ export function beamSearch(step: BeamStepFn, opts: BeamSearchOptions): BeamHypot
  * const out = greedySearch(step, { beamSize: 1, maxLen: 20, bos: 1, eos: 2 });
  * ```
  */
-export function greedySearch(step: BeamStepFn, opts: BeamSearchOptions): BeamHypothesis {
+export function greedySearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearchOptions): BeamHypothesis {
   checkOptions("greedySearch", { ...opts, beamSize: 1 });
+  const step = stepFnOf(model, false);
   const lp = opts.lengthPenalty ?? 1;
   const ids = [opts.bos];
   let logProb = 0;

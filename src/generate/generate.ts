@@ -1,52 +1,21 @@
 /**
- * Autoregressive text generation against a model-agnostic step interface: feed new ids, get
- * the logits of the last position. Stops on a token budget, an EOS id or a stop string, and
- * streams ids and text as they are produced. Sync and async drivers share one state machine.
+ * Autoregressive generation: the one decoding loop, over any {@link StepModel} and any number of
+ * rows. Each step samples the next id of every row (src/generate/sampling.ts), stops a row on a
+ * token budget, an EOS id or a stop string, and streams ids and text as they are produced. The
+ * loop is written once, as a generator of effects; the sync and async drivers only run them.
  */
 
 import { type SamplingOptions, sampleNext } from "./sampling.js";
-
-/**
- * What {@link generate} needs from a language model. `nextLogits(newIds, state)` appends
- * `newIds` to the sequence held in `state` (the whole prompt on the first call, then one sampled
- * id per call) and returns the logits of the last position, one per vocabulary entry.
- *
- * `state` is whatever the model keeps between calls: for a GPT with a KV cache, the cache; it is
- * created by the caller (option `state`) and passed back verbatim. Cropping to the model's
- * context window is the model's business; {@link recomputingModel} shows the nanoGPT way.
- *
- * @example
- * ```ts
- * const model: NextTokenModel<KVCache> = {
- *   nextLogits: (newIds, cache) => gpt.forwardCached(newIds, cache), // logits of the last position
- * };
- * ```
- */
-export interface NextTokenModel<S = unknown> {
-  nextLogits(newIds: number[], state: S): Float32Array | Float64Array;
-}
-
-/**
- * Async variant of {@link NextTokenModel}, for {@link generateAsync}.
- *
- * @example
- * ```ts
- * const model: AsyncNextTokenModel = { nextLogits: async (ids, s) => worker.step(ids, s) };
- * ```
- */
-export interface AsyncNextTokenModel<S = unknown> {
-  nextLogits(newIds: number[], state: S): Float32Array | Float64Array | Promise<Float32Array | Float64Array>;
-}
-
-/**
- * A model given as a bare step function `(newIds, state) → logits of the last position`.
- *
- * @example
- * ```ts
- * const step: NextLogitsFn<number[]> = (ids, history) => { history.push(...ids); return bigram[history.at(-1)!]; };
- * ```
- */
-export type NextLogitsFn<S = unknown> = (newIds: number[], state: S) => Float32Array | Float64Array;
+import {
+  type AsyncNextTokenModel,
+  type AsyncStepModel,
+  asStepModel,
+  isStepModel,
+  type NextLogitsFn,
+  type NextTokenModel,
+  type StepLogits,
+  type StepModel,
+} from "./step.js";
 
 /**
  * Why generation ended: the token budget, an EOS id, a stop string, or `onToken` returning false.
@@ -76,15 +45,18 @@ export interface GenerateOptions<S = unknown> extends Omit<SamplingOptions, "pre
   stopStrings?: readonly string[];
   /** Ids → text, for `text`, `onText` and stop strings. */
   decode?: (ids: number[]) => string;
-  /** Called with each generated id (never EOS) and its 0-based index; return `false` to stop. */
-  onToken?: (id: number, index: number) => unknown;
+  /**
+   * Called with each generated id (never EOS), its 0-based index and its row (0 for one
+   * sequence); return `false` to stop that row.
+   */
+  onToken?: (id: number, index: number, row: number) => unknown;
   /**
    * Streamed text: each call gets the next piece, and the pieces concatenate to the final
    * `text`. Text that might begin a stop string, or an unfinished UTF-8 character (a trailing
-   * U+FFFD), is held back until it is settled.
+   * U+FFFD), is held back until it is settled. `row` is 0 for one sequence.
    */
-  onText?: (delta: string) => void;
-  /** Model state passed to every `nextLogits` call (e.g. a fresh KV cache). Default `{}`. */
+  onText?: (delta: string, row: number) => void;
+  /** State of a one-sequence model, passed to every `nextLogits` call. Default `{}`. */
   state?: S;
 }
 
@@ -97,8 +69,8 @@ export interface GenerateOptions<S = unknown> extends Omit<SamplingOptions, "pre
  * ```
  */
 export interface GenerateAsyncOptions<S = unknown> extends Omit<GenerateOptions<S>, "onToken" | "onText"> {
-  onToken?: (id: number, index: number) => unknown;
-  onText?: (delta: string) => void | Promise<void>;
+  onToken?: (id: number, index: number, row: number) => unknown;
+  onText?: (delta: string, row: number) => void | Promise<void>;
 }
 
 /**
@@ -146,6 +118,8 @@ class Run {
   emitted = 0;
   finish: FinishReason | null = null;
   stopString: string | undefined;
+  /** The id this row feeds the model next (its last id, EOS included). */
+  last: number;
 
   constructor(
     promptIds: readonly number[],
@@ -161,12 +135,14 @@ class Run {
     const eos = opts.eosId;
     this.eos = new Set(eos === undefined ? [] : typeof eos === "number" ? [eos] : eos);
     this.history = [...promptIds];
+    this.last = promptIds[promptIds.length - 1];
     if (opts.maxNewTokens === 0) this.finish = "length";
   }
 
   /** Chooses the next id from the logits; returns it, or null when generation is over. */
   choose(logits: ArrayLike<number>): number | null {
     const id = sampleNext(logits, { ...this.opts, previousIds: this.history });
+    this.last = id;
     if (this.eos.has(id)) {
       this.finish = "eos";
       return null;
@@ -224,44 +200,107 @@ class Run {
   }
 }
 
-function stepOf<S>(model: NextTokenModel<S> | NextLogitsFn<S>): NextLogitsFn<S> {
-  return typeof model === "function" ? model : (ids, state) => model.nextLogits(ids, state);
+/** A unit of work the loop hands its driver: a model step or a callback, maybe asynchronous. */
+type Effect = () => unknown;
+
+/**
+ * The decoding loop. It yields every model step and callback as an {@link Effect} and resumes
+ * with its result, so one loop serves the sync and the async driver. Rows that finish keep
+ * feeding their last id (results ignored) so the batch keeps its shape until every row is done.
+ */
+function* decodeLoop<S>(
+  model: AsyncStepModel<S>,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions<unknown> | GenerateAsyncOptions<unknown>,
+): Generator<Effect, GenerateResult[], unknown> {
+  if (prompts.length === 0) throw new Error("generate: need at least one prompt");
+  const runs = prompts.map((p) => new Run(p, opts));
+  const rows = runs.length;
+  const state = model.init(rows);
+  let feed: number[][] = prompts.map((p) => [...p]);
+  while (runs.some((r) => r.finish === null)) {
+    const logits = (yield () => model.step(feed, state)) as StepLogits;
+    const V = logits.length / rows;
+    if (!Number.isInteger(V) || V === 0)
+      throw new Error(`generate: the model returned ${logits.length} logits for ${rows} rows`);
+    const next: number[][] = [];
+    for (let r = 0; r < rows; r++) {
+      const run = runs[r];
+      const id = run.finish === null ? run.choose(logits.subarray(r * V, (r + 1) * V)) : null;
+      next.push([run.last]);
+      if (id === null) continue;
+      const stopByCallback = (yield () => opts.onToken?.(id, run.generated.length - 1, r)) === false;
+      const piece = run.advance();
+      if (piece) yield () => opts.onText?.(piece, r);
+      if (stopByCallback && run.finish === null) run.finish = "callback";
+    }
+    feed = next;
+  }
+  for (let r = 0; r < rows; r++) {
+    const rest = runs[r].take(runs[r].text.length);
+    if (rest) yield () => opts.onText?.(rest, r);
+  }
+  return runs.map((r) => r.result());
+}
+
+/** Runs the loop's effects as they come. */
+function runSync<T>(loop: Generator<Effect, T, unknown>): T {
+  let it = loop.next();
+  while (!it.done) {
+    const value = it.value();
+    if (value instanceof Promise)
+      throw new Error("generate: the model or a callback is async; use generateAsync");
+    it = loop.next(value);
+  }
+  return it.value;
+}
+
+/** Runs the loop's effects, awaiting each. */
+async function runAsync<T>(loop: Generator<Effect, T, unknown>): Promise<T> {
+  let it = loop.next();
+  while (!it.done) it = loop.next(await it.value());
+  return it.value;
 }
 
 /**
  * Generates up to `maxNewTokens` ids after `promptIds`. Each step samples with
  * {@link sampleNext} (the repetition penalty sees prompt + generated ids) and stops early on an
- * EOS id, a stop string, or `onToken` returning false.
+ * EOS id, a stop string, or `onToken` returning false. `model` is a {@link StepModel} (e.g.
+ * `gptStepModel(gpt)`) or a one-sequence {@link NextTokenModel} or function.
  *
  * @example
  * ```ts
- * const { text } = generate(model, tok.encode("ROMEO:"), {
+ * const { text } = generate(gptStepModel(model), tok.encode("ROMEO:"), {
  *   maxNewTokens: 100, temperature: 0.8, topK: 40, generator: new Generator(1337),
  *   decode: (ids) => tok.decode(ids), stopStrings: ["\n\n"], onText: (t) => process.stdout.write(t),
  * });
  * ```
  */
 export function generate<S = Record<string, unknown>>(
-  model: NextTokenModel<S> | NextLogitsFn<S>,
+  model: StepModel<S> | NextTokenModel<S> | NextLogitsFn<S>,
   promptIds: readonly number[],
   opts: GenerateOptions<S>,
 ): GenerateResult {
-  const run = new Run(promptIds, opts as GenerateOptions<unknown>);
-  const step = stepOf(model);
-  const state = (opts.state ?? {}) as S;
-  let feed = [...promptIds];
-  while (run.finish === null) {
-    const id = run.choose(step(feed, state));
-    if (id === null) break;
-    const stopByCallback = opts.onToken?.(id, run.generated.length - 1) === false;
-    const piece = run.advance();
-    if (piece) opts.onText?.(piece);
-    if (stopByCallback && run.finish === null) run.finish = "callback";
-    feed = [id];
-  }
-  const rest = run.take(run.text.length);
-  if (rest) opts.onText?.(rest);
-  return run.result();
+  const m = isStepModel<S>(model) ? model : asStepModel(model, (opts.state ?? {}) as S);
+  return runSync(decodeLoop(m, [promptIds], opts as GenerateOptions<unknown>))[0];
+}
+
+/**
+ * {@link generate} for a batch: row r continues `prompts[r]`, all rows stepping the model
+ * together (equal prompt lengths for a GPT). Rows are sampled in order from one generator, so
+ * row r's draws depend on the rows before it.
+ *
+ * @example
+ * ```ts
+ * const [a, b] = generateBatch(gptStepModel(model), [[1, 2], [3, 4]], { maxNewTokens: 10, temperature: 0 });
+ * ```
+ */
+export function generateBatch<S>(
+  model: StepModel<S>,
+  prompts: readonly (readonly number[])[],
+  opts: Omit<GenerateOptions<S>, "state">,
+): GenerateResult[] {
+  return runSync(decodeLoop(model, prompts, opts as GenerateOptions<unknown>));
 }
 
 /**
@@ -275,27 +314,14 @@ export function generate<S = Record<string, unknown>>(
  */
 export async function generateAsync<S = Record<string, unknown>>(
   model:
+    | AsyncStepModel<S>
     | AsyncNextTokenModel<S>
-    | ((newIds: number[], state: S) => ReturnType<AsyncNextTokenModel<S>["nextLogits"]>),
+    | ((newIds: number[], state: S) => StepLogits | Promise<StepLogits>),
   promptIds: readonly number[],
   opts: GenerateAsyncOptions<S>,
 ): Promise<GenerateResult> {
-  const run = new Run(promptIds, opts as GenerateAsyncOptions<unknown>);
-  const step = typeof model === "function" ? model : (ids: number[], s: S) => model.nextLogits(ids, s);
-  const state = (opts.state ?? {}) as S;
-  let feed = [...promptIds];
-  while (run.finish === null) {
-    const id = run.choose(await step(feed, state));
-    if (id === null) break;
-    const stopByCallback = (await opts.onToken?.(id, run.generated.length - 1)) === false;
-    const piece = run.advance();
-    if (piece) await opts.onText?.(piece);
-    if (stopByCallback && run.finish === null) run.finish = "callback";
-    feed = [id];
-  }
-  const rest = run.take(run.text.length);
-  if (rest) await opts.onText?.(rest);
-  return run.result();
+  const m = isStepModel<S>(model) ? model : asStepModel(model, (opts.state ?? {}) as S);
+  return (await runAsync(decodeLoop(m, [promptIds], opts as GenerateAsyncOptions<unknown>)))[0];
 }
 
 /**

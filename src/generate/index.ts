@@ -1,6 +1,7 @@
 /**
  * Browser-safe text generation: next-token sampling (temperature, top-k, top-p, repetition
- * penalty), streaming autoregressive generation with stop conditions, and beam search.
+ * penalty), one streaming autoregressive loop with stop conditions, and beam search, all driving
+ * models through the {@link StepModel} interface.
  */
 
 export {
@@ -12,19 +13,27 @@ export {
   greedySearch,
 } from "./beam.js";
 export {
-  type AsyncNextTokenModel,
   type FinishReason,
   type GenerateAsyncOptions,
   type GenerateOptions,
   type GenerateResult,
   generate,
   generateAsync,
-  type NextLogitsFn,
-  type NextTokenModel,
+  generateBatch,
   type RecomputingModelOptions,
   recomputingModel,
 } from "./generate.js";
-export { type GPTDecodeState, gptNextTokenModel } from "./lm.js";
+export {
+  type GPTDecodeState,
+  gptNextTokenModel,
+  gptStepModel,
+  type Seq2SeqDecodeState,
+  type Seq2SeqStepOptions,
+  seq2seqStepModel,
+  type TranslateOptions,
+  translateBeam,
+  translateGreedy,
+} from "./models.js";
 export {
   applyRepetitionPenalty,
   type SamplingOptions,
@@ -32,3 +41,13 @@ export {
   sampleNext,
   samplingProbabilities,
 } from "./sampling.js";
+export {
+  type AsyncNextTokenModel,
+  type AsyncStepModel,
+  asStepModel,
+  isStepModel,
+  type NextLogitsFn,
+  type NextTokenModel,
+  type StepLogits,
+  type StepModel,
+} from "./step.js";

@@ -17,6 +17,7 @@ import { arange, tensor, zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
+import { type BertConfig, type BertOptions, validateBertConfig } from "./bert-config.js";
 import {
   type HFCheckpoint,
   type HFLoadOptions,
@@ -27,26 +28,7 @@ import {
 } from "./hf.js";
 import type { BertActivation } from "./hf-config.js";
 
-/**
- * BERT hyperparameters (HF's BertConfig fields in camelCase).
- * @example const config = bertConfigFromHF(JSON.parse(configText)); // a BertConfig
- */
-export interface BertConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  numHiddenLayers: number;
-  numAttentionHeads: number;
-  intermediateSize: number;
-  /** "gelu" is the exact (erf) GELU, as BERT uses. */
-  hiddenAct: BertActivation;
-  hiddenDropoutProb: number;
-  attentionProbsDropoutProb: number;
-  maxPositionEmbeddings: number;
-  typeVocabSize: number;
-  layerNormEps: number;
-  /** Dropout before the classifier (default: hiddenDropoutProb). */
-  classifierDropout?: number;
-}
+export type { BertConfig, BertOptions } from "./bert-config.js";
 
 /**
  * Per-call inputs besides the token ids.
@@ -269,26 +251,6 @@ export class BertPooler extends Module {
   }
 }
 
-function validateConfig(c: BertConfig): void {
-  for (const k of [
-    "vocabSize",
-    "hiddenSize",
-    "numHiddenLayers",
-    "numAttentionHeads",
-    "intermediateSize",
-    "maxPositionEmbeddings",
-    "typeVocabSize",
-  ] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0)
-      throw new Error(`Bert: config.${k} must be a positive integer, got ${c[k]}`);
-  }
-  if (c.hiddenSize % c.numAttentionHeads !== 0) {
-    throw new Error(
-      `Bert: hiddenSize (${c.hiddenSize}) must be divisible by numAttentionHeads (${c.numAttentionHeads})`,
-    );
-  }
-}
-
 /**
  * HF's BERT init under `root`: N(0, 0.02) for Linear and Embedding weights, zero biases (LayerNorm
  * stays 1/0), skipping the tied `skip` weight.
@@ -322,17 +284,6 @@ function checkIds(what: string, t: Tensor, n: number, name: string, shape?: read
 }
 
 /**
- * Construction options shared by the BERT classes.
- * @example new Bert(config, { generator: new Generator(0), addPoolingLayer: false })
- */
-export interface BertOptions {
-  /** Generator for the initial weights (default: the global one). */
-  generator?: Generator;
-  /** Build the pooler (default true; BertForMaskedLM has none, as in HF). */
-  addPoolingLayer?: boolean;
-}
-
-/**
  * The bare BERT encoder (HF's BertModel).
  * @example
  * const bert = await Bert.fromPretrained("checkpoints/bert-base-uncased");
@@ -348,7 +299,7 @@ export class Bert extends Module {
 
   constructor(config: BertConfig, opts: BertOptions = {}) {
     super();
-    validateConfig(config);
+    validateBertConfig(config);
     this.config = { ...config };
     this.embeddings = new BertEmbeddings(config);
     this.encoder = new BertEncoder(config);

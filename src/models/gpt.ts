@@ -4,35 +4,32 @@
  * blocks, learned positions, a packed q/k/v projection, the tanh GELU, and an output head tied
  * to the token embedding.
  */
-import { isGradEnabled, withNoGrad } from "../autograd/graph.js";
+import { isGradEnabled } from "../autograd/graph.js";
 import type { RawTensor } from "../io/safetensors.js";
 import { GELU } from "../nn/activation.js";
+import { causalSelfAttention } from "../nn/causal-attention.js";
 import { ModuleList } from "../nn/container.js";
 import { Dropout } from "../nn/dropout.js";
 import { Embedding } from "../nn/embedding.js";
 import { normal_, zeros_ } from "../nn/init.js";
+import type { KVCache } from "../nn/kv-cache.js";
 import { LayerNorm } from "../nn/layer-norm.js";
 import { Linear } from "../nn/linear.js";
 import { Module, type Parameter } from "../nn/module.js";
 import {
   add,
-  cat,
-  contiguous,
   crossEntropy,
   fusedTransformerLayer,
   hasFusedTransformerLayer,
   linear,
   narrow,
-  qkvPackedAttention,
   reshape,
-  scaledDotProductAttention,
-  split,
-  transpose,
 } from "../ops/index.js";
 import { arange } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
+import { type GPTConfig, type GPTOptions, validateGPTConfig } from "./gpt-config.js";
 import {
   addZeroBiases,
   dropZeroBiases,
@@ -45,39 +42,8 @@ import {
   writePretrainedDir,
 } from "./hf.js";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf-config.js";
-import { KVCache } from "./kv-cache.js";
-import { type PickOptions, pickNextTokens } from "./sample.js";
 
-/**
- * Model hyperparameters, with nanoGPT's names.
- * @example const config: GPTConfig = { vocabSize: 65, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.2, bias: false };
- */
-export interface GPTConfig {
-  vocabSize: number;
-  /** Maximum sequence length (number of learned positions). */
-  blockSize: number;
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  /** Dropout probability for embeddings, attention weights and residual branches. */
-  dropout: number;
-  /** Biases in Linear and LayerNorm layers (GPT-2: true; nanoGPT suggests false). */
-  bias: boolean;
-  /** LayerNorm epsilon (default 1e-5, GPT-2's). */
-  layerNormEps?: number;
-}
-
-/**
- * Construction options.
- * @example new GPT(config, { generator: new Generator(1337) })
- */
-export interface GPTOptions {
-  /**
-   * Generator for the initial weights (default: the global one), drawn from by the submodules'
-   * own initialisation too, in the order PyTorch's constructors draw.
-   */
-  generator?: Generator;
-}
+export type { GPTConfig, GPTOptions } from "./gpt-config.js";
 
 /**
  * Per-call options of {@link GPT.forward}.
@@ -140,34 +106,15 @@ export class CausalSelfAttention extends Module {
     this.resid_dropout = new Dropout(config.dropout);
   }
 
-  /** x (B, T, C) → (B, T, C); with a cache, attends over the cached positions too. */
+  /** x (B, T, C) → (B, T, C); with a cache, the T new positions also attend over the cached ones. */
   forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
-    const [B, T, C] = x.shape;
-    const nh = this.config.nHead;
-    const hs = C / nh;
-    if (!cache) {
-      // Heads read from and merged into the packed layouts by the fused kernels: no split/merge copies.
-      const y = qkvPackedAttention(this.c_attn.forward(x), nh, {
-        isCausal: true,
-        dropoutP: this.attn_dropout.training ? this.attn_dropout.p : 0,
-        generator: this.attn_dropout.generator,
-      }); // (B, T, C)
-      return this.resid_dropout.forward(this.c_proj.forward(y));
-    }
-    const heads = (t: Tensor) => transpose(reshape(t, [B, T, nh, hs]), 1, 2); // (B, nh, T, hs)
-    const [q0, k0, v0] = split(this.c_attn.forward(x), C, 2); // 3 × (B, T, C)
-    const q = heads(q0);
-    let k = heads(k0);
-    let v = heads(v0);
-    if (cache) [k, v] = cache.update(layer, k, v); // (B, nh, S, hs), S = past + T
-    const y = scaledDotProductAttention(q, k, v, {
-      // Bottom-right alignment: the T new queries are the last T of the S positions.
-      ...(cache ? { causalBottomRight: true } : { isCausal: true }),
+    const y = causalSelfAttention(this.c_attn.forward(x), this.config.nHead, {
+      cache,
+      layer,
       dropoutP: this.attn_dropout.training ? this.attn_dropout.p : 0,
       generator: this.attn_dropout.generator,
-    }); // (B, nh, T, hs)
-    const merged = reshape(contiguous(transpose(y, 1, 2)), [B, T, C]); // (B, T, C)
-    return this.resid_dropout.forward(this.c_proj.forward(merged));
+    }); // (B, T, C)
+    return this.resid_dropout.forward(this.c_proj.forward(y));
   }
 }
 
@@ -219,6 +166,7 @@ export class GPTBlock extends Module {
     this.mlp = new GPTMLP(config, opts);
   }
 
+  /** x (B, T, C) → (B, T, C); with a cache, the new positions attend over the cached ones too. */
   forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
     if (cache && this.canFuse(x)) return this.decode(x, cache, layer);
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer));
@@ -257,16 +205,6 @@ export class GPTBlock extends Module {
   }
 }
 
-function validateConfig(c: GPTConfig): void {
-  for (const k of ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0)
-      throw new Error(`GPT: config.${k} must be a positive integer, got ${c[k]}`);
-  }
-  if (c.nEmbd % c.nHead !== 0)
-    throw new Error(`GPT: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`GPT: dropout must be in [0, 1), got ${c.dropout}`);
-}
-
 /**
  * The GPT language model. The state dict uses HF GPT-2's names without the `transformer.`
  * prefix (`wte.weight`, `h.0.attn.c_attn.weight`, …); `lm_head.weight` is the same Parameter
@@ -288,7 +226,7 @@ export class GPT extends Module {
 
   constructor(config: GPTConfig, opts: GPTOptions = {}) {
     super();
-    validateConfig(config);
+    validateGPTConfig(config);
     this.config = { ...config };
     const { vocabSize, blockSize, nEmbd, nLayer } = config;
     // Every draw, the submodules' default init included, comes from one generator in PyTorch's
@@ -374,38 +312,6 @@ export class GPT extends Module {
       });
     }
     return out;
-  }
-
-  /**
-   * Appends `maxNewTokens` tokens to idx (B, T) and returns (B, T + maxNewTokens). Temperature 0
-   * is greedy (argmax); otherwise samples from softmax(logits / temperature), restricted to the
-   * `topK` most likely tokens if set. With `useCache` (default) each step costs O(t); once the
-   * context exceeds blockSize the window slides and the cache is rebuilt from the last blockSize
-   * tokens. Dropout follows the model's mode, so call `eval()` first for deterministic decoding.
-   * @example const out = model.generate(prompt, 20, { temperature: 0 });
-   */
-  generate(idx: Tensor, maxNewTokens: number, opts: PickOptions & { useCache?: boolean } = {}): Tensor {
-    const bs = this.config.blockSize;
-    const crop = (t: Tensor) => (t.shape[1] > bs ? narrow(t, 1, t.shape[1] - bs, bs) : t);
-    return withNoGrad(() => {
-      let out = idx;
-      const cache = (opts.useCache ?? true) ? new KVCache(this.config.nLayer) : null;
-      let pending = idx; // tokens not yet in the cache
-      for (let step = 0; step < maxNewTokens; step++) {
-        let input: Tensor;
-        if (cache) {
-          if (cache.length + pending.shape[1] > bs) cache.reset(); // the window slides: rebuild
-          input = cache.length === 0 ? crop(out) : pending;
-        } else {
-          input = crop(out);
-        }
-        const { logits } = this.forward(input, null, { cache: cache ?? undefined, lastOnly: true }); // (B, 1, V)
-        const next = pickNextTokens(logits, opts); // (B, 1)
-        out = cat([out, next], 1);
-        pending = next;
-      }
-      return out;
-    });
   }
 
   /**

@@ -1,4 +1,4 @@
-/** Models: GPT (decoder-only), BERT (encoder) and their Hugging Face checkpoint compatibility. */
+/** Models: GPT (decoder-only), BERT (encoder), the seq2seq Transformer, and their Hugging Face checkpoint compatibility. */
 export {
   Bert,
   BertAttention,
@@ -31,6 +31,4 @@ export {
   writePretrainedDir,
 } from "./hf.js";
 export * from "./hf-config.js";
-export * from "./kv-cache.js";
-export * from "./sample.js";
 export * from "./seq2seq.js";

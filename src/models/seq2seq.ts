@@ -2,19 +2,19 @@
  * Seq2SeqTransformer: an encoder-decoder translation model around nn.Transformer, with the module
  * names of PyTorch's "Language Translation with nn.Transformer" tutorial (transformer, generator,
  * src_tok_emb, tgt_tok_emb, positional_encoding). Token embeddings are scaled by √dModel and get
- * sinusoidal positions; decoding is greedy or beam search, optionally with a key/value cache so
- * producing token t costs O(t) rather than re-running the whole prefix.
+ * sinusoidal positions. {@link Seq2SeqTransformer.nextLogits} is the decoding step (optionally with
+ * a key/value cache, so producing token t costs O(t)); greedy and beam search over it live in
+ * src/generate (`translateGreedy`, `translateBeam`).
  */
-import { withNoGrad } from "../autograd/graph.js";
-import { type BeamStepFn, beamSearch } from "../generate/beam.js";
-import type { TransformerDecoderCache } from "../nn/attention.js";
 import { Embedding } from "../nn/embedding.js";
 import { xavierUniform_ } from "../nn/init.js";
+import type { KVCache } from "../nn/kv-cache.js";
 import { Linear } from "../nn/linear.js";
 import { Module } from "../nn/module.js";
 import { SinusoidalPositionalEncoding } from "../nn/positional.js";
-import { type Activation, type DecoderLayerForwardOptions, Transformer } from "../nn/transformer.js";
-import { argmax, eq, expand, mul, narrow, select } from "../ops/index.js";
+import { Transformer } from "../nn/transformer.js";
+import type { Activation, DecoderLayerForwardOptions } from "../nn/transformer-layers.js";
+import { eq, mul, select } from "../ops/index.js";
 import { tensor } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
@@ -83,39 +83,13 @@ export interface Seq2SeqMasks extends DecoderLayerForwardOptions {
 }
 
 /**
- * Options of greedyDecode.
- * @example model.greedyDecode(src, { bos: 1, eos: 2, maxLen: 50, srcKeyPaddingMask })
- */
-export interface Seq2SeqDecodeOptions {
-  bos: number;
-  /** A sequence stops after emitting eos; omit to always produce maxLen tokens. */
-  eos?: number;
-  /** Most tokens to generate after bos (default 64). */
-  maxLen?: number;
-  /** Incremental decoding with a key/value cache (default true). */
-  useCache?: boolean;
-  srcKeyPaddingMask?: Tensor | null;
-}
-
-/**
- * Options of beamSearch.
- * @example model.beamSearch(src, { bos: 1, eos: 2, beamSize: 4, lengthPenalty: 0.6 })
- */
-export interface Seq2SeqBeamOptions extends Seq2SeqDecodeOptions {
-  /** Default 4. */
-  beamSize?: number;
-  /** Hypotheses are ranked by Σ log p / length^lengthPenalty (default 1). */
-  lengthPenalty?: number;
-}
-
-/**
  * Encoder-decoder transformer for sequence-to-sequence tasks such as translation. All weight
  * matrices start xavier-uniform, as in the PyTorch tutorial. Call `eval()` before decoding.
  * @example
  * const model = new Seq2SeqTransformer({ srcVocabSize: 100, tgtVocabSize: 120, dModel: 32, nhead: 2 });
  * const logits = model.forward(src, tgtIn, { srcKeyPaddingMask: paddingMask(src, 0) }); // (N, T, 120)
  * model.eval();
- * const out = model.greedyDecode(src, { bos: 1, eos: 2, maxLen: 40 }); // number[][]
+ * const out = translateGreedy(model, src, { bos: 1, eos: 2, maxLen: 40 }); // number[][]
  */
 export class Seq2SeqTransformer extends Module {
   transformer: Transformer;
@@ -166,11 +140,7 @@ export class Seq2SeqTransformer extends Module {
    * Target ids (N, T) and memory → decoder states (N, T, dModel). Self-attention is causal
    * unless a tgtMask is given. With a cache, pass only the new ids; positions continue from it.
    */
-  decode(
-    tgt: Tensor,
-    memory: Tensor,
-    opts: DecoderLayerForwardOptions & { cache?: TransformerDecoderCache } = {},
-  ): Tensor {
+  decode(tgt: Tensor, memory: Tensor, opts: DecoderLayerForwardOptions & { cache?: KVCache } = {}): Tensor {
     const x = this.positional_encoding.forward(this.tgt_tok_emb.forward(tgt), opts.cache?.length ?? 0); // (N, T, D)
     return this.transformer.decoder.forward(x, memory, {
       ...opts,
@@ -188,7 +158,7 @@ export class Seq2SeqTransformer extends Module {
   }
 
   /** Rows of token ids as an int32 tensor in the model's layout: (N, t), or (t, N). */
-  private idsOf(rows: number[][]): Tensor {
+  private idsOf(rows: readonly (readonly number[])[]): Tensor {
     const N = rows.length;
     const t = rows[0].length;
     const data = new Int32Array(N * t);
@@ -198,78 +168,17 @@ export class Seq2SeqTransformer extends Module {
     return tensor(data, { shape: this.batchFirst ? [N, t] : [t, N] });
   }
 
-  /** Logits (N, V) at the last position of decoder states. */
-  private lastLogits(h: Tensor): Tensor {
+  /**
+   * One decoding step: target rows `ids` (N rows of t ids; with a cache only the new ones) against
+   * `memory` → logits (N, tgtVocabSize) of each row's last position. Call under `withNoGrad`.
+   * @example const logits = model.nextLogits([[bos]], model.encode(src), { cache: model.transformer.decoder.createCache() });
+   */
+  nextLogits(
+    ids: readonly (readonly number[])[],
+    memory: Tensor,
+    opts: { cache?: KVCache; memoryKeyPaddingMask?: Tensor | null } = {},
+  ): Tensor {
+    const h = this.decode(this.idsOf(ids), memory, opts); // (N, t, D)
     return this.generator.forward(select(h, this.batchFirst ? 1 : 0, -1)); // (N, V)
-  }
-
-  /**
-   * Greedy decoding of a batch: the most likely next token each step, until every sequence has
-   * emitted eos or maxLen tokens. Returns the generated ids of each source without bos and eos
-   * (as src/generate's searches do). Cached and uncached decoding give the same tokens.
-   * @example model.greedyDecode(src, { bos: 1, eos: 2, maxLen: 30, useCache: true })
-   */
-  greedyDecode(src: Tensor, opts: Seq2SeqDecodeOptions): number[][] {
-    return withNoGrad(() => {
-      const kpm = opts.srcKeyPaddingMask ?? null;
-      const memory = this.encode(src, kpm);
-      const N = src.shape[this.batchFirst ? 0 : 1];
-      const cache = (opts.useCache ?? true) ? this.transformer.decoder.createCache() : undefined;
-      const seqs = Array.from({ length: N }, () => [opts.bos]);
-      const done = new Array<boolean>(N).fill(false);
-      for (let step = 0; step < (opts.maxLen ?? 64) && !done.every(Boolean); step++) {
-        const input = cache ? seqs.map((s) => [s[s.length - 1]]) : seqs;
-        const h = this.decode(this.idsOf(input), memory, { memoryKeyPaddingMask: kpm, cache }); // (N, t, D)
-        const next = argmax(this.lastLogits(h), -1).toArray(); // (N)
-        seqs.forEach((s, i) => {
-          s.push(done[i] ? s[s.length - 1] : next[i]);
-          if (next[i] === opts.eos) done[i] = true;
-        });
-      }
-      return seqs.map((s) => {
-        const end = opts.eos === undefined ? -1 : s.indexOf(opts.eos, 1);
-        return s.slice(1, end < 0 ? s.length : end);
-      });
-    });
-  }
-
-  /**
-   * Beam search (src/generate's `beamSearch`), one source at a time: the beamSize best partial
-   * hypotheses advance together as one decoder batch, their caches reordered as beams are
-   * chosen. Returns the best hypothesis of each source (bos and eos dropped); beamSize 1 gives
-   * the greedy tokens.
-   * @example model.beamSearch(src, { beamSize: 4, bos: 1, eos: 2, maxLen: 30, lengthPenalty: 0.6 })
-   */
-  beamSearch(src: Tensor, opts: Seq2SeqBeamOptions): number[][] {
-    return withNoGrad(() => {
-      const N = src.shape[this.batchFirst ? 0 : 1];
-      const out: number[][] = [];
-      for (let i = 0; i < N; i++) {
-        const one = narrow(src, this.batchFirst ? 0 : 1, i, 1); // (1, S)
-        const kpm = opts.srcKeyPaddingMask ? narrow(opts.srcKeyPaddingMask, 0, i, 1) : null; // (1, S)
-        const memory1 = this.encode(one, kpm); // (1, S, D)
-        const cache = (opts.useCache ?? true) ? this.transformer.decoder.createCache() : undefined;
-        const step: BeamStepFn = (prefixes, { parents }) => {
-          const B = prefixes.length;
-          cache?.reorder(tensor(Int32Array.from(parents)));
-          const memShape = [...memory1.shape];
-          memShape[this.batchFirst ? 0 : 1] = B;
-          const memory = expand(memory1, memShape); // (B, S, D)
-          const memoryKeyPaddingMask = kpm ? expand(kpm, [B, kpm.shape[1]]) : null; // (B, S)
-          const rows = cache ? prefixes.map((p) => [p[p.length - 1]]) : prefixes.map((p) => [...p]);
-          const h = this.decode(this.idsOf(rows), memory, { memoryKeyPaddingMask, cache });
-          return this.lastLogits(h).toArray() as Float32Array | Float64Array; // (B, V)
-        };
-        const [best] = beamSearch(step, {
-          beamSize: opts.beamSize ?? 4,
-          maxLen: opts.maxLen ?? 64,
-          bos: opts.bos,
-          eos: opts.eos ?? -1,
-          lengthPenalty: opts.lengthPenalty,
-        });
-        out.push(best.ids);
-      }
-      return out;
-    });
   }
 }

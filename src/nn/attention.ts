@@ -1,13 +1,12 @@
 /**
  * nn.MultiheadAttention ("Attention Is All You Need", §3.2.2) with torch.nn.MultiheadAttention's
- * semantics, mask conventions and state-dict names, plus the key/value caches for incremental
- * decoding (one attention layer's, and a whole TransformerDecoder's).
+ * semantics, mask conventions and state-dict names. Incremental decoding keeps its keys/values in
+ * a slot of the shared {@link KVCache}: appended for self-attention, stored once for a memory.
  */
 import {
   add,
-  cat,
+  contiguous,
   dropout as dropoutOp,
-  indexSelect,
   linear,
   matmul,
   mean,
@@ -30,6 +29,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
 import { sameShape, shapeStr } from "../util/shape.js";
 import { xavierUniform_, zeros_ } from "./init.js";
+import type { KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
 import { Module, Parameter } from "./module.js";
 
@@ -58,85 +58,6 @@ export function toAdditiveMask(mask: Tensor, dtype: FloatDType): Tensor {
 export function causalMask(L: number, S: number, dtype: FloatDType = "float32", offset = 0): Tensor {
   const allowed = tril(ones([L, S], { dtype: "bool" }), offset); // (L, S)
   return where(allowed, zeros([], { dtype }), Number.NEGATIVE_INFINITY);
-}
-
-/**
- * Keys and values of one attention layer kept between decoding steps, each (N, H, S, hd).
- * `"append"` (self-attention) concatenates the new positions' keys/values each call; `"static"`
- * (cross-attention) projects the memory once and reuses it, ignoring later key/value inputs.
- * @example
- * const cache = new AttentionCache();
- * mha.forward(x1, x1, x1, { cache, isCausal: true, needWeights: false }); // prefill
- * mha.forward(x2, x2, x2, { cache, isCausal: true, needWeights: false }); // one more step
- */
-export class AttentionCache {
-  key: Tensor | null = null;
-  value: Tensor | null = null;
-
-  constructor(readonly mode: "append" | "static" = "append") {}
-
-  /** Number of cached key positions. */
-  get length(): number {
-    return this.key ? this.key.shape[2] : 0;
-  }
-
-  /** Keeps batch rows `index` (int32, 1-D) in that order, e.g. the surviving beams of a beam search. */
-  reorder(index: Tensor): void {
-    if (this.key) this.key = indexSelect(this.key, 0, index);
-    if (this.value) this.value = indexSelect(this.value, 0, index);
-  }
-
-  reset(): void {
-    this.key = null;
-    this.value = null;
-  }
-}
-
-/**
- * Cached self-attention keys/values and projected memory of one decoder layer.
- * @example const layerCache: DecoderLayerCache = { self: new AttentionCache(), cross: new AttentionCache("static") };
- */
-export interface DecoderLayerCache {
-  self: AttentionCache;
-  cross: AttentionCache;
-}
-
-/**
- * Decoding state of a whole TransformerDecoder; pass the same object to successive calls with
- * only the new target positions. Get one from `decoder.createCache()`.
- * @example
- * const cache = model.decoder.createCache();
- * let h = model.decoder.forward(tgt0, memory, { cache }); // (N, 1, E), then one token per call
- */
-export class TransformerDecoderCache {
-  readonly layers: DecoderLayerCache[];
-
-  constructor(numLayers: number) {
-    this.layers = Array.from({ length: numLayers }, () => ({
-      self: new AttentionCache("append"),
-      cross: new AttentionCache("static"),
-    }));
-  }
-
-  /** Target positions decoded so far. */
-  get length(): number {
-    return this.layers[0]?.self.length ?? 0;
-  }
-
-  /** Keeps batch rows `index` (int32, 1-D) in that order, e.g. the surviving beams. */
-  reorder(index: Tensor): void {
-    for (const l of this.layers) {
-      l.self.reorder(index);
-      l.cross.reorder(index);
-    }
-  }
-
-  reset(): void {
-    for (const l of this.layers) {
-      l.self.reset();
-      l.cross.reset();
-    }
-  }
 }
 
 /**
@@ -180,8 +101,16 @@ export interface MultiheadAttentionForwardOptions {
    * causal as PyTorch's hint). Top-left aligned, or bottom-right when a cache is in use.
    */
   isCausal?: boolean;
-  /** Incremental decoding state; see AttentionCache. */
-  cache?: AttentionCache;
+  /**
+   * Incremental decoding: the keys/values of earlier calls live in slot `layer` of this cache.
+   * Self-attention appends the new positions' keys/values; with `staticKV` they are projected
+   * once from key/value and reused (the inputs of later calls are then ignored).
+   */
+  cache?: KVCache;
+  /** The cache slot of this attention (default 0): a decoder's layer index. */
+  layer?: number;
+  /** Cross-attention over a fixed memory: with a cache, key/value are projected on the first call only. */
+  staticKV?: boolean;
 }
 
 /**
@@ -310,8 +239,9 @@ export class MultiheadAttention extends Module {
     if (q.shape[2] !== E)
       throw new Error(`MultiheadAttention: query feature size ${q.shape[2]} must equal embedDim ${E}`);
     const cache = opts.cache;
-    const reuse = cache?.mode === "static" && cache.key !== null;
-    if (!reuse) {
+    const slot = opts.layer ?? 0;
+    const stored = cache && opts.staticKV ? cache.memory(slot) : null;
+    if (!stored) {
       if (k.shape[0] !== N || v.shape[0] !== N || k.shape[1] !== v.shape[1]) {
         throw new Error(
           `MultiheadAttention: key ${shapeStr(key.shape)} and value ${shapeStr(value.shape)} do not match query ${shapeStr(query.shape)} in batch or each other in length`,
@@ -324,18 +254,18 @@ export class MultiheadAttention extends Module {
       }
     }
 
-    const [pq, pk, pv] = this.project(q, k, v, !reuse);
+    const [pq, pk, pv] = this.project(q, k, v, !stored);
     const heads = (x: Tensor) => transpose(reshape(x, [N, x.shape[1], H, hd]), 1, 2); // (N, H, ·, hd)
     const qh = heads(pq); // (N, H, L, hd)
-    let kh = pk ? heads(pk) : cache!.key!; // (N, H, S, hd)
-    let vh = pv ? heads(pv) : cache!.value!;
-    if (cache && !reuse) {
-      if (cache.mode === "append" && cache.key && cache.value) {
-        kh = cat([cache.key, kh], 2); // (N, H, S_past + S_new, hd)
-        vh = cat([cache.value, vh], 2);
-      }
-      cache.key = kh;
-      cache.value = vh;
+    let kh: Tensor; // (N, H, S, hd)
+    let vh: Tensor;
+    if (stored) [kh, vh] = stored;
+    else if (cache && opts.staticKV) {
+      [kh, vh] = [contiguous(heads(pk!)), contiguous(heads(pv!))]; // laid out once, read every step
+      cache.setMemory(slot, kh, vh);
+    } else {
+      [kh, vh] = [heads(pk!), heads(pv!)];
+      if (cache) [kh, vh] = cache.update(slot, kh, vh); // (N, H, S_past + S_new, hd)
     }
     if (kh.shape[0] !== N)
       throw new Error(`MultiheadAttention: cache holds batch ${kh.shape[0]}, query has ${N}`);

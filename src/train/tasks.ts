@@ -8,6 +8,7 @@ import { BatchSampler, type BatchSamplerState } from "../data/batch.js";
 import type { TokenDataset } from "../data/dataset.js";
 import { type MaskedTokens, maskTokens } from "../data/masking.js";
 import type { CollateOptions, PairDataset, Seq2SeqBatch } from "../data/pairs.js";
+import { translateGreedy } from "../generate/models.js";
 import type { BertForMaskedLM } from "../models/bert-heads.js";
 import type { GPT } from "../models/gpt.js";
 import type { Seq2SeqTransformer } from "../models/seq2seq.js";
@@ -229,7 +230,7 @@ export class Seq2SeqTask implements TrainTask {
   /** Greedy decodes of the held-out pairs at `indices` (token ids, without BOS/EOS). */
   decode(indices: number[]): number[][] {
     const b = this.val.collate(indices, this.collateOpts);
-    return this.model.greedyDecode(b.src, {
+    return translateGreedy(this.model, b.src, {
       bos: this.opts.bosId,
       eos: this.opts.eosId,
       maxLen: this.opts.maxLen,

@@ -278,12 +278,13 @@ describe("browser safety", () => {
   it("model files import no node: modules and reach node-pretrained only dynamically", () => {
     for (const f of [
       "gpt.ts",
+      "gpt-config.ts",
       "bert.ts",
+      "bert-config.ts",
       "bert-heads.ts",
       "hf.ts",
       "hf-config.ts",
-      "kv-cache.ts",
-      "sample.ts",
+      "seq2seq.ts",
       "index.ts",
     ]) {
       const src = readFileSync(new URL(`../../src/models/${f}`, import.meta.url), "utf8");

@@ -1,6 +1,6 @@
 /** nn.MultiheadAttention: names, init, mask conventions, layouts, dropout, caches and gradients. */
 import { describe, expect, it } from "vitest";
-import { cat, Generator, narrow, nn, randn, tensor, transpose } from "../../src/index.js";
+import { cat, Generator, narrow, nn, randn, tensor, transpose, withNoGrad } from "../../src/index.js";
 import { expectClose, gradCheck } from "../helpers.js";
 
 const g = () => new Generator(7);
@@ -125,34 +125,49 @@ describe("MultiheadAttention forward", () => {
 });
 
 describe("MultiheadAttention incremental decoding", () => {
-  it("an append cache fed one token at a time equals causal attention over the whole sequence", () => {
-    const m = new nn.MultiheadAttention(8, 2, { batchFirst: true, generator: g(), dtype: "float64" }).eval();
-    const x = randn([2, 6, 8], { dtype: "float64" });
-    const full = m.forward(x, x, x, { isCausal: true, needWeights: false }).output;
-    const cache = new nn.AttentionCache();
-    const first = narrow(x, 1, 0, 2); // a 2-token prefill, then single tokens
-    const steps = [m.forward(first, first, first, { isCausal: true, needWeights: false, cache }).output];
-    for (let t = 2; t < 6; t++) {
-      const xt = narrow(x, 1, t, 1);
-      // Also through the explicit-weights path, which builds the bottom-right mask itself.
-      steps.push(m.forward(xt, xt, xt, { isCausal: true, needWeights: t % 2 === 0, cache }).output);
-    }
-    expect(cache.length).toBe(6);
-    expectClose(cat(steps, 1), full, 1e-12, 1e-12);
-  });
+  for (const inPlace of [false, true]) {
+    it(`a self-attention cache fed one token at a time equals causal attention over the whole sequence (${inPlace ? "in-place storage" : "recorded graph"})`, () => {
+      const m = new nn.MultiheadAttention(8, 2, {
+        batchFirst: true,
+        generator: g(),
+        dtype: "float64",
+      }).eval();
+      const x = randn([2, 6, 8], { dtype: "float64" });
+      const full = m.forward(x, x, x, { isCausal: true, needWeights: false }).output;
+      // Slot 1 of a two-slot cache: the slot index is what a decoder layer passes.
+      const cache = new nn.KVCache(2);
+      const run = () => {
+        const first = narrow(x, 1, 0, 2); // a 2-token prefill, then single tokens
+        const opts = { isCausal: true, cache, layer: 1 };
+        const steps = [m.forward(first, first, first, { ...opts, needWeights: false }).output];
+        for (let t = 2; t < 6; t++) {
+          const xt = narrow(x, 1, t, 1);
+          // Also through the explicit-weights path, which builds the bottom-right mask itself.
+          steps.push(m.forward(xt, xt, xt, { ...opts, needWeights: t % 2 === 0 }).output);
+        }
+        return cat(steps, 1);
+      };
+      const stepwise = inPlace ? withNoGrad(run) : run();
+      expect(cache.layers[1].k!.shape).toEqual([2, 2, 6, 4]); // (N, H, S, hd)
+      expect(cache.layers[0].k).toBeNull();
+      expectClose(stepwise, full, 1e-12, 1e-12);
+    });
+  }
 
   it("a static cache projects the memory once and can be reordered", () => {
     const m = new nn.MultiheadAttention(8, 2, { batchFirst: true, generator: g() }).eval();
     const mem = randn([2, 5, 8]);
     const q = randn([2, 1, 8]);
-    const cache = new nn.AttentionCache("static");
-    const a = m.forward(q, mem, mem, { cache }).output;
-    const b = m.forward(q, randn([2, 5, 8]), randn([2, 5, 8]), { cache }).output; // key/value ignored now
+    const cache = new nn.KVCache(1);
+    const a = m.forward(q, mem, mem, { cache, staticKV: true }).output;
+    expect(cache.memory(0)![0].shape).toEqual([2, 2, 5, 4]); // (N, H, S_mem, hd)
+    const b = m.forward(q, randn([2, 5, 8]), randn([2, 5, 8]), { cache, staticKV: true }).output; // key/value ignored now
     expectClose(a, b, 0, 0);
+    expectClose(a, m.forward(q, mem, mem).output, 1e-6, 1e-7); // the stored memory is the projected one
     cache.reorder(tensor(Int32Array.from([1, 1, 0])));
     const q3 = cat([q.narrow(0, 1, 1), q.narrow(0, 1, 1), q.narrow(0, 0, 1)], 0);
     expectClose(
-      m.forward(q3, q3, q3, { cache }).output,
+      m.forward(q3, q3, q3, { cache, staticKV: true }).output,
       cat([a.narrow(0, 1, 1), a.narrow(0, 1, 1), a.narrow(0, 0, 1)], 0),
       1e-6,
       1e-7,

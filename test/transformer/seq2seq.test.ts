@@ -8,6 +8,8 @@ import {
   paddingMask,
   Seq2SeqTransformer,
   tensor,
+  translateBeam,
+  translateGreedy,
   transpose,
 } from "../../src/index.js";
 import { expectClose } from "../helpers.js";
@@ -104,7 +106,7 @@ describe("Seq2SeqTransformer", () => {
     }
     expect(losses.at(-1)!).toBeLessThan(0.3 * losses[0]);
     m.eval();
-    expect(m.greedyDecode(s, { bos: 1, eos: 2, maxLen: 8 })).toEqual([
+    expect(translateGreedy(m, s, { bos: 1, eos: 2, maxLen: 8 })).toEqual([
       [3, 4, 5, 6],
       [7, 8, 9, 10],
       [11, 3, 8, 5],
@@ -113,29 +115,31 @@ describe("Seq2SeqTransformer", () => {
 
   it("greedy decoding: cached and uncached give identical tokens; eos ends each sequence", () => {
     const m = new Seq2SeqTransformer(small).eval();
-    const free = m.greedyDecode(src, { bos: 1, maxLen: 12, srcKeyPaddingMask });
+    const free = translateGreedy(m, src, { bos: 1, maxLen: 12, srcKeyPaddingMask });
     expect(free.map((r) => r.length)).toEqual([12, 12]);
     const eos = free[0][4];
-    const cached = m.greedyDecode(src, { bos: 1, eos, maxLen: 12, srcKeyPaddingMask, useCache: true });
-    const uncached = m.greedyDecode(src, { bos: 1, eos, maxLen: 12, srcKeyPaddingMask, useCache: false });
+    const cached = translateGreedy(m, src, { bos: 1, eos, maxLen: 12, srcKeyPaddingMask, useCache: true });
+    const uncached = translateGreedy(m, src, { bos: 1, eos, maxLen: 12, srcKeyPaddingMask, useCache: false });
     expect(cached).toEqual(uncached);
     expect(cached[0]).toEqual(free[0].slice(0, free[0].indexOf(eos)));
     // Sequence-first layout decodes the same.
     const sf = new Seq2SeqTransformer({ ...small, batchFirst: false }).eval();
     sf.loadStateDict(m.stateDict());
-    expect(sf.greedyDecode(transpose(src, 0, 1), { bos: 1, eos, maxLen: 12, srcKeyPaddingMask })).toEqual(
+    expect(translateGreedy(sf, transpose(src, 0, 1), { bos: 1, eos, maxLen: 12, srcKeyPaddingMask })).toEqual(
       cached,
     );
   });
 
   it("beam search: beamSize 1 is greedy; cached and uncached beams agree", () => {
     const m = new Seq2SeqTransformer(small).eval();
-    const greedy = m.greedyDecode(src, { bos: 1, maxLen: 10, srcKeyPaddingMask });
+    const greedy = translateGreedy(m, src, { bos: 1, maxLen: 10, srcKeyPaddingMask });
     const eos = greedy[1][3];
     const opts = { bos: 1, eos, maxLen: 10, srcKeyPaddingMask };
-    expect(m.beamSearch(src, { ...opts, beamSize: 1 })).toEqual(m.greedyDecode(src, opts));
-    const cached = m.beamSearch(src, { ...opts, beamSize: 3, lengthPenalty: 0.6 });
-    expect(m.beamSearch(src, { ...opts, beamSize: 3, lengthPenalty: 0.6, useCache: false })).toEqual(cached);
+    expect(translateBeam(m, src, { ...opts, beamSize: 1 })).toEqual(translateGreedy(m, src, opts));
+    const cached = translateBeam(m, src, { ...opts, beamSize: 3, lengthPenalty: 0.6 });
+    expect(translateBeam(m, src, { ...opts, beamSize: 3, lengthPenalty: 0.6, useCache: false })).toEqual(
+      cached,
+    );
     expect(cached.every((r) => r.length <= 10 && !r.includes(eos))).toBe(true);
   });
 
@@ -145,7 +149,7 @@ describe("Seq2SeqTransformer", () => {
     const one = narrow(src, 0, 0, 1);
     const time = (useCache: boolean) => {
       const t0 = performance.now();
-      const out = m.greedyDecode(one, { bos: 1, maxLen: 256, useCache });
+      const out = translateGreedy(m, one, { bos: 1, maxLen: 256, useCache });
       return { out, ms: performance.now() - t0 };
     };
     const cached = time(true);

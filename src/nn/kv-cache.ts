@@ -1,12 +1,14 @@
 /**
- * Key/value cache for autoregressive decoding. Each attention layer keeps the keys and values
- * of every position it has already seen, so producing token t needs only the new query against
- * the t cached keys (O(t) work) instead of re-running the whole prefix (O(t²)). Storage is
- * preallocated per layer and written in place (grown by doubling), so a step never recopies the
- * cache as a `cat` would.
+ * The one key/value cache for autoregressive decoding (GPT, nn.MultiheadAttention, the
+ * nn.Transformer decoder). Each attention layer keeps the keys and values of every position it
+ * has already seen, so producing token t needs only the new query against the t cached keys
+ * (O(t) work) instead of re-running the whole prefix (O(t²)). Storage is preallocated per layer
+ * as contiguous (B, nh, cap, hs) buffers written in place (grown by doubling), so a step never
+ * recopies the cache as a `cat` would. Cross-attention adds a static memory K/V per layer,
+ * projected once from the encoder output.
  */
 import { isGradEnabled, withNoGrad } from "../autograd/graph.js";
-import { cat, copy_, narrow } from "../ops/index.js";
+import { cat, copy_, indexSelect, narrow } from "../ops/index.js";
 import { zeros } from "../tensor/create.js";
 import type { DType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -14,11 +16,15 @@ import { shapeStr } from "../util/shape.js";
 
 /**
  * The cached keys and values of one layer, each (B, nh, S, hs); null before the first step.
+ * `memoryK`/`memoryV` are the cross-attention keys/values of a fixed memory (B, nh, S_mem, hs),
+ * null unless an encoder-decoder stored them.
  * @example cache.layers[0].k?.shape // [B, nh, S, hs]
  */
 export interface LayerKV {
   readonly k: Tensor | null;
   readonly v: Tensor | null;
+  readonly memoryK: Tensor | null;
+  readonly memoryV: Tensor | null;
 }
 
 /** Smallest capacity allocated, so short prompts do not regrow at every step. */
@@ -29,6 +35,8 @@ class LayerStore implements LayerKV {
   kStore: Tensor | null = null;
   vStore: Tensor | null = null;
   len = 0;
+  memoryK: Tensor | null = null;
+  memoryV: Tensor | null = null;
 
   get k(): Tensor | null {
     return this.kStore && this.len > 0 ? narrow(this.kStore, 2, 0, this.len) : null;
@@ -72,13 +80,26 @@ class LayerStore implements LayerKV {
     this.vStore = v;
   }
 
-  /** Forgets the positions but keeps the storage (unless it came from a recorded graph). */
+  /** Keeps batch rows `index` in that order: the filled prefix moves to new (B', nh, cap, hs) storage. */
+  reorder(index: Tensor): void {
+    const pick = (t: Tensor | null) => (t ? indexSelect(t, 0, index) : null);
+    if (this.len > 0) {
+      this.kStore = pick(this.kStore);
+      this.vStore = pick(this.vStore);
+    }
+    this.memoryK = pick(this.memoryK);
+    this.memoryV = pick(this.memoryV);
+  }
+
+  /** Forgets the positions and the memory but keeps the storage (unless it came from a recorded graph). */
   clear(): void {
     if (this.kStore?.requiresGrad || this.vStore?.requiresGrad) {
       this.kStore = null;
       this.vStore = null;
     }
     this.len = 0;
+    this.memoryK = null;
+    this.memoryV = null;
   }
 }
 
@@ -92,9 +113,11 @@ export interface KVCacheOptions {
 }
 
 /**
- * Per-layer key/value store used by `GPT.forward(idx, null, { cache })`. Pass the same cache to
- * successive calls with only the new tokens; positions continue from `cache.length`.
- * Caches are meant for inference (use them under `withNoGrad`).
+ * Per-layer key/value store used by `GPT.forward(idx, null, { cache })`,
+ * `MultiheadAttention.forward(q, k, v, { cache, layer })` and `TransformerDecoder.forward(tgt,
+ * memory, { cache })`. Pass the same cache to successive calls with only the new tokens;
+ * positions continue from `cache.length`. Caches are meant for inference (use them under
+ * `withNoGrad`); under grad mode the cached positions stay in the graph.
  * @example
  * const cache = new KVCache(model.config.nLayer);
  * let { logits } = model.forward(prompt, null, { cache }); // prefill: (B, T, V)
@@ -201,6 +224,39 @@ export class KVCache {
         `KVCache.${what}: new keys ${shapeStr(shape)} do not match the cached ${shapeStr(slot.k!.shape)} (batch, heads and head size must agree)`,
       );
     }
+  }
+
+  /**
+   * The cross-attention keys/values of `layer`'s fixed memory, each (B, nh, S_mem, hs), or null
+   * before {@link setMemory}.
+   */
+  memory(layer: number): [Tensor, Tensor] | null {
+    const slot = this.store(layer, "memory");
+    return slot.memoryK && slot.memoryV ? [slot.memoryK, slot.memoryV] : null;
+  }
+
+  /** Stores `layer`'s projected memory keys/values k, v (B, nh, S_mem, hs), computed once per source. */
+  setMemory(layer: number, k: Tensor, v: Tensor): void {
+    const slot = this.store(layer, "setMemory");
+    if (k.ndim !== 4 || v.ndim !== 4 || k.shape[0] !== v.shape[0] || k.shape[2] !== v.shape[2]) {
+      throw new Error(
+        `KVCache.setMemory: keys and values must be (B, nh, S, hs) alike, got ${shapeStr(k.shape)} and ${shapeStr(v.shape)}`,
+      );
+    }
+    slot.memoryK = k;
+    slot.memoryV = v;
+  }
+
+  /**
+   * Keeps batch rows `index` (int32, 1-D) of every layer in that order, e.g. the surviving beams
+   * of a beam search (Hugging Face's `_reorder_cache`). The batch size may change.
+   * @example cache.reorder(tensor(Int32Array.of(0, 0, 1))) // beams 0, 0, 1 continue
+   */
+  reorder(index: Tensor): void {
+    if (index.ndim !== 1) throw new Error(`KVCache.reorder: index must be 1-D, got ${shapeStr(index.shape)}`);
+    withNoGrad(() => {
+      for (const slot of this.stores) slot.reorder(index);
+    });
   }
 
   /** Forgets everything (e.g. before a new prompt, or when the context window slides). */

@@ -1,10 +1,13 @@
-/** The GPT key/value cache: incremental logits equal full ones; cached greedy decoding equals uncached. */
+/** GPT decoding through the KV cache: incremental logits equal full ones; cached greedy decoding equals uncached. */
 import { describe, expect, it } from "vitest";
 import {
+  beamSearch,
   Generator,
   GPT,
   type GPTConfig,
+  generateBatch,
   getBackendName,
+  gptStepModel,
   KVCache,
   randint,
   randn,
@@ -38,6 +41,19 @@ function model(cfg: GPTConfig, seed: number): GPT {
     }
   });
   return m;
+}
+
+/** Each prompt row followed by its `n` generated ids, from the one generation loop over the GPT. */
+function gen(
+  m: GPT,
+  prompt: Tensor,
+  n: number,
+  opts: { temperature?: number; topK?: number; generator?: Generator; useCache?: boolean } = {},
+): number[][] {
+  const { useCache, ...sampling } = opts;
+  const rows = prompt.tolist() as number[][];
+  const results = generateBatch(gptStepModel(m, { useCache }), rows, { maxNewTokens: n, ...sampling });
+  return results.map((r, i) => [...rows[i], ...r.ids]);
 }
 
 describe("KVCache", () => {
@@ -87,23 +103,37 @@ describe("KVCache", () => {
       ],
       { dtype: "int32" },
     );
-    const a = m.generate(prompt, 30, { temperature: 0, useCache: true });
-    const b = m.generate(prompt, 30, { temperature: 0, useCache: false });
-    expect(a.shape).toEqual([2, 33]);
-    expect(a.tolist()).toEqual(b.tolist());
+    const a = gen(m, prompt, 30, { temperature: 0, useCache: true });
+    const b = gen(m, prompt, 30, { temperature: 0, useCache: false });
+    expect(a.map((r) => r.length)).toEqual([33, 33]);
+    expect(a).toEqual(b);
+  });
+
+  it("beam search through the cache (rows reordered in place) equals beam search recomputing every prefix", () => {
+    // Past blockSize the window slides, so the cache is rebuilt from reordered histories as well.
+    const m = model({ ...config, blockSize: 10 }, 8);
+    for (const beamSize of [2, 3]) {
+      const opts = { beamSize, maxLen: 14, bos: 3, eos: 0, lengthPenalty: 0.5 };
+      const cached = beamSearch(gptStepModel(m), opts);
+      const full = beamSearch(gptStepModel(m, { useCache: false }), opts);
+      expect(cached.length).toBe(beamSize);
+      // Same hypotheses; their float32 log-probabilities agree to rounding (cached vs full products).
+      expect(cached.map((h) => [h.ids, h.finished])).toEqual(full.map((h) => [h.ids, h.finished]));
+      for (let i = 0; i < beamSize; i++) expect(cached[i].logProb).toBeCloseTo(full[i].logProb, 5);
+    }
   });
 
   it("seeded sampling with the cache matches sampling without it", () => {
     const m = model(config, 5);
     const prompt = tensor([[4, 5]], { dtype: "int32" });
-    const a = m.generate(prompt, 20, { temperature: 0.9, topK: 10, generator: new Generator(6) });
-    const b = m.generate(prompt, 20, {
+    const a = gen(m, prompt, 20, { temperature: 0.9, topK: 10, generator: new Generator(6) });
+    const b = gen(m, prompt, 20, {
       temperature: 0.9,
       topK: 10,
       generator: new Generator(6),
       useCache: false,
     });
-    expect(a.tolist()).toEqual(b.tolist());
+    expect(a).toEqual(b);
   });
 
   it("256 new tokens: identical greedy output, and the cache is faster (ratio printed)", () => {
@@ -119,14 +149,14 @@ describe("KVCache", () => {
     };
     const m = model(cfg, 7);
     const prompt = tensor([[1, 2, 3, 4, 5, 6, 7, 8]], { dtype: "int32" });
-    for (let i = 0; i < 3; i++) m.generate(prompt, 64, { temperature: 0 }); // let the JIT warm up
+    for (let i = 0; i < 3; i++) gen(m, prompt, 64, { temperature: 0 }); // let the JIT warm up
     let t = performance.now();
-    const withCache = m.generate(prompt, 256, { temperature: 0, useCache: true });
+    const withCache = gen(m, prompt, 256, { temperature: 0, useCache: true });
     const cached = performance.now() - t;
     t = performance.now();
-    const without = m.generate(prompt, 256, { temperature: 0, useCache: false });
+    const without = gen(m, prompt, 256, { temperature: 0, useCache: false });
     const uncached = performance.now() - t;
-    expect(withCache.tolist()).toEqual(without.tolist());
+    expect(withCache).toEqual(without);
     console.log(
       `KV cache, 256 new tokens (nLayer 1, nHead 2, nEmbd 16, prompt 8, backend ${getBackendName()}): ` +
         `with cache ${cached.toFixed(0)} ms, without ${uncached.toFixed(0)} ms, speed-up ×${(uncached / cached).toFixed(1)}`,
@@ -181,7 +211,7 @@ describe("KVCache fused decoding", () => {
   it("greedy generation gives the same tokens through the fused and the op path", () => {
     const m = model({ ...config, bias: false, blockSize: 40 }, 13);
     const prompt = tensor([[5, 6, 7]], { dtype: "int32" });
-    const fused = m.generate(prompt, 30, { temperature: 0 }).tolist() as number[][];
+    const fused = gen(m, prompt, 30, { temperature: 0 });
     // The op path by hand: grad mode on with frozen parameters.
     for (const p of m.parameters()) p.requiresGrad_(false);
     const cache = new KVCache(config.nLayer);

@@ -185,6 +185,29 @@ napi_value Noop(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// opTable(): the op names of every family in code order, compiled in from the generated header, so
+// the loader can refuse an addon built from another version of src/backend/op-table.ts.
+template <size_t N>
+napi_value name_list(napi_env env, const char* const (&names)[N]) {
+  napi_value arr, v;
+  napi_create_array_with_length(env, N, &arr);
+  for (size_t i = 0; i < N; i++) {
+    napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, static_cast<uint32_t>(i), v);
+  }
+  return arr;
+}
+
+napi_value OpTable(napi_env env, napi_callback_info) {
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "unary", name_list(env, kUnaryOpNames));
+  napi_set_named_property(env, o, "binary", name_list(env, kBinaryOpNames));
+  napi_set_named_property(env, o, "compare", name_list(env, kCompareOpNames));
+  napi_set_named_property(env, o, "reduce", name_list(env, kReduceOpNames));
+  return o;
+}
+
 napi_value boolean(napi_env env, bool v) {
   napi_value r;
   napi_get_boolean(env, v, &r);
@@ -262,8 +285,11 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
-  if (op < 0 || op >= U_COUNT || o.len < x.len) return boolean(env, false);
+  const int code = static_cast<int>(c.I(0));
+  if (code < 0 || code >= kUnaryOpCount) c.fail("qkv native: unary: unknown op code");
+  if (!c.ok) return nullptr;
+  const UnaryOp op = static_cast<UnaryOp>(code);
+  if (o.len < x.len) return boolean(env, false);
   const i64 n = static_cast<i64>(x.len);
   if (is_f32(x) && is_f32(o))
     g_kernels->f32.unary(op, P<float>(x), P<float>(o), n);
@@ -279,8 +305,11 @@ napi_value UnaryBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), y = c.arr(1), gy = c.arr(2), gx = c.arr(3);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
-  if (op < 0 || op >= U_COUNT || y.len < x.len || gy.len < x.len || gx.len < x.len) return boolean(env, false);
+  const int code = static_cast<int>(c.I(0));
+  if (code < 0 || code >= kUnaryOpCount) c.fail("qkv native: unaryBackward: unknown op code");
+  if (!c.ok) return nullptr;
+  const UnaryOp op = static_cast<UnaryOp>(code);
+  if (y.len < x.len || gy.len < x.len || gx.len < x.len) return boolean(env, false);
   const i64 n = static_cast<i64>(x.len);
   if (is_f32(x) && is_f32(y) && is_f32(gy) && is_f32(gx))
     g_kernels->f32.unary_bwd(op, P<float>(x), P<float>(y), P<float>(gy), P<float>(gx), n);
@@ -296,9 +325,12 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
+  const int code = static_cast<int>(c.I(0));
+  if (code < 0 || code >= kBinaryOpCount) c.fail("qkv native: binary: unknown op code");
+  if (!c.ok) return nullptr;
+  const BinaryOp op = static_cast<BinaryOp>(code);
   const int ta = elem_type(a);
-  if (op < 0 || op >= B_COUNT || ta < 0 || ta > T_F64 || elem_type(b) != ta || elem_type(o) != ta)
+  if (ta < 0 || ta > T_F64 || elem_type(b) != ta || elem_type(o) != ta)
     return boolean(env, false);
   const Arr ops[2] = {a, b};
   NdIter it;
@@ -318,9 +350,12 @@ napi_value Compare(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
+  const int code = static_cast<int>(c.I(0));
+  if (code < 0 || code >= kCompareOpCount) c.fail("qkv native: compare: unknown op code");
+  if (!c.ok) return nullptr;
+  const CompareOp op = static_cast<CompareOp>(code);
   const int ta = elem_type(a);
-  if (op < 0 || op >= C_COUNT || ta < 0 || elem_type(b) != ta || elem_type(o) != T_U8) return boolean(env, false);
+  if (ta < 0 || elem_type(b) != ta || elem_type(o) != T_U8) return boolean(env, false);
   const Arr ops[2] = {a, b};
   NdIter it;
   i64 offs[2], total;
@@ -390,9 +425,12 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
+  const int code = static_cast<int>(c.I(0));
+  if (code < 0 || code >= kReduceOpCount) c.fail("qkv native: reduce: unknown op code");
+  if (!c.ok) return nullptr;
+  const ReduceOp op = static_cast<ReduceOp>(code);
   const i64 outer = c.I(1), n = c.I(2), inner = c.I(3);
-  if (op < 0 || op >= R_COUNT || outer < 0 || n < 0 || inner < 0) return boolean(env, false);
+  if (outer < 0 || n < 0 || inner < 0) return boolean(env, false);
   if (static_cast<i64>(x.len) < outer * n * inner || static_cast<i64>(o.len) < outer * inner) return boolean(env, false);
   if (is_f32(x) && is_f32(o))
     g_kernels->f32.reduce(op, P<float>(x), outer, n, inner, P<float>(o));
@@ -867,7 +905,7 @@ napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
 }
 
 // gemm(a, b, out, bias?, preact?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
-// activation(-1 | U_GELU | U_GELU_TANH) hasPreact. With an activation the call always passes 5 arrays.
+// activation(-1 | any UnaryOp code) hasPreact. With an activation the call always passes 5 arrays.
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok) return nullptr;
@@ -875,7 +913,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   const bool hasBias = c.B(11);
   const int act = static_cast<int>(c.I(12));
   const bool hasPre = act >= 0 && c.B(13);
-  if (act >= 0 && act != U_GELU && act != U_GELU_TANH) c.fail("qkv native: gemm: unknown activation");
+  if (act < -1 || act >= kUnaryOpCount) c.fail("qkv native: gemm: unknown activation");
   if (act >= 0 && c.B(10)) c.fail("qkv native: gemm: an activation epilogue cannot accumulate");
   Arr bias, pre;
   if (hasBias) bias = c.arr(3);
@@ -946,6 +984,7 @@ struct Fn {
 const Fn kFns[] = {
     {"setMeta", SetMeta},
     {"info", Info},
+    {"opTable", OpTable},
     {"setNumThreads", SetNumThreads},
     {"setIsa", SetIsa},
     {"noop", Noop},

@@ -12,28 +12,10 @@ export type DType = "float32" | "float64" | "int32" | "bool";
 export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "abs"
-  | "tanh"
-  | "sigmoid"
-  | "relu"
-  | "gelu"
-  | "geluTanh"
-  | "silu"
-  | "sin"
-  | "cos"
-  | "square"
-  | "reciprocal"
-  | "sign";
+// The op-name unions derive from the op tables (src/backend/op-table.ts), the single source of truth.
+import type { BinaryOp, CompareOp, ReduceOp, UnaryOp } from "./op-table.js";
 
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
-export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-export type ReduceOp = "sum" | "max" | "min" | "prod";
+export type { BinaryOp, CompareOp, ReduceOp, UnaryOp };
 export type ArgReduceOp = "argmax" | "argmin";
 
 /** Describes one strided operand: element (i0..in) lives at `offset + Σ ik * strides[k]`. */
@@ -68,9 +50,9 @@ export interface GemmArgs<A extends FloatArray = FloatArray> {
   bias?: A | null;
   /**
    * Optional activation applied to each finished element after the bias (a fused epilogue: the tile
-   * is still in cache): out = f(z). Not combined with `accumulate`. The GELU forms match `unary`.
+   * is still in cache): out = f(z), for any unary op, bit-identical to `unary`. Not combined with `accumulate`.
    */
-  activation?: "gelu" | "geluTanh" | null;
+  activation?: UnaryOp | null;
   /** With `activation`, receives the pre-activation z (batch·M·N elements), which backward needs. */
   preact?: A | null;
 }

@@ -1,6 +1,7 @@
 /** Elementwise ops with NumPy/PyTorch broadcasting, and their backward rules. */
 import { record } from "../autograd/graph.js";
 import type { BinaryOp, CompareOp, DType, FloatArray, UnaryOp } from "../backend/backend.js";
+import { UNARY_OPS } from "../backend/op-table.js";
 import { allocateUninit, isFloating, resultType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, sizeOf } from "../util/shape.js";
@@ -31,6 +32,15 @@ function unaryOp(op: UnaryOp, x: Tensor): Tensor {
     return [wrap(gx, x.shape)];
   });
 }
+
+/**
+ * Every unary op of the table (src/backend/op-table.ts) as a differentiable function of one float
+ * tensor, derived from its rows: a new row is usable here, and as a Tensor method, with no edit.
+ * @example unaryOps.softplus(x) // same as x.softplus()
+ */
+export const unaryOps = Object.fromEntries(
+  UNARY_OPS.map((r) => [r.name, (x: Tensor): Tensor => unaryOp(r.name, x)]),
+) as { readonly [K in UnaryOp]: (x: Tensor) => Tensor };
 
 /** −x. Integer tensors stay integer. */
 export function neg(x: Tensor): Tensor {

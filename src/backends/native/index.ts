@@ -24,33 +24,17 @@ import type {
   Strided,
   UnaryOp,
 } from "../../backend/backend.js";
+import { opCodes, unaryRow } from "../../backend/op-table.js";
 import { composeDecodeBlock } from "../cpu/decode.js";
 import { cpuBackend } from "../cpu/index.js";
 import { addonLoadError, loadAddon, meta, type NativeAddon } from "./binding.js";
 
-// Operation codes: must match the enums of native/common.h.
-const UNARY: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  abs: 5,
-  tanh: 6,
-  sigmoid: 7,
-  relu: 8,
-  gelu: 9,
-  geluTanh: 10,
-  silu: 11,
-  sin: 12,
-  cos: 13,
-  square: 14,
-  reciprocal: 15,
-  sign: 16,
-};
-const BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
-const COMPARE: Record<CompareOp, number> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 };
-const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, prod: 3 };
+// Operation codes: row positions in the op tables, which also generate the addon's enums (the loader
+// refuses an addon whose compiled-in op lists differ, see binding.ts).
+const UNARY = opCodes("unary");
+const BINARY = opCodes("binary");
+const COMPARE = opCodes("compare");
+const REDUCE = opCodes("reduce");
 
 /**
  * Below these sizes the reference JS loops beat the cost of crossing into C++ (about 0.1 µs per call
@@ -77,9 +61,6 @@ export const nativeThresholds = {
   /** B·H·T·S·(D+Dv) of attention */
   attention: 64,
 };
-
-/** Unary ops whose reference loop is cheap (no transcendental function). */
-const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sign", "sqrt", "rsqrt", "reciprocal"]);
 
 let A: NativeAddon | null = null;
 
@@ -124,7 +105,7 @@ function copy(shape: readonly number[], src: Strided, dst: Strided): void {
 // ---- element-wise ------------------------------------------------------------------------------
 
 function unaryMin(op: UnaryOp): number {
-  return CHEAP_UNARY.has(op) ? nativeThresholds.elementwise : nativeThresholds.transcendental;
+  return unaryRow[op].cheap ? nativeThresholds.elementwise : nativeThresholds.transcendental;
 }
 
 function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {

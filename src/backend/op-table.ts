@@ -52,6 +52,11 @@ export function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
+/** log(1 + eˣ) = max(x, 0) + log1p(e^−|x|), which neither overflows nor cancels. */
+function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
 function geluTanhInner(x: number): number {
   return Math.tanh(GELU_TANH_K * (x + GELU_TANH_C * x * x * x));
 }
@@ -227,6 +232,43 @@ export const UNARY_OPS = [
     api: "derived",
     torch: "torch.sign",
     domain: "away",
+  },
+  {
+    name: "softplus",
+    // PyTorch's default threshold: x above 20 is returned as is (log1p(e⁻²⁰) is below float32's ulp there).
+    f: (x) => (x > 20 ? x : softplus(x)),
+    df: (x) => (x > 20 ? 1 : sigmoid(x)),
+    cheap: false,
+    api: "derived",
+    torch: "F.softplus",
+    domain: "normal",
+    f32Tol: [1e-6, 1e-30],
+  },
+  {
+    name: "logsigmoid",
+    // log σ(x) = −softplus(−x)
+    f: (x) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))),
+    df: (x) => sigmoid(-x),
+    cheap: false,
+    api: "derived",
+    torch: "F.logsigmoid",
+    domain: "normal",
+    f32Tol: [1e-6, 1e-30],
+  },
+  {
+    name: "mish",
+    // x·tanh(softplus(x)); d/dx = t + x·σ(x)·(1 − t²) with t = tanh(softplus(x))
+    f: (x) => x * Math.tanh(softplus(x)),
+    df: (x) => {
+      const t = Math.tanh(softplus(x));
+      return t + x * sigmoid(x) * (1 - t * t);
+    },
+    cheap: false,
+    api: "derived",
+    torch: "F.mish",
+    domain: "normal",
+    f32Tol: [1e-6, 1e-30],
+    f32GradTol: [1e-5, 1e-7],
   },
 ] as const satisfies readonly UnaryRow[];
 

@@ -24,11 +24,11 @@ import { detach } from "./shape.js";
 function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   const xd = denseFloat(op, x);
   const out = allocateUninit(x.dtype, xd.length) as FloatArray;
-  backend().unary(op, xd, out);
+  backend().unary({ op, x: xd, out });
   const y = wrap(out, x.shape);
   return record(y, op, [x], (g) => {
     const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
-    backend().unaryBackward(op, xd, out, denseFloat(op, g), gx);
+    backend().unaryBackward({ op, x: xd, y: out, gy: denseFloat(op, g), gx });
     return [wrap(gx, x.shape)];
   });
 }
@@ -91,18 +91,18 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const ac = a.dtype === dtype ? a : castRaw(a, dtype);
   const bc = b.dtype === dtype ? b : castRaw(b, dtype);
   const out = allocateUninit(dtype, sizeOf(shape));
-  backend().binary(op, shape, broadcastView(ac, shape), broadcastView(bc, shape), out);
+  backend().binary({ op, shape, a: broadcastView(ac, shape), b: broadcastView(bc, shape), out });
   return wrap(out, shape);
 }
 
 /** Converts dtype without recording (used for operand promotion; gradients are handled by callers). */
 function castRaw(x: Tensor, dtype: DType): Tensor {
   const out = empty(x.shape, dtype);
-  backend().copy(
-    x.shape,
-    { data: x.data, offset: x.offset, strides: x.strides },
-    { data: out.data, offset: 0, strides: out.strides },
-  );
+  backend().copy({
+    shape: x.shape,
+    src: { data: x.data, offset: x.offset, strides: x.strides },
+    dst: { data: out.data, offset: 0, strides: out.strides },
+  });
   return out;
 }
 
@@ -193,7 +193,7 @@ function compareOp(op: CompareOp, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(op, a, b);
   const shape = broadcastShapes(op, x.shape, y.shape);
   const out = new Uint8Array(sizeOf(shape));
-  backend().compare(op, shape, broadcastView(x, shape), broadcastView(y, shape), out);
+  backend().compare({ op, shape, a: broadcastView(x, shape), b: broadcastView(y, shape), out });
   return wrap(out, shape);
 }
 
@@ -232,13 +232,13 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const xc = x.dtype === dtype ? x : castRaw(x, dtype);
   const yc = y.dtype === dtype ? y : castRaw(y, dtype);
   const out = allocateUninit(dtype, sizeOf(shape));
-  backend().where(
+  backend().where({
     shape,
-    broadcastView(cond, shape) as { data: Uint8Array; offset: number; strides: number[] },
-    broadcastView(xc, shape),
-    broadcastView(yc, shape),
+    cond: broadcastView(cond, shape) as { data: Uint8Array; offset: number; strides: number[] },
+    a: broadcastView(xc, shape),
+    b: broadcastView(yc, shape),
     out,
-  );
+  });
   return record(wrap(out, shape), "where", [x, y], (g) => [
     x.requiresGrad ? gradFor(x, where(cond, g, 0)) : null,
     y.requiresGrad ? gradFor(y, where(cond, 0, g)) : null,
@@ -256,6 +256,6 @@ export function clamp(x: Tensor, opts: { min?: number; max?: number }): Tensor {
     throw new Error("clamp: at least one of min and max must be given");
   const xd = dense(x);
   const out = allocateUninit(x.dtype, xd.length);
-  backend().clamp(xd, lo, hi, out);
+  backend().clamp({ x: xd, lo, hi, out });
   return record(wrap(out, x.shape), "clamp", [x], (g) => [mul(g, logicalAnd(ge(x, lo), le(x, hi)))]);
 }

@@ -216,7 +216,7 @@ export function linear(
       if (act && preact) {
         // Through the activation first: dz = dy · f'(z).
         const gz = allocateUninit(x.dtype, N * outF) as FloatArray;
-        backend().unaryBackward(act, preact, out, denseFloat("linear", g2), gz);
+        backend().unaryBackward({ op: act, x: preact, y: out, gy: denseFloat("linear", g2), gx: gz });
         g2 = wrap(gz, [N, outF]);
       }
       return [

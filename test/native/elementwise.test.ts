@@ -85,8 +85,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
           const x = inputs("float32", n, 7 + n);
           const ref = like(x);
           const got = like(x);
-          cpuBackend.unary(op, x, ref);
-          withNativeAlways(() => nativeBackend.unary(op, x, got));
+          cpuBackend.unary({ op, x, out: ref });
+          withNativeAlways(() => nativeBackend.unary({ op, x, out: got }));
           const [rtol, atol] = unaryRow[op].f32Tol ?? [0, 0];
           expectClose(got, ref, rtol, atol, `unary ${op} n=${n}`);
         }
@@ -101,12 +101,12 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
         for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) x[i] = 0.25;
         for (let i = 0; i < x.length; i++) x[i] = inDomain(op, x[i]);
         const y = like(x);
-        cpuBackend.unary(op, x, y);
+        cpuBackend.unary({ op, x, out: y });
         const gy = new Rng(3).f32(x.length);
         const ref = like(x);
         const got = like(x);
-        cpuBackend.unaryBackward(op, x, y, gy, ref);
-        withNativeAlways(() => nativeBackend.unaryBackward(op, x, y, gy, got));
+        cpuBackend.unaryBackward({ op, x, y, gy, gx: ref });
+        withNativeAlways(() => nativeBackend.unaryBackward({ op, x, y, gy, gx: got }));
         const tol = unaryRow[op].f32GradTol ?? [1e-6, 1e-30];
         expectClose(got, ref, tol[0], tol[1], `unaryBackward ${op}`);
       }
@@ -119,18 +119,18 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
       const x = inputs("float64", 500, 21);
       const ref = like(x);
       const got = like(x);
-      cpuBackend.unary(op, x, ref);
-      withNativeAlways(() => nativeBackend.unary(op, x, got));
+      cpuBackend.unary({ op, x, out: ref });
+      withNativeAlways(() => nativeBackend.unary({ op, x, out: got }));
       // gelu: the reference forms 1 + erf(x/√2), which loses ~1e-16 absolute to cancellation
       expectClose(got, ref, 1e-12, op === "gelu" ? 1e-15 : 1e-300, `unary f64 ${op}`);
       const xs = x.map((v) => (Number.isFinite(v) ? inDomain(op, v) : 0.5));
       const y = like(xs);
-      cpuBackend.unary(op, xs, y);
+      cpuBackend.unary({ op, x: xs, out: y });
       const gy = new Rng(4).f64(xs.length);
       const gr = like(xs);
       const gg = like(xs);
-      cpuBackend.unaryBackward(op, xs, y, gy, gr);
-      withNativeAlways(() => nativeBackend.unaryBackward(op, xs, y, gy, gg));
+      cpuBackend.unaryBackward({ op, x: xs, y, gy, gx: gr });
+      withNativeAlways(() => nativeBackend.unaryBackward({ op, x: xs, y, gy, gx: gg }));
       expectClose(gg, gr, 1e-12, op === "gelu" ? 1e-15 : 1e-300, `unaryBackward f64 ${op}`);
     }
   });
@@ -181,8 +181,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
                   : new Int32Array(n);
             const ref = mk();
             const got = mk();
-            cpuBackend.binary(op, shape, a, b, ref);
-            withNativeAlways(() => nativeBackend.binary(op, shape, a, b, got));
+            cpuBackend.binary({ op, shape, a, b, out: ref });
+            withNativeAlways(() => nativeBackend.binary({ op, shape, a, b, out: got }));
             if (op === "pow") expectClose(got, ref, 1e-15, 0, `binary ${op} ${dtype} ${shape}`);
             else expectSame(got, ref, `binary ${op} ${dtype} ${shape} kinds ${kinds}`);
           }
@@ -202,8 +202,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
         for (const op of ops) {
           const ref = new Uint8Array(n);
           const got = new Uint8Array(n);
-          cpuBackend.compare(op, shape, a, b, ref);
-          withNativeAlways(() => nativeBackend.compare(op, shape, a, b, got));
+          cpuBackend.compare({ op, shape, a, b, out: ref });
+          withNativeAlways(() => nativeBackend.compare({ op, shape, a, b, out: got }));
           expectSame(got, ref, `compare ${op} ${dtype}`);
         }
         const condData = new Uint8Array(n + 2);
@@ -221,8 +221,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
               : new Int32Array(n);
         const ref = mk();
         const got = mk();
-        cpuBackend.where(shape, cond, a, b, ref);
-        withNativeAlways(() => nativeBackend.where(shape, cond, a, b, got));
+        cpuBackend.where({ shape, cond, a, b, out: ref });
+        withNativeAlways(() => nativeBackend.where({ shape, cond, a, b, out: got }));
         expectSame(got, ref, `where ${dtype}`);
       }
     }
@@ -251,9 +251,9 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
           const dView = view(rng, "int32", shape, 2);
           const refD = make(dt, dView.data.length + 3);
           const gotD = make(dt, dView.data.length + 3);
-          cpuBackend.copy(shape, s, { data: refD, offset: 2, strides: dView.strides });
+          cpuBackend.copy({ shape, src: s, dst: { data: refD, offset: 2, strides: dView.strides } });
           withNativeAlways(() =>
-            nativeBackend.copy(shape, s, { data: gotD, offset: 2, strides: dView.strides }),
+            nativeBackend.copy({ shape, src: s, dst: { data: gotD, offset: 2, strides: dView.strides } }),
           );
           expectSame(gotD, refD, `copy ${st}→${dt} ${shape}`);
           void n;
@@ -276,8 +276,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
     ] as [AnyArray, number, number][]) {
       const ref = like(x);
       const got = like(x);
-      cpuBackend.clamp(x, lo, hi, ref);
-      withNativeAlways(() => nativeBackend.clamp(x, lo, hi, got));
+      cpuBackend.clamp({ x, lo, hi, out: ref });
+      withNativeAlways(() => nativeBackend.clamp({ x, lo, hi, out: got }));
       expectSame(got, ref, `clamp ${x.constructor.name} [${lo}, ${hi}]`);
     }
   });
@@ -308,8 +308,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
                 : new Int32Array(outer * inner);
           const got = like(ref);
           const xs = op === "prod" && dtype !== "int32" ? (x as FloatArray).map((v) => 1 + v / 50) : x;
-          cpuBackend.reduce(op, xs, outer, n, inner, ref);
-          withNativeAlways(() => nativeBackend.reduce(op, xs, outer, n, inner, got));
+          cpuBackend.reduce({ op, x: xs, outer, n, inner, out: ref });
+          withNativeAlways(() => nativeBackend.reduce({ op, x: xs, outer, n, inner, out: got }));
           expectClose(
             got,
             ref,

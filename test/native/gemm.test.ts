@@ -136,7 +136,7 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
           const plain = { ...base, out: make(batch * M * N) };
           withNativeAlways(() => nativeBackend.gemm(plain));
           const want = make(plain.out.length);
-          withNativeAlways(() => nativeBackend.unary(activation, plain.out, want));
+          withNativeAlways(() => nativeBackend.unary({ op: activation, x: plain.out, out: want }));
           const preact = make(want.length).fill(Number.NaN);
           const fused = { ...base, out: make(want.length).fill(Number.NaN), activation, preact };
           withNativeAlways(() => nativeBackend.gemm(fused));
@@ -168,7 +168,7 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
             withNativeAlways(() => nativeBackend.gemm(plain));
             const z = plain.out.slice();
             const want = new Float32Array(z.length);
-            withNativeAlways(() => nativeBackend.unary(activation, z, want));
+            withNativeAlways(() => nativeBackend.unary({ op: activation, x: z, out: want }));
             const preact = withPre ? new Float32Array(z.length).fill(Number.NaN) : null;
             const fused = { ...base, out: new Float32Array(z.length).fill(Number.NaN), activation, preact };
             withNativeAlways(() => nativeBackend.gemm(fused));

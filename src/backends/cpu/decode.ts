@@ -60,7 +60,17 @@ export function composeDecodeBlock(be: DecodeKernels, args: DecodeBlockArgs, out
   const stats = [make(rows), make(rows)];
 
   // 1. h = ln_1(x); qkv = h · W_attnᵀ + b (rows, 3C)
-  layerNormForward(x, args.ln1W, args.ln1B, rows, C, eps, h, stats[0], stats[1]);
+  layerNormForward({
+    x,
+    weight: args.ln1W,
+    bias: args.ln1B,
+    rows,
+    n: C,
+    eps,
+    out: h,
+    mean: stats[0],
+    rstd: stats[1],
+  });
   const qkv = make(rows * 3 * C);
   linear(gemm, h, rows, C, args.attnW, 3 * C, args.attnB, qkv, false);
 
@@ -89,24 +99,22 @@ export function composeDecodeBlock(be: DecodeKernels, args: DecodeBlockArgs, out
         for (let d = 0; d < hs; d++) q[t * hs + d] = qkv[(b * T + t) * 3 * C + hd * hs + d];
       const base = (b * H + hd) * cap * hs;
       const kv = (a: FloatArray) => a.subarray(base, base + S * hs);
-      attentionForward(
-        {
-          B: 1,
-          H: 1,
-          T,
-          S,
-          D: hs,
-          Dv: hs,
-          q,
-          k: kv(k),
-          v: kv(v),
-          scale: 1 / Math.sqrt(hs),
-          isCausal: true,
-          mask: null,
-        },
-        y,
+      attentionForward({
+        B: 1,
+        H: 1,
+        T,
+        S,
+        D: hs,
+        Dv: hs,
+        q,
+        k: kv(k),
+        v: kv(v),
+        scale: 1 / Math.sqrt(hs),
+        isCausal: true,
+        mask: null,
+        out: y,
         lse,
-      );
+      });
       for (let t = 0; t < T; t++)
         for (let d = 0; d < hs; d++) att[(b * T + t) * C + hd * hs + d] = y[t * hs + d];
     }
@@ -117,10 +125,20 @@ export function composeDecodeBlock(be: DecodeKernels, args: DecodeBlockArgs, out
   linear(gemm, att, rows, C, args.projW, C, args.projB, out, true);
 
   // 5. out += gelu_tanh(ln_2(out) · W_fcᵀ + b) · W_mlpᵀ + b
-  layerNormForward(out, args.ln2W, args.ln2B, rows, C, eps, h, stats[0], stats[1]);
+  layerNormForward({
+    x: out,
+    weight: args.ln2W,
+    bias: args.ln2B,
+    rows,
+    n: C,
+    eps,
+    out: h,
+    mean: stats[0],
+    rstd: stats[1],
+  });
   const fc = make(rows * 4 * C);
   linear(gemm, h, rows, C, args.fcW, 4 * C, args.fcB, fc, false);
-  unary("geluTanh", fc, fc);
+  unary({ op: "geluTanh", x: fc, out: fc });
   linear(gemm, fc, rows, 4 * C, args.mlpW, C, args.mlpB, out, true);
 }
 

@@ -1,27 +1,33 @@
 /** Reference elementwise kernels: unary maps and their derivatives, broadcast binary ops, where, clamp. */
-import type { AnyArray, BinaryOp, CompareOp, FloatArray, Strided, UnaryOp } from "../../backend/backend.js";
+import type {
+  BinaryArgs,
+  ClampArgs,
+  CompareArgs,
+  CopyArgs,
+  FillArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
+  WhereArgs,
+} from "../../backend/backend.js";
 import { binaryRow, compareRow, unaryRow } from "../../backend/op-table.js";
 import { forEach2, positions } from "./strided.js";
 
 // The scalar maps of every op are rows of the op tables; these loops only apply them.
 
-export function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
+export function unary(args: UnaryArgs): void {
+  const { op, x, out } = args;
   const f = unaryRow[op].f;
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
 }
 
-export function unaryBackward(
-  op: UnaryOp,
-  x: FloatArray,
-  y: FloatArray,
-  gy: FloatArray,
-  gx: FloatArray,
-): void {
+export function unaryBackward(args: UnaryBackwardArgs): void {
+  const { op, x, y, gy, gx } = args;
   const d = unaryRow[op].df;
   for (let i = 0; i < x.length; i++) gx[i] = gy[i] * d(x[i], y[i]);
 }
 
-export function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, out: AnyArray): void {
+export function binary(args: BinaryArgs): void {
+  const { op, shape, a, b, out } = args;
   const row = binaryRow[op];
   const f = out instanceof Int32Array && row.fi ? row.fi : row.f;
   const A = a.data;
@@ -31,13 +37,8 @@ export function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: St
   });
 }
 
-export function compare(
-  op: CompareOp,
-  shape: readonly number[],
-  a: Strided,
-  b: Strided,
-  out: Uint8Array,
-): void {
+export function compare(args: CompareArgs): void {
+  const { op, shape, a, b, out } = args;
   const f = compareRow[op].f;
   const A = a.data;
   const B = b.data;
@@ -46,13 +47,8 @@ export function compare(
   });
 }
 
-export function where(
-  shape: readonly number[],
-  cond: Strided<Uint8Array>,
-  a: Strided,
-  b: Strided,
-  out: AnyArray,
-): void {
+export function where(args: WhereArgs): void {
+  const { shape, cond, a, b, out } = args;
   const pc = positions(shape, cond);
   const C = cond.data;
   const A = a.data;
@@ -62,14 +58,16 @@ export function where(
   });
 }
 
-export function clamp(x: AnyArray, lo: number, hi: number, out: AnyArray): void {
+export function clamp(args: ClampArgs): void {
+  const { x, lo, hi, out } = args;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     out[i] = v !== v ? v : v < lo ? lo : v > hi ? hi : v;
   }
 }
 
-export function copy(shape: readonly number[], src: Strided, dst: Strided): void {
+export function copy(args: CopyArgs): void {
+  const { shape, src, dst } = args;
   const S = src.data;
   const D = dst.data;
   // bool destinations hold 0/1, whatever the source value.
@@ -89,7 +87,8 @@ export function copy(shape: readonly number[], src: Strided, dst: Strided): void
   });
 }
 
-export function fill(out: AnyArray, value: number): void {
+export function fill(args: FillArgs): void {
+  const { out, value } = args;
   out.fill(value);
 }
 

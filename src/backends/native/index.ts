@@ -11,18 +11,37 @@
  * const be = loadNativeBackend(); // null when the addon is not built, see nativeLoadError()
  */
 import type {
+  AdamStepArgs,
   AdamStepOptions,
-  AnyArray,
   AttentionArgs,
+  AttentionBackwardArgs,
+  AttentionForwardArgs,
   Backend,
-  BinaryOp,
-  CompareOp,
+  BinaryArgs,
+  ClampArgs,
+  CompareArgs,
+  CopyArgs,
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
   DecodeBlockArgs,
   FloatArray,
+  GatherArgs,
   GemmArgs,
-  ReduceOp,
+  IndexAddArgs,
+  IndexSelectArgs,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  ReduceArgs,
+  RowsArgs,
+  RowsBackwardArgs,
+  ScaleInPlaceArgs,
+  ScatterAddArgs,
   Strided,
+  SumOfSquaresArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
   UnaryOp,
+  WhereArgs,
 } from "../../backend/backend.js";
 import { opCodes, unaryRow } from "../../backend/op-table.js";
 import { composeDecodeBlock } from "../cpu/decode.js";
@@ -92,13 +111,14 @@ function putNd(p: number, shape: readonly number[], ops: readonly Strided[]): bo
 
 // ---- memory ------------------------------------------------------------------------------------
 
-function copy(shape: readonly number[], src: Strided, dst: Strided): void {
+function copy(args: CopyArgs): void {
+  const { shape, src, dst } = args;
   if (
     numel(shape) < nativeThresholds.elementwise ||
     !putNd(0, shape, [src, dst]) ||
     !addon().copy(src.data, dst.data)
   ) {
-    cpuBackend.copy(shape, src, dst);
+    cpuBackend.copy(args);
   }
 }
 
@@ -108,23 +128,26 @@ function unaryMin(op: UnaryOp): number {
   return unaryRow[op].cheap ? nativeThresholds.elementwise : nativeThresholds.transcendental;
 }
 
-function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
+function unary(args: UnaryArgs): void {
+  const { op, x, out } = args;
   if (x.length >= unaryMin(op)) {
     meta[0] = UNARY[op];
     if (addon().unary(x, out)) return;
   }
-  cpuBackend.unary(op, x, out);
+  cpuBackend.unary(args);
 }
 
-function unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, gy: FloatArray, gx: FloatArray): void {
+function unaryBackward(args: UnaryBackwardArgs): void {
+  const { op, x, y, gy, gx } = args;
   if (x.length >= unaryMin(op)) {
     meta[0] = UNARY[op];
     if (addon().unaryBackward(x, y, gy, gx)) return;
   }
-  cpuBackend.unaryBackward(op, x, y, gy, gx);
+  cpuBackend.unaryBackward(args);
 }
 
-function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, out: AnyArray): void {
+function binary(args: BinaryArgs): void {
+  const { op, shape, a, b, out } = args;
   if (
     numel(shape) >= nativeThresholds.elementwise &&
     (out instanceof Float32Array || out instanceof Float64Array)
@@ -132,42 +155,40 @@ function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, 
     meta[0] = BINARY[op];
     if (putNd(1, shape, [a, b]) && addon().binary(a.data, b.data, out)) return;
   }
-  cpuBackend.binary(op, shape, a, b, out);
+  cpuBackend.binary(args);
 }
 
-function compare(op: CompareOp, shape: readonly number[], a: Strided, b: Strided, out: Uint8Array): void {
+function compare(args: CompareArgs): void {
+  const { op, shape, a, b, out } = args;
   if (numel(shape) >= nativeThresholds.elementwise) {
     meta[0] = COMPARE[op];
     if (putNd(1, shape, [a, b]) && addon().compare(a.data, b.data, out)) return;
   }
-  cpuBackend.compare(op, shape, a, b, out);
+  cpuBackend.compare(args);
 }
 
-function where(
-  shape: readonly number[],
-  cond: Strided<Uint8Array>,
-  a: Strided,
-  b: Strided,
-  out: AnyArray,
-): void {
+function where(args: WhereArgs): void {
+  const { shape, cond, a, b, out } = args;
   if (numel(shape) >= nativeThresholds.elementwise && putNd(0, shape, [cond, a, b])) {
     if (addon().where(cond.data, a.data, b.data, out)) return;
   }
-  cpuBackend.where(shape, cond, a, b, out);
+  cpuBackend.where(args);
 }
 
-function clamp(x: AnyArray, lo: number, hi: number, out: AnyArray): void {
+function clamp(args: ClampArgs): void {
+  const { x, lo, hi, out } = args;
   if (x.length >= nativeThresholds.elementwise) {
     meta[0] = lo;
     meta[1] = hi;
     if (addon().clamp(x, out)) return;
   }
-  cpuBackend.clamp(x, lo, hi, out);
+  cpuBackend.clamp(args);
 }
 
 // ---- reductions ----------------------------------------------------------------------------------
 
-function reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: AnyArray): void {
+function reduce(args: ReduceArgs): void {
+  const { op, x, outer, n, inner, out } = args;
   if (outer * n * inner >= nativeThresholds.reduce) {
     meta[0] = REDUCE[op];
     meta[1] = outer;
@@ -175,7 +196,7 @@ function reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inner: numb
     meta[3] = inner;
     if (addon().reduce(x, out)) return;
   }
-  cpuBackend.reduce(op, x, outer, n, inner, out);
+  cpuBackend.reduce(args);
 }
 
 // ---- linear algebra ------------------------------------------------------------------------------
@@ -224,37 +245,32 @@ function rowsFit(rows: number, n: number, log: boolean): boolean {
   return true;
 }
 
-function softmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
+function softmaxForward(args: RowsArgs): void {
+  const { x, rows, n, out } = args;
   if (rowsFit(rows, n, false) && addon().softmax(x, out)) return;
-  cpuBackend.softmaxForward(x, rows, n, out);
+  cpuBackend.softmaxForward(args);
 }
 
-function softmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
+function softmaxBackward(args: RowsBackwardArgs): void {
+  const { y, gy, rows, n, gx } = args;
   if (rowsFit(rows, n, false) && addon().softmaxBackward(y, gy, gx)) return;
-  cpuBackend.softmaxBackward(y, gy, rows, n, gx);
+  cpuBackend.softmaxBackward(args);
 }
 
-function logSoftmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
+function logSoftmaxForward(args: RowsArgs): void {
+  const { x, rows, n, out } = args;
   if (rowsFit(rows, n, true) && addon().softmax(x, out)) return;
-  cpuBackend.logSoftmaxForward(x, rows, n, out);
+  cpuBackend.logSoftmaxForward(args);
 }
 
-function logSoftmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
+function logSoftmaxBackward(args: RowsBackwardArgs): void {
+  const { y, gy, rows, n, gx } = args;
   if (rowsFit(rows, n, true) && addon().softmaxBackward(y, gy, gx)) return;
-  cpuBackend.logSoftmaxBackward(y, gy, rows, n, gx);
+  cpuBackend.logSoftmaxBackward(args);
 }
 
-function layerNormForward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  bias: FloatArray | null,
-  rows: number,
-  n: number,
-  eps: number,
-  out: FloatArray,
-  mean: FloatArray,
-  rstd: FloatArray,
-): void {
+function layerNormForward(args: LayerNormArgs): void {
+  const { x, weight, bias, rows, n, eps, out, mean, rstd } = args;
   if (rows * n >= nativeThresholds.rows) {
     meta[0] = rows;
     meta[1] = n;
@@ -263,21 +279,11 @@ function layerNormForward(
     meta[4] = bias ? 1 : 0;
     if (addon().layerNormForward(x, out, mean, rstd, weight ?? undefined, bias ?? undefined)) return;
   }
-  cpuBackend.layerNormForward(x, weight, bias, rows, n, eps, out, mean, rstd);
+  cpuBackend.layerNormForward(args);
 }
 
-function layerNormBackward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  mean: FloatArray,
-  rstd: FloatArray,
-  gy: FloatArray,
-  rows: number,
-  n: number,
-  gx: FloatArray,
-  gw: FloatArray | null,
-  gb: FloatArray | null,
-): void {
+function layerNormBackward(args: LayerNormBackwardArgs): void {
+  const { x, weight, mean, rstd, gy, rows, n, gx, gw, gb } = args;
   if (rows * n >= nativeThresholds.rows) {
     meta[0] = rows;
     meta[1] = n;
@@ -289,19 +295,11 @@ function layerNormBackward(
     )
       return;
   }
-  cpuBackend.layerNormBackward(x, weight, mean, rstd, gy, rows, n, gx, gw, gb);
+  cpuBackend.layerNormBackward(args);
 }
 
-function crossEntropyForward(
-  logits: FloatArray,
-  target: Int32Array,
-  rows: number,
-  C: number,
-  ignoreIndex: number,
-  labelSmoothing: number,
-  loss: FloatArray,
-  lse: FloatArray,
-): void {
+function crossEntropyForward(args: CrossEntropyArgs): void {
+  const { logits, target, rows, C, ignoreIndex, labelSmoothing, loss, lse } = args;
   if (rows * C >= nativeThresholds.rows) {
     meta[0] = rows;
     meta[1] = C;
@@ -309,20 +307,11 @@ function crossEntropyForward(
     meta[3] = labelSmoothing;
     if (addon().crossEntropyForward(logits, target, loss, lse)) return;
   }
-  cpuBackend.crossEntropyForward(logits, target, rows, C, ignoreIndex, labelSmoothing, loss, lse);
+  cpuBackend.crossEntropyForward(args);
 }
 
-function crossEntropyBackward(
-  logits: FloatArray,
-  target: Int32Array,
-  lse: FloatArray,
-  gLoss: FloatArray,
-  rows: number,
-  C: number,
-  ignoreIndex: number,
-  labelSmoothing: number,
-  gLogits: FloatArray,
-): void {
+function crossEntropyBackward(args: CrossEntropyBackwardArgs): void {
+  const { logits, target, lse, gLoss, rows, C, ignoreIndex, labelSmoothing, gLogits } = args;
   if (rows * C >= nativeThresholds.rows) {
     meta[0] = rows;
     meta[1] = C;
@@ -330,54 +319,35 @@ function crossEntropyBackward(
     meta[3] = labelSmoothing;
     if (addon().crossEntropyBackward(logits, target, lse, gLoss, gLogits)) return;
   }
-  cpuBackend.crossEntropyBackward(logits, target, lse, gLoss, rows, C, ignoreIndex, labelSmoothing, gLogits);
+  cpuBackend.crossEntropyBackward(args);
 }
 
 // ---- indexing ----------------------------------------------------------------------------------------
 
-function indexSelect(
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  out: AnyArray,
-): void {
+function indexSelect(args: IndexSelectArgs): void {
+  const { x, outer, n, inner, index, out } = args;
   if (outer * index.length * inner >= nativeThresholds.indexing) {
     meta[0] = outer;
     meta[1] = n;
     meta[2] = inner;
     if (addon().indexSelect(x, index, out)) return;
   }
-  cpuBackend.indexSelect(x, outer, n, inner, index, out);
+  cpuBackend.indexSelect(args);
 }
 
-function indexAdd(
-  gy: FloatArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  gx: FloatArray,
-): void {
+function indexAdd(args: IndexAddArgs): void {
+  const { gy, outer, n, inner, index, gx } = args;
   if (outer * index.length * inner >= nativeThresholds.indexing) {
     meta[0] = outer;
     meta[1] = n;
     meta[2] = inner;
     if (addon().indexAdd(gy, index, gx)) return;
   }
-  cpuBackend.indexAdd(gy, outer, n, inner, index, gx);
+  cpuBackend.indexAdd(args);
 }
 
-function gather(
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  m: number,
-  out: AnyArray,
-): void {
+function gather(args: GatherArgs): void {
+  const { x, outer, n, inner, index, m, out } = args;
   if (outer * m * inner >= nativeThresholds.indexing) {
     meta[0] = outer;
     meta[1] = n;
@@ -385,18 +355,11 @@ function gather(
     meta[3] = m;
     if (addon().gather(x, index, out)) return;
   }
-  cpuBackend.gather(x, outer, n, inner, index, m, out);
+  cpuBackend.gather(args);
 }
 
-function scatterAdd(
-  gy: FloatArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  m: number,
-  gx: FloatArray,
-): void {
+function scatterAdd(args: ScatterAddArgs): void {
+  const { gy, outer, n, inner, index, m, gx } = args;
   if (outer * m * inner >= nativeThresholds.indexing) {
     meta[0] = outer;
     meta[1] = n;
@@ -404,7 +367,7 @@ function scatterAdd(
     meta[3] = m;
     if (addon().scatterAdd(gy, index, gx)) return;
   }
-  cpuBackend.scatterAdd(gy, outer, n, inner, index, m, gx);
+  cpuBackend.scatterAdd(args);
 }
 
 // ---- attention -----------------------------------------------------------------------------------
@@ -440,25 +403,19 @@ function putAttention(args: AttentionArgs): boolean {
   return true;
 }
 
-function attentionForward(args: AttentionArgs, out: FloatArray, lse: FloatArray): void {
+function attentionForward(args: AttentionForwardArgs): void {
+  const { out, lse } = args;
   if (putAttention(args)) {
     const ok = args.mask
       ? addon().attentionForward(args.q, args.k, args.v, out, lse, args.mask.data)
       : addon().attentionForward(args.q, args.k, args.v, out, lse);
     if (ok) return;
   }
-  cpuBackend.attentionForward(args, out, lse);
+  cpuBackend.attentionForward(args);
 }
 
-function attentionBackward(
-  args: AttentionArgs,
-  out: FloatArray,
-  lse: FloatArray,
-  gOut: FloatArray,
-  gq: FloatArray,
-  gk: FloatArray,
-  gv: FloatArray,
-): void {
+function attentionBackward(args: AttentionBackwardArgs): void {
+  const { out, lse, gOut, gq, gk, gv } = args;
   if (putAttention(args)) {
     const { q, k, v } = args;
     const ok = args.mask
@@ -466,7 +423,7 @@ function attentionBackward(
       : addon().attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv);
     if (ok) return;
   }
-  cpuBackend.attentionBackward(args, out, lse, gOut, gq, gk, gv);
+  cpuBackend.attentionBackward(args);
 }
 
 // ---- inference -----------------------------------------------------------------------------------
@@ -536,14 +493,9 @@ function totalLength(xs: readonly FloatArray[]): number {
 }
 
 // One call for the whole list: the addon splits it into fixed chunks spread over the thread pool.
-function adamStepMulti(
-  params: readonly FloatArray[],
-  grads: readonly FloatArray[],
-  expAvgs: readonly FloatArray[],
-  expAvgSqs: readonly FloatArray[],
-  maxExpAvgSqs: readonly FloatArray[] | null,
-  opts: AdamStepOptions,
-): void {
+function adamStepMulti(args: AdamStepArgs): void {
+  const { params, grads, expAvgs, expAvgSqs, maxExpAvgSqs } = args;
+  const opts = args;
   if (totalLength(params) >= nativeThresholds.optimizer) {
     putAdam(opts, maxExpAvgSqs !== null);
     const [ps, gs, ms, vs] = [params, grads, expAvgs, expAvgSqs] as FloatArray[][];
@@ -552,24 +504,26 @@ function adamStepMulti(
       : addon().adamStepMulti(ps, gs, ms, vs);
     if (ok) return;
   }
-  cpuBackend.adamStepMulti(params, grads, expAvgs, expAvgSqs, maxExpAvgSqs, opts);
+  cpuBackend.adamStepMulti(args);
 }
 
-function sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void {
+function sumOfSquares(args: SumOfSquaresArgs): void {
+  const { xs, out } = args;
   if (
     totalLength(xs) < nativeThresholds.reduce ||
     out.length < xs.length ||
     !addon().sumOfSquares(xs as FloatArray[], out)
   )
-    cpuBackend.sumOfSquares(xs, out);
+    cpuBackend.sumOfSquares(args);
 }
 
-function scaleInPlace(xs: readonly FloatArray[], scale: number): void {
+function scaleInPlace(args: ScaleInPlaceArgs): void {
+  const { xs, scale } = args;
   if (totalLength(xs) >= nativeThresholds.elementwise) {
     meta[0] = scale;
     if (addon().scaleInPlace(xs as FloatArray[])) return;
   }
-  cpuBackend.scaleInPlace(xs, scale);
+  cpuBackend.scaleInPlace(args);
 }
 
 // ---- the backend ---------------------------------------------------------------------------------

@@ -6,9 +6,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs build script, without type declarations
-import { parseOpTables, renderHeader } from "../../scripts/gen-op-header.mjs";
+import { parseMetaLayout, parseOpTables, renderHeader } from "../../scripts/gen-op-header.mjs";
 import { OP_TABLES, type OpFamily, UNARY_OPS } from "../../src/backend/op-table.js";
 import { loadAddon, opTableMismatch } from "../../src/backends/native/binding.js";
+import { META_LAYOUT, ML } from "../../src/backends/native/meta-layout.js";
 import * as q from "../../src/index.js";
 import { native, skipReason } from "./util.js";
 
@@ -32,7 +33,8 @@ describe("op tables → native header", () => {
   });
 
   it("the header holds one enum class and one X-macro per family, codes = table positions", () => {
-    const h = renderHeader(parseOpTables(tableText)) as string;
+    const layoutText = readFileSync(new URL("src/backends/native/meta-layout.ts", root), "utf8");
+    const h = renderHeader(parseOpTables(tableText), parseMetaLayout(layoutText)) as string;
     for (const f of families) {
       const list = names(f);
       expect(h).toContain(`#define QKV_${f.toUpperCase()}_OPS(X) ${list.map((n) => `X(${n})`).join(" ")}`);
@@ -41,6 +43,24 @@ describe("op tables → native header", () => {
     const built = new URL("native/gen/qkv_ops.h", root);
     // Written by scripts/build-native.mjs; when present it must be this table's header.
     if (existsSync(built)) expect(readFileSync(built, "utf8")).toBe(h);
+  });
+
+  it("the meta layout the C++ reads with is the one the TypeScript writes with", () => {
+    const layoutText = readFileSync(new URL("src/backends/native/meta-layout.ts", root), "utf8");
+    const parsed = parseMetaLayout(layoutText) as Record<string, string[]>;
+    expect(Object.keys(parsed)).toEqual(Object.keys(META_LAYOUT));
+    for (const [kernel, fields] of Object.entries(META_LAYOUT)) {
+      expect(parsed[kernel], kernel).toEqual([...fields]);
+      // the writer's index of each field is its position, as in the header's ml::<kernel> enum
+      fields.forEach((f, i) => {
+        expect((ML as unknown as Record<string, Record<string, number>>)[kernel][f]).toBe(i);
+      });
+    }
+    const h = renderHeader(parseOpTables(tableText), parsed) as string;
+    expect(h).toContain("struct gemm { enum : int { batch = 0, M = 1, N = 2, K = 3,");
+    expect(() => parseMetaLayout(layoutText.replace('"rows", "n", "log"', '"rows", "n", "n"'))).toThrow(
+      /duplicate field in softmax/,
+    );
   });
 
   it("opTableMismatch names the family and both lists when an addon's ops differ", () => {

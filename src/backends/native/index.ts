@@ -47,6 +47,7 @@ import { opCodes, unaryRow } from "../../backend/op-table.js";
 import { composeDecodeBlock } from "../cpu/decode.js";
 import { cpuBackend } from "../cpu/index.js";
 import { addonLoadError, loadAddon, meta, type NativeAddon } from "./binding.js";
+import { ML } from "./meta-layout.js";
 
 // Operation codes: row positions in the op tables, which also generate the addon's enums (the loader
 // refuses an addon whose compiled-in op lists differ, see binding.ts).
@@ -115,7 +116,7 @@ function copy(args: CopyArgs): void {
   const { shape, src, dst } = args;
   if (
     numel(shape) < nativeThresholds.elementwise ||
-    !putNd(0, shape, [src, dst]) ||
+    !putNd(ML.strided.nd, shape, [src, dst]) ||
     !addon().copy(src.data, dst.data)
   ) {
     cpuBackend.copy(args);
@@ -131,7 +132,7 @@ function unaryMin(op: UnaryOp): number {
 function unary(args: UnaryArgs): void {
   const { op, x, out } = args;
   if (x.length >= unaryMin(op)) {
-    meta[0] = UNARY[op];
+    meta[ML.unary.op] = UNARY[op];
     if (addon().unary(x, out)) return;
   }
   cpuBackend.unary(args);
@@ -140,7 +141,7 @@ function unary(args: UnaryArgs): void {
 function unaryBackward(args: UnaryBackwardArgs): void {
   const { op, x, y, gy, gx } = args;
   if (x.length >= unaryMin(op)) {
-    meta[0] = UNARY[op];
+    meta[ML.unary.op] = UNARY[op];
     if (addon().unaryBackward(x, y, gy, gx)) return;
   }
   cpuBackend.unaryBackward(args);
@@ -152,8 +153,8 @@ function binary(args: BinaryArgs): void {
     numel(shape) >= nativeThresholds.elementwise &&
     (out instanceof Float32Array || out instanceof Float64Array)
   ) {
-    meta[0] = BINARY[op];
-    if (putNd(1, shape, [a, b]) && addon().binary(a.data, b.data, out)) return;
+    meta[ML.binary.op] = BINARY[op];
+    if (putNd(ML.binary.nd, shape, [a, b]) && addon().binary(a.data, b.data, out)) return;
   }
   cpuBackend.binary(args);
 }
@@ -161,15 +162,15 @@ function binary(args: BinaryArgs): void {
 function compare(args: CompareArgs): void {
   const { op, shape, a, b, out } = args;
   if (numel(shape) >= nativeThresholds.elementwise) {
-    meta[0] = COMPARE[op];
-    if (putNd(1, shape, [a, b]) && addon().compare(a.data, b.data, out)) return;
+    meta[ML.compare.op] = COMPARE[op];
+    if (putNd(ML.compare.nd, shape, [a, b]) && addon().compare(a.data, b.data, out)) return;
   }
   cpuBackend.compare(args);
 }
 
 function where(args: WhereArgs): void {
   const { shape, cond, a, b, out } = args;
-  if (numel(shape) >= nativeThresholds.elementwise && putNd(0, shape, [cond, a, b])) {
+  if (numel(shape) >= nativeThresholds.elementwise && putNd(ML.strided.nd, shape, [cond, a, b])) {
     if (addon().where(cond.data, a.data, b.data, out)) return;
   }
   cpuBackend.where(args);
@@ -178,8 +179,8 @@ function where(args: WhereArgs): void {
 function clamp(args: ClampArgs): void {
   const { x, lo, hi, out } = args;
   if (x.length >= nativeThresholds.elementwise) {
-    meta[0] = lo;
-    meta[1] = hi;
+    meta[ML.clamp.lo] = lo;
+    meta[ML.clamp.hi] = hi;
     if (addon().clamp(x, out)) return;
   }
   cpuBackend.clamp(args);
@@ -190,10 +191,10 @@ function clamp(args: ClampArgs): void {
 function reduce(args: ReduceArgs): void {
   const { op, x, outer, n, inner, out } = args;
   if (outer * n * inner >= nativeThresholds.reduce) {
-    meta[0] = REDUCE[op];
-    meta[1] = outer;
-    meta[2] = n;
-    meta[3] = inner;
+    meta[ML.reduce.op] = REDUCE[op];
+    meta[ML.reduce.outer] = outer;
+    meta[ML.reduce.n] = n;
+    meta[ML.reduce.inner] = inner;
     if (addon().reduce(x, out)) return;
   }
   cpuBackend.reduce(args);
@@ -207,29 +208,29 @@ function gemm(args: GemmArgs): void {
     cpuBackend.gemm(args);
     return;
   }
-  meta[0] = batch;
-  meta[1] = M;
-  meta[2] = N;
-  meta[3] = K;
-  meta[4] = args.aOffset;
-  meta[5] = args.aBatchStride;
-  meta[6] = args.transA ? 1 : 0;
-  meta[7] = args.bOffset;
-  meta[8] = args.bBatchStride;
-  meta[9] = args.transB ? 1 : 0;
-  meta[10] = args.accumulate ? 1 : 0;
+  meta[ML.gemm.batch] = batch;
+  meta[ML.gemm.M] = M;
+  meta[ML.gemm.N] = N;
+  meta[ML.gemm.K] = K;
+  meta[ML.gemm.aOffset] = args.aOffset;
+  meta[ML.gemm.aBatchStride] = args.aBatchStride;
+  meta[ML.gemm.transA] = args.transA ? 1 : 0;
+  meta[ML.gemm.bOffset] = args.bOffset;
+  meta[ML.gemm.bBatchStride] = args.bBatchStride;
+  meta[ML.gemm.transB] = args.transB ? 1 : 0;
+  meta[ML.gemm.accumulate] = args.accumulate ? 1 : 0;
   const bias = args.bias;
-  meta[11] = bias ? 1 : 0;
+  meta[ML.gemm.hasBias] = bias ? 1 : 0;
   const act = args.activation;
   if (act) {
     if (args.accumulate) throw new Error("gemm: an activation epilogue cannot accumulate");
-    meta[12] = UNARY[act];
-    meta[13] = args.preact ? 1 : 0;
+    meta[ML.gemm.activation] = UNARY[act];
+    meta[ML.gemm.hasPreact] = args.preact ? 1 : 0;
     addon().gemm(args.a, args.b, args.out, bias ?? args.out, args.preact ?? args.out);
     return;
   }
-  meta[12] = -1;
-  meta[13] = 0;
+  meta[ML.gemm.activation] = -1;
+  meta[ML.gemm.hasPreact] = 0;
   if (bias) addon().gemm(args.a, args.b, args.out, bias);
   else addon().gemm(args.a, args.b, args.out);
 }
@@ -239,9 +240,9 @@ function gemm(args: GemmArgs): void {
 /** Sets the row shape for the addon's softmax kernels; `log` selects log-softmax. */
 function rowsFit(rows: number, n: number, log: boolean): boolean {
   if (rows * n < nativeThresholds.rows) return false;
-  meta[0] = rows;
-  meta[1] = n;
-  meta[2] = log ? 1 : 0;
+  meta[ML.softmax.rows] = rows;
+  meta[ML.softmax.n] = n;
+  meta[ML.softmax.log] = log ? 1 : 0;
   return true;
 }
 
@@ -272,11 +273,11 @@ function logSoftmaxBackward(args: RowsBackwardArgs): void {
 function layerNormForward(args: LayerNormArgs): void {
   const { x, weight, bias, rows, n, eps, out, mean, rstd } = args;
   if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = eps;
-    meta[3] = weight ? 1 : 0;
-    meta[4] = bias ? 1 : 0;
+    meta[ML.layerNormForward.rows] = rows;
+    meta[ML.layerNormForward.n] = n;
+    meta[ML.layerNormForward.eps] = eps;
+    meta[ML.layerNormForward.hasW] = weight ? 1 : 0;
+    meta[ML.layerNormForward.hasB] = bias ? 1 : 0;
     if (addon().layerNormForward(x, out, mean, rstd, weight ?? undefined, bias ?? undefined)) return;
   }
   cpuBackend.layerNormForward(args);
@@ -285,11 +286,11 @@ function layerNormForward(args: LayerNormArgs): void {
 function layerNormBackward(args: LayerNormBackwardArgs): void {
   const { x, weight, mean, rstd, gy, rows, n, gx, gw, gb } = args;
   if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = weight ? 1 : 0;
-    meta[3] = gw ? 1 : 0;
-    meta[4] = gb ? 1 : 0;
+    meta[ML.layerNormBackward.rows] = rows;
+    meta[ML.layerNormBackward.n] = n;
+    meta[ML.layerNormBackward.hasW] = weight ? 1 : 0;
+    meta[ML.layerNormBackward.hasGW] = gw ? 1 : 0;
+    meta[ML.layerNormBackward.hasGB] = gb ? 1 : 0;
     if (
       addon().layerNormBackward(x, mean, rstd, gy, gx, weight ?? undefined, gw ?? undefined, gb ?? undefined)
     )
@@ -301,10 +302,10 @@ function layerNormBackward(args: LayerNormBackwardArgs): void {
 function crossEntropyForward(args: CrossEntropyArgs): void {
   const { logits, target, rows, C, ignoreIndex, labelSmoothing, loss, lse } = args;
   if (rows * C >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = C;
-    meta[2] = ignoreIndex;
-    meta[3] = labelSmoothing;
+    meta[ML.crossEntropy.rows] = rows;
+    meta[ML.crossEntropy.C] = C;
+    meta[ML.crossEntropy.ignoreIndex] = ignoreIndex;
+    meta[ML.crossEntropy.smoothing] = labelSmoothing;
     if (addon().crossEntropyForward(logits, target, loss, lse)) return;
   }
   cpuBackend.crossEntropyForward(args);
@@ -313,10 +314,10 @@ function crossEntropyForward(args: CrossEntropyArgs): void {
 function crossEntropyBackward(args: CrossEntropyBackwardArgs): void {
   const { logits, target, lse, gLoss, rows, C, ignoreIndex, labelSmoothing, gLogits } = args;
   if (rows * C >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = C;
-    meta[2] = ignoreIndex;
-    meta[3] = labelSmoothing;
+    meta[ML.crossEntropy.rows] = rows;
+    meta[ML.crossEntropy.C] = C;
+    meta[ML.crossEntropy.ignoreIndex] = ignoreIndex;
+    meta[ML.crossEntropy.smoothing] = labelSmoothing;
     if (addon().crossEntropyBackward(logits, target, lse, gLoss, gLogits)) return;
   }
   cpuBackend.crossEntropyBackward(args);
@@ -327,9 +328,9 @@ function crossEntropyBackward(args: CrossEntropyBackwardArgs): void {
 function indexSelect(args: IndexSelectArgs): void {
   const { x, outer, n, inner, index, out } = args;
   if (outer * index.length * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
     if (addon().indexSelect(x, index, out)) return;
   }
   cpuBackend.indexSelect(args);
@@ -338,9 +339,9 @@ function indexSelect(args: IndexSelectArgs): void {
 function indexAdd(args: IndexAddArgs): void {
   const { gy, outer, n, inner, index, gx } = args;
   if (outer * index.length * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
     if (addon().indexAdd(gy, index, gx)) return;
   }
   cpuBackend.indexAdd(args);
@@ -349,10 +350,10 @@ function indexAdd(args: IndexAddArgs): void {
 function gather(args: GatherArgs): void {
   const { x, outer, n, inner, index, m, out } = args;
   if (outer * m * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
-    meta[3] = m;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
+    meta[ML.indexing.m] = m;
     if (addon().gather(x, index, out)) return;
   }
   cpuBackend.gather(args);
@@ -361,10 +362,10 @@ function gather(args: GatherArgs): void {
 function scatterAdd(args: ScatterAddArgs): void {
   const { gy, outer, n, inner, index, m, gx } = args;
   if (outer * m * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
-    meta[3] = m;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
+    meta[ML.indexing.m] = m;
     if (addon().scatterAdd(gy, index, gx)) return;
   }
   cpuBackend.scatterAdd(args);
@@ -375,24 +376,24 @@ function scatterAdd(args: ScatterAddArgs): void {
 function putAttention(args: AttentionArgs): boolean {
   const { B, H, T, S, D, Dv } = args;
   if (B * H * T * S * (D + Dv) < nativeThresholds.attention) return false;
-  meta[0] = B;
-  meta[1] = H;
-  meta[2] = T;
-  meta[3] = S;
-  meta[4] = D;
-  meta[5] = Dv;
-  meta[6] = args.scale;
-  meta[7] = args.isCausal ? 1 : 0;
+  meta[ML.attention.B] = B;
+  meta[ML.attention.H] = H;
+  meta[ML.attention.T] = T;
+  meta[ML.attention.S] = S;
+  meta[ML.attention.D] = D;
+  meta[ML.attention.Dv] = Dv;
+  meta[ML.attention.scale] = args.scale;
+  meta[ML.attention.causal] = args.isCausal ? 1 : 0;
   const mask = args.mask;
-  meta[8] = mask ? 1 : 0;
+  meta[ML.attention.hasMask] = mask ? 1 : 0;
   if (mask) {
-    meta[9] = mask.offset;
-    for (let i = 0; i < 4; i++) meta[10 + i] = mask.strides[i];
+    meta[ML.attention.maskOffset] = mask.offset;
+    for (let i = 0; i < 4; i++) meta[ML.attention.ms0 + i] = mask.strides[i];
   }
   const lay = args.layout;
-  meta[14] = lay ? 1 : 0;
+  meta[ML.attention.hasLayout] = lay ? 1 : 0;
   if (lay) {
-    let p = 15;
+    let p = ML.attention.qOffset; // four (offset, batch, head, row) groups: q, k, v, out
     for (const l of [lay.q, lay.k, lay.v, lay.out]) {
       meta[p++] = l.offset;
       meta[p++] = l.batch;
@@ -476,14 +477,14 @@ function decodeBlockForward(args: DecodeBlockArgs, out: FloatArray): void {
 // ---- optimizers ----------------------------------------------------------------------------------
 
 function putAdam(opts: AdamStepOptions, amsgrad: boolean): void {
-  meta[0] = opts.lr;
-  meta[1] = opts.beta1;
-  meta[2] = opts.beta2;
-  meta[3] = opts.eps;
-  meta[4] = opts.weightDecay;
-  meta[5] = opts.step;
-  meta[6] = opts.decoupled ? 1 : 0;
-  meta[7] = amsgrad ? 1 : 0;
+  meta[ML.adam.lr] = opts.lr;
+  meta[ML.adam.beta1] = opts.beta1;
+  meta[ML.adam.beta2] = opts.beta2;
+  meta[ML.adam.eps] = opts.eps;
+  meta[ML.adam.weightDecay] = opts.weightDecay;
+  meta[ML.adam.step] = opts.step;
+  meta[ML.adam.decoupled] = opts.decoupled ? 1 : 0;
+  meta[ML.adam.hasMax] = amsgrad ? 1 : 0;
 }
 
 function totalLength(xs: readonly FloatArray[]): number {
@@ -520,7 +521,7 @@ function sumOfSquares(args: SumOfSquaresArgs): void {
 function scaleInPlace(args: ScaleInPlaceArgs): void {
   const { xs, scale } = args;
   if (totalLength(xs) >= nativeThresholds.elementwise) {
-    meta[0] = scale;
+    meta[ML.scaleInPlace.scale] = scale;
     if (addon().scaleInPlace(xs as FloatArray[])) return;
   }
   cpuBackend.scaleInPlace(args);

@@ -71,6 +71,12 @@ export const cos = (x: Tensor): Tensor => unaryOp("cos", x);
 export const square = (x: Tensor): Tensor => unaryOp("square", x);
 /** 1/x */
 export const reciprocal = (x: Tensor): Tensor => unaryOp("reciprocal", x);
+/** log(1 + eˣ), as torch.nn.functional.softplus (threshold 20). Also `unaryOps.softplus`, `x.softplus()`. */
+export const softplus = unaryOps.softplus;
+/** log σ(x), as torch.nn.functional.logsigmoid. */
+export const logsigmoid = unaryOps.logsigmoid;
+/** x·tanh(softplus(x)) (Misra 2019), as torch.nn.functional.mish. */
+export const mish = unaryOps.mish;
 /** sign(x) ∈ {−1, 0, 1}; gradient 0. */
 export const sign = (x: Tensor): Tensor => unaryOp("sign", x);
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs build script, without type declarations
 import { parseMetaLayout, parseOpTables, renderHeader } from "../../scripts/gen-op-header.mjs";
 import { OP_TABLES, type OpFamily, UNARY_OPS } from "../../src/backend/op-table.js";
-import { loadAddon, opTableMismatch } from "../../src/backends/native/binding.js";
+import { loadAddon, meta, opTableMismatch } from "../../src/backends/native/binding.js";
 import { META_LAYOUT, ML } from "../../src/backends/native/meta-layout.js";
 import * as q from "../../src/index.js";
 import { native, skipReason } from "./util.js";
@@ -79,6 +79,20 @@ describe.skipIf(!native)(`the built addon${skipReason ? ` (${skipReason})` : ""}
   it("carries the op lists of this table (it would not have loaded otherwise)", () => {
     const table = loadAddon()!.opTable();
     for (const f of families) expect(table[f], f).toEqual(names(f));
+  });
+
+  it("throws on an op code outside the table instead of computing something", () => {
+    const a = loadAddon()!;
+    const x = new Float32Array(8);
+    const out = new Float32Array(8).fill(7);
+    for (const code of [names("unary").length, -1]) {
+      meta[ML.unary.op] = code;
+      expect(() => a.unary(x, out)).toThrow(/unary: unknown op code/);
+      expect(() => a.unaryBackward(x, x, x, out)).toThrow(/unaryBackward: unknown op code/);
+    }
+    expect([...out]).toEqual(new Array(8).fill(7));
+    meta[ML.reduce.op] = names("reduce").length;
+    expect(() => a.reduce(x, out)).toThrow(/reduce: unknown op code/);
   });
 });
 

@@ -96,8 +96,8 @@ function bench(
   }
   const lse = new Float32Array(B * H * T);
   const gOut = rand(out.length, 4);
-  const f = time(() => be!.attentionForward(args, out, lse));
-  const b = time(() => be!.attentionBackward(args, out, lse, gOut, gq, gk, gv));
+  const f = time(() => be!.attentionForward({ ...args, out, lse }));
+  const b = time(() => be!.attentionBackward({ ...args, out, lse, gOut, gq, gk, gv }));
   return `${label.padEnd(34)} fwd ${us(f)}   bwd ${us(b)}`;
 }
 

@@ -114,6 +114,41 @@ napi_value undefined(napi_env env) {
   return u;
 }
 
+template <class E>
+bool all_type(std::initializer_list<const Arr*> arrs) {
+  const napi_typedarray_type want = std::is_same<E, float>::value ? napi_float32_array : napi_float64_array;
+  for (const Arr* a : arrs)
+    if (a && a->t != want) return false;
+  return true;
+}
+
+template <class E>
+const KernelSet<E>& ks();
+template <>
+const KernelSet<float>& ks<float>() {
+  return g_kernels->f32;
+}
+template <>
+const KernelSet<double>& ks<double>() {
+  return g_kernels->f64;
+}
+
+// The one float32/float64 dispatch: runs f(E{}) with E = float when every array is a Float32Array,
+// E = double when every one is a Float64Array, and returns false otherwise (the caller falls back).
+// Null entries stand for absent optional arrays and are skipped.
+template <class F>
+bool with_float(std::initializer_list<const Arr*> arrs, F&& f) {
+  if (all_type<float>(arrs)) {
+    f(float{});
+    return true;
+  }
+  if (all_type<double>(arrs)) {
+    f(double{});
+    return true;
+  }
+  return false;
+}
+
 // ---- entry points -------------------------------------------------------------------------------
 
 // setMeta(f64: Float64Array)
@@ -183,6 +218,29 @@ napi_value Noop(napi_env env, napi_callback_info info) {
   Call c(env, info);
   for (size_t i = 0; i < c.argc; i++) c.arr(i);
   return nullptr;
+}
+
+// opTable(): the op names of every family in code order, compiled in from the generated header, so
+// the loader can refuse an addon built from another version of src/backend/op-table.ts.
+template <size_t N>
+napi_value name_list(napi_env env, const char* const (&names)[N]) {
+  napi_value arr, v;
+  napi_create_array_with_length(env, N, &arr);
+  for (size_t i = 0; i < N; i++) {
+    napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, static_cast<uint32_t>(i), v);
+  }
+  return arr;
+}
+
+napi_value OpTable(napi_env env, napi_callback_info) {
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "unary", name_list(env, kUnaryOpNames));
+  napi_set_named_property(env, o, "binary", name_list(env, kBinaryOpNames));
+  napi_set_named_property(env, o, "compare", name_list(env, kCompareOpNames));
+  napi_set_named_property(env, o, "reduce", name_list(env, kReduceOpNames));
+  return o;
 }
 
 napi_value boolean(napi_env env, bool v) {
@@ -262,16 +320,16 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
-  if (op < 0 || op >= U_COUNT || o.len < x.len) return boolean(env, false);
+  const int code = static_cast<int>(c.I(ml::unary::op));
+  if (code < 0 || code >= kUnaryOpCount) c.fail("qkv native: unary: unknown op code");
+  if (!c.ok) return nullptr;
+  const UnaryOp op = static_cast<UnaryOp>(code);
+  if (o.len < x.len) return boolean(env, false);
   const i64 n = static_cast<i64>(x.len);
-  if (is_f32(x) && is_f32(o))
-    g_kernels->f32.unary(op, P<float>(x), P<float>(o), n);
-  else if (is_f64(x) && is_f64(o))
-    g_kernels->f64.unary(op, P<double>(x), P<double>(o), n);
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&x, &o}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().unary(op, P<E>(x), P<E>(o), n);
+  }));
 }
 
 // unaryBackward(x, y, gy, gx) meta: op
@@ -279,16 +337,16 @@ napi_value UnaryBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), y = c.arr(1), gy = c.arr(2), gx = c.arr(3);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
-  if (op < 0 || op >= U_COUNT || y.len < x.len || gy.len < x.len || gx.len < x.len) return boolean(env, false);
+  const int code = static_cast<int>(c.I(ml::unary::op));
+  if (code < 0 || code >= kUnaryOpCount) c.fail("qkv native: unaryBackward: unknown op code");
+  if (!c.ok) return nullptr;
+  const UnaryOp op = static_cast<UnaryOp>(code);
+  if (y.len < x.len || gy.len < x.len || gx.len < x.len) return boolean(env, false);
   const i64 n = static_cast<i64>(x.len);
-  if (is_f32(x) && is_f32(y) && is_f32(gy) && is_f32(gx))
-    g_kernels->f32.unary_bwd(op, P<float>(x), P<float>(y), P<float>(gy), P<float>(gx), n);
-  else if (is_f64(x) && is_f64(y) && is_f64(gy) && is_f64(gx))
-    g_kernels->f64.unary_bwd(op, P<double>(x), P<double>(y), P<double>(gy), P<double>(gx), n);
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&x, &y, &gy, &gx}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().unary_bwd(op, P<E>(x), P<E>(y), P<E>(gy), P<E>(gx), n);
+  }));
 }
 
 // binary(a, b, out) meta: op, nd, shape, aOff, aStrides, bOff, bStrides
@@ -296,21 +354,23 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
+  const int code = static_cast<int>(c.I(ml::binary::op));
+  if (code < 0 || code >= kBinaryOpCount) c.fail("qkv native: binary: unknown op code");
+  if (!c.ok) return nullptr;
+  const BinaryOp op = static_cast<BinaryOp>(code);
   const int ta = elem_type(a);
-  if (op < 0 || op >= B_COUNT || ta < 0 || ta > T_F64 || elem_type(b) != ta || elem_type(o) != ta)
+  if (ta < 0 || ta > T_F64 || elem_type(b) != ta || elem_type(o) != ta)
     return boolean(env, false);
   const Arr ops[2] = {a, b};
   NdIter it;
   i64 offs[2], total;
-  if (!read_nd(c, 1, 2, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (!read_nd(c, ml::binary::nd, 2, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
   if (static_cast<i64>(o.len) < total) return boolean(env, false);
   if (total == 0) return boolean(env, true);
-  if (ta == T_F32)
-    g_kernels->f32.binary(op, it, P<float>(a, offs[0]), P<float>(b, offs[1]), P<float>(o));
-  else
-    g_kernels->f64.binary(op, it, P<double>(a, offs[0]), P<double>(b, offs[1]), P<double>(o));
-  return boolean(env, true);
+  return boolean(env, with_float({&a, &b, &o}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().binary(op, it, P<E>(a, offs[0]), P<E>(b, offs[1]), P<E>(o));
+  }));
 }
 
 // compare(a, b, out: Uint8Array) meta: op, nd, shape, aOff, aStrides, bOff, bStrides
@@ -318,13 +378,16 @@ napi_value Compare(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
+  const int code = static_cast<int>(c.I(ml::compare::op));
+  if (code < 0 || code >= kCompareOpCount) c.fail("qkv native: compare: unknown op code");
+  if (!c.ok) return nullptr;
+  const CompareOp op = static_cast<CompareOp>(code);
   const int ta = elem_type(a);
-  if (op < 0 || op >= C_COUNT || ta < 0 || elem_type(b) != ta || elem_type(o) != T_U8) return boolean(env, false);
+  if (ta < 0 || elem_type(b) != ta || elem_type(o) != T_U8) return boolean(env, false);
   const Arr ops[2] = {a, b};
   NdIter it;
   i64 offs[2], total;
-  if (!read_nd(c, 1, 2, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (!read_nd(c, ml::compare::nd, 2, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
   if (static_cast<i64>(o.len) < total) return boolean(env, false);
   if (total == 0) return boolean(env, true);
   const size_t es = elem_size(ta);
@@ -343,7 +406,7 @@ napi_value Where(napi_env env, napi_callback_info info) {
   const Arr ops[3] = {cd, a, b};
   NdIter it;
   i64 offs[3], total;
-  if (!read_nd(c, 0, 3, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (!read_nd(c, ml::strided::nd, 3, ops, true, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
   if (static_cast<i64>(o.len) < total) return boolean(env, false);
   if (total == 0) return boolean(env, true);
   const size_t es = elem_size(ta);
@@ -362,7 +425,7 @@ napi_value Copy(napi_env env, napi_callback_info info) {
   const Arr ops[2] = {s, d};
   NdIter it;
   i64 offs[2], total;
-  if (!read_nd(c, 0, 2, ops, false, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
+  if (!read_nd(c, ml::strided::nd, 2, ops, false, it, offs, &total)) return c.ok ? boolean(env, false) : nullptr;
   if (total == 0) return boolean(env, true);
   // Overlapping source and destination ranges would make the result order-dependent.
   if (s.p == d.p || (static_cast<const char*>(s.p) < static_cast<const char*>(d.p) + d.len * elem_size(td) &&
@@ -381,7 +444,7 @@ napi_value Clamp(napi_env env, napi_callback_info info) {
   if (!c.ok) return nullptr;
   const int t = elem_type(x);
   if (t < 0 || elem_type(o) != t || o.len < x.len) return boolean(env, false);
-  clamp_any(x.p, o.p, t, static_cast<i64>(x.len), c.D(0), c.D(1));
+  clamp_any(x.p, o.p, t, static_cast<i64>(x.len), c.D(ml::clamp::lo), c.D(ml::clamp::hi));
   return boolean(env, true);
 }
 
@@ -390,17 +453,17 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
   if (!c.ok) return nullptr;
-  const int op = static_cast<int>(c.I(0));
-  const i64 outer = c.I(1), n = c.I(2), inner = c.I(3);
-  if (op < 0 || op >= R_COUNT || outer < 0 || n < 0 || inner < 0) return boolean(env, false);
+  const int code = static_cast<int>(c.I(ml::reduce::op));
+  if (code < 0 || code >= kReduceOpCount) c.fail("qkv native: reduce: unknown op code");
+  if (!c.ok) return nullptr;
+  const ReduceOp op = static_cast<ReduceOp>(code);
+  const i64 outer = c.I(ml::reduce::outer), n = c.I(ml::reduce::n), inner = c.I(ml::reduce::inner);
+  if (outer < 0 || n < 0 || inner < 0) return boolean(env, false);
   if (static_cast<i64>(x.len) < outer * n * inner || static_cast<i64>(o.len) < outer * inner) return boolean(env, false);
-  if (is_f32(x) && is_f32(o))
-    g_kernels->f32.reduce(op, P<float>(x), outer, n, inner, P<float>(o));
-  else if (is_f64(x) && is_f64(o))
-    g_kernels->f64.reduce(op, P<double>(x), outer, n, inner, P<double>(o));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&x, &o}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().reduce(op, P<E>(x), outer, n, inner, P<E>(o));
+  }));
 }
 
 // softmax(x, out) meta: rows, n, log
@@ -408,17 +471,14 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
   if (!c.ok) return nullptr;
-  const i64 rows = c.I(0), n = c.I(1);
-  const bool lg = c.B(2);
+  const i64 rows = c.I(ml::softmax::rows), n = c.I(ml::softmax::n);
+  const bool lg = c.B(ml::softmax::log);
   if (rows < 0 || n < 0 || static_cast<i64>(x.len) < rows * n || static_cast<i64>(o.len) < rows * n)
     return boolean(env, false);
-  if (is_f32(x) && is_f32(o))
-    g_kernels->f32.softmax_fwd(P<float>(x), rows, n, P<float>(o), lg);
-  else if (is_f64(x) && is_f64(o))
-    g_kernels->f64.softmax_fwd(P<double>(x), rows, n, P<double>(o), lg);
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&x, &o}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().softmax_fwd(P<E>(x), rows, n, P<E>(o), lg);
+  }));
 }
 
 // softmaxBackward(y, gy, gx) meta: rows, n, log
@@ -426,40 +486,30 @@ napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr y = c.arr(0), gy = c.arr(1), gx = c.arr(2);
   if (!c.ok) return nullptr;
-  const i64 rows = c.I(0), n = c.I(1);
-  const bool lg = c.B(2);
+  const i64 rows = c.I(ml::softmax::rows), n = c.I(ml::softmax::n);
+  const bool lg = c.B(ml::softmax::log);
   const i64 tot = rows * n;
   if (rows < 0 || n < 0 || static_cast<i64>(y.len) < tot || static_cast<i64>(gy.len) < tot ||
       static_cast<i64>(gx.len) < tot)
     return boolean(env, false);
-  if (is_f32(y) && is_f32(gy) && is_f32(gx))
-    g_kernels->f32.softmax_bwd(P<float>(y), P<float>(gy), rows, n, P<float>(gx), lg);
-  else if (is_f64(y) && is_f64(gy) && is_f64(gx))
-    g_kernels->f64.softmax_bwd(P<double>(y), P<double>(gy), rows, n, P<double>(gx), lg);
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&y, &gy, &gx}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().softmax_bwd(P<E>(y), P<E>(gy), rows, n, P<E>(gx), lg);
+  }));
 }
 
-template <class E>
-bool all_type(std::initializer_list<const Arr*> arrs) {
-  const napi_typedarray_type want = std::is_same<E, float>::value ? napi_float32_array : napi_float64_array;
-  for (const Arr* a : arrs)
-    if (a && a->t != want) return false;
-  return true;
-}
 
 // layerNormForward(x, out, mean, rstd, weight?, bias?) meta: rows, n, eps, hasW, hasB
 napi_value LayerNormForward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1), mean = c.arr(2), rstd = c.arr(3);
-  const bool hw = c.B(3), hb = c.B(4);
+  const bool hw = c.B(ml::layerNormForward::hasW), hb = c.B(ml::layerNormForward::hasB);
   Arr w, b;
   if (hw) w = c.arr(4);
   if (hb) b = c.arr(5);
   if (!c.ok) return nullptr;
-  const i64 rows = c.I(0), n = c.I(1);
-  const double eps = c.D(2);
+  const i64 rows = c.I(ml::layerNormForward::rows), n = c.I(ml::layerNormForward::n);
+  const double eps = c.D(ml::layerNormForward::eps);
   const i64 tot = rows * n;
   if (rows < 0 || n <= 0 || static_cast<i64>(x.len) < tot || static_cast<i64>(o.len) < tot ||
       static_cast<i64>(mean.len) < rows || static_cast<i64>(rstd.len) < rows || (hw && static_cast<i64>(w.len) < n) ||
@@ -467,28 +517,24 @@ napi_value LayerNormForward(napi_env env, napi_callback_info info) {
     return boolean(env, false);
   const Arr* pw = hw ? &w : nullptr;
   const Arr* pb = hb ? &b : nullptr;
-  if (all_type<float>({&x, &o, &mean, &rstd, pw, pb}))
-    g_kernels->f32.layernorm_fwd(P<float>(x), hw ? P<float>(w) : nullptr, hb ? P<float>(b) : nullptr, rows, n, eps,
-                                 P<float>(o), P<float>(mean), P<float>(rstd));
-  else if (all_type<double>({&x, &o, &mean, &rstd, pw, pb}))
-    g_kernels->f64.layernorm_fwd(P<double>(x), hw ? P<double>(w) : nullptr, hb ? P<double>(b) : nullptr, rows, n,
-                                 eps, P<double>(o), P<double>(mean), P<double>(rstd));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&x, &o, &mean, &rstd, pw, pb}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().layernorm_fwd(P<E>(x), hw ? P<E>(w) : nullptr, hb ? P<E>(b) : nullptr, rows, n, eps,
+                                 P<E>(o), P<E>(mean), P<E>(rstd));
+  }));
 }
 
 // layerNormBackward(x, mean, rstd, gy, gx, weight?, gw?, gb?) meta: rows, n, hasW, hasGW, hasGB
 napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), mean = c.arr(1), rstd = c.arr(2), gy = c.arr(3), gx = c.arr(4);
-  const bool hw = c.B(2), hgw = c.B(3), hgb = c.B(4);
+  const bool hw = c.B(ml::layerNormBackward::hasW), hgw = c.B(ml::layerNormBackward::hasGW), hgb = c.B(ml::layerNormBackward::hasGB);
   Arr w, gw, gb;
   if (hw) w = c.arr(5);
   if (hgw) gw = c.arr(6);
   if (hgb) gb = c.arr(7);
   if (!c.ok) return nullptr;
-  const i64 rows = c.I(0), n = c.I(1);
+  const i64 rows = c.I(ml::layerNormBackward::rows), n = c.I(ml::layerNormBackward::n);
   const i64 tot = rows * n;
   if (rows < 0 || n <= 0 || static_cast<i64>(x.len) < tot || static_cast<i64>(gy.len) < tot ||
       static_cast<i64>(gx.len) < tot || static_cast<i64>(mean.len) < rows || static_cast<i64>(rstd.len) < rows ||
@@ -498,17 +544,12 @@ napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
   const Arr* pw = hw ? &w : nullptr;
   const Arr* pgw = hgw ? &gw : nullptr;
   const Arr* pgb = hgb ? &gb : nullptr;
-  if (all_type<float>({&x, &mean, &rstd, &gy, &gx, pw, pgw, pgb}))
-    g_kernels->f32.layernorm_bwd(P<float>(x), hw ? P<float>(w) : nullptr, P<float>(mean), P<float>(rstd),
-                                 P<float>(gy), rows, n, P<float>(gx), hgw ? P<float>(gw) : nullptr,
-                                 hgb ? P<float>(gb) : nullptr);
-  else if (all_type<double>({&x, &mean, &rstd, &gy, &gx, pw, pgw, pgb}))
-    g_kernels->f64.layernorm_bwd(P<double>(x), hw ? P<double>(w) : nullptr, P<double>(mean), P<double>(rstd),
-                                 P<double>(gy), rows, n, P<double>(gx), hgw ? P<double>(gw) : nullptr,
-                                 hgb ? P<double>(gb) : nullptr);
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&x, &mean, &rstd, &gy, &gx, pw, pgw, pgb}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().layernorm_bwd(P<E>(x), hw ? P<E>(w) : nullptr, P<E>(mean), P<E>(rstd),
+                                 P<E>(gy), rows, n, P<E>(gx), hgw ? P<E>(gw) : nullptr,
+                                 hgb ? P<E>(gb) : nullptr);
+  }));
 }
 
 bool targets_ok(const Arr& target, i64 rows, i64 C, int ignore) {
@@ -524,19 +565,16 @@ napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr lg = c.arr(0), tg = c.arr(1), loss = c.arr(2), lse = c.arr(3);
   if (!c.ok) return nullptr;
-  const i64 rows = c.I(0), C = c.I(1);
-  const int ignore = static_cast<int>(c.I(2));
-  const double sm = c.D(3);
+  const i64 rows = c.I(ml::crossEntropy::rows), C = c.I(ml::crossEntropy::C);
+  const int ignore = static_cast<int>(c.I(ml::crossEntropy::ignoreIndex));
+  const double sm = c.D(ml::crossEntropy::smoothing);
   if (rows < 0 || C <= 0 || static_cast<i64>(lg.len) < rows * C || static_cast<i64>(loss.len) < rows ||
       static_cast<i64>(lse.len) < rows || !targets_ok(tg, rows, C, ignore))
     return boolean(env, false);
-  if (all_type<float>({&lg, &loss, &lse}))
-    g_kernels->f32.xent_fwd(P<float>(lg), P<int32_t>(tg), rows, C, ignore, sm, P<float>(loss), P<float>(lse));
-  else if (all_type<double>({&lg, &loss, &lse}))
-    g_kernels->f64.xent_fwd(P<double>(lg), P<int32_t>(tg), rows, C, ignore, sm, P<double>(loss), P<double>(lse));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&lg, &loss, &lse}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().xent_fwd(P<E>(lg), P<int32_t>(tg), rows, C, ignore, sm, P<E>(loss), P<E>(lse));
+  }));
 }
 
 // crossEntropyBackward(logits, target, lse, gLoss, gLogits) meta: rows, C, ignoreIndex, smoothing
@@ -544,21 +582,17 @@ napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr lg = c.arr(0), tg = c.arr(1), lse = c.arr(2), gl = c.arr(3), go = c.arr(4);
   if (!c.ok) return nullptr;
-  const i64 rows = c.I(0), C = c.I(1);
-  const int ignore = static_cast<int>(c.I(2));
-  const double sm = c.D(3);
+  const i64 rows = c.I(ml::crossEntropy::rows), C = c.I(ml::crossEntropy::C);
+  const int ignore = static_cast<int>(c.I(ml::crossEntropy::ignoreIndex));
+  const double sm = c.D(ml::crossEntropy::smoothing);
   if (rows < 0 || C <= 0 || static_cast<i64>(lg.len) < rows * C || static_cast<i64>(go.len) < rows * C ||
       static_cast<i64>(gl.len) < rows || static_cast<i64>(lse.len) < rows || !targets_ok(tg, rows, C, ignore))
     return boolean(env, false);
-  if (all_type<float>({&lg, &lse, &gl, &go}))
-    g_kernels->f32.xent_bwd(P<float>(lg), P<int32_t>(tg), P<float>(lse), P<float>(gl), rows, C, ignore, sm,
-                            P<float>(go));
-  else if (all_type<double>({&lg, &lse, &gl, &go}))
-    g_kernels->f64.xent_bwd(P<double>(lg), P<int32_t>(tg), P<double>(lse), P<double>(gl), rows, C, ignore, sm,
-                            P<double>(go));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&lg, &lse, &gl, &go}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().xent_bwd(P<E>(lg), P<int32_t>(tg), P<E>(lse), P<E>(gl), rows, C, ignore, sm,
+                            P<E>(go));
+  }));
 }
 
 bool index_ok(const Arr& idx, i64 count, i64 n) {
@@ -574,7 +608,7 @@ napi_value IndexSelect(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), idx = c.arr(1), o = c.arr(2);
   if (!c.ok) return nullptr;
-  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = static_cast<i64>(idx.len);
+  const i64 outer = c.I(ml::indexing::outer), n = c.I(ml::indexing::n), inner = c.I(ml::indexing::inner), m = static_cast<i64>(idx.len);
   const int t = elem_type(x);
   if (t < 0 || elem_type(o) != t || outer < 0 || n < 0 || inner < 0 || static_cast<i64>(x.len) < outer * n * inner ||
       static_cast<i64>(o.len) < outer * m * inner || !index_ok(idx, m, n))
@@ -588,17 +622,14 @@ napi_value IndexAdd(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr gy = c.arr(0), idx = c.arr(1), gx = c.arr(2);
   if (!c.ok) return nullptr;
-  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = static_cast<i64>(idx.len);
+  const i64 outer = c.I(ml::indexing::outer), n = c.I(ml::indexing::n), inner = c.I(ml::indexing::inner), m = static_cast<i64>(idx.len);
   if (outer < 0 || n < 0 || inner < 0 || static_cast<i64>(gx.len) < outer * n * inner ||
       static_cast<i64>(gy.len) < outer * m * inner || !index_ok(idx, m, n))
     return boolean(env, false);
-  if (all_type<float>({&gy, &gx}))
-    index_add(P<float>(gy), outer, n, inner, P<int32_t>(idx), m, P<float>(gx));
-  else if (all_type<double>({&gy, &gx}))
-    index_add(P<double>(gy), outer, n, inner, P<int32_t>(idx), m, P<double>(gx));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&gy, &gx}, [&](auto e) {
+    using E = decltype(e);
+    index_add(P<E>(gy), outer, n, inner, P<int32_t>(idx), m, P<E>(gx));
+  }));
 }
 
 // gather(x, index, out) meta: outer, n, inner, m
@@ -606,7 +637,7 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), idx = c.arr(1), o = c.arr(2);
   if (!c.ok) return nullptr;
-  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = c.I(3);
+  const i64 outer = c.I(ml::indexing::outer), n = c.I(ml::indexing::n), inner = c.I(ml::indexing::inner), m = c.I(ml::indexing::m);
   const int t = elem_type(x);
   const i64 cnt = outer * m * inner;
   if (t < 0 || elem_type(o) != t || outer < 0 || n < 0 || inner < 0 || m < 0 ||
@@ -621,18 +652,15 @@ napi_value ScatterAdd(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr gy = c.arr(0), idx = c.arr(1), gx = c.arr(2);
   if (!c.ok) return nullptr;
-  const i64 outer = c.I(0), n = c.I(1), inner = c.I(2), m = c.I(3);
+  const i64 outer = c.I(ml::indexing::outer), n = c.I(ml::indexing::n), inner = c.I(ml::indexing::inner), m = c.I(ml::indexing::m);
   const i64 cnt = outer * m * inner;
   if (outer < 0 || n < 0 || inner < 0 || m < 0 || static_cast<i64>(gx.len) < outer * n * inner ||
       static_cast<i64>(gy.len) < cnt || !index_ok(idx, cnt, n))
     return boolean(env, false);
-  if (all_type<float>({&gy, &gx}))
-    scatter_add(P<float>(gy), outer, n, inner, P<int32_t>(idx), m, P<float>(gx));
-  else if (all_type<double>({&gy, &gx}))
-    scatter_add(P<double>(gy), outer, n, inner, P<int32_t>(idx), m, P<double>(gx));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&gy, &gx}, [&](auto e) {
+    using E = decltype(e);
+    scatter_add(P<E>(gy), outer, n, inner, P<int32_t>(idx), m, P<E>(gx));
+  }));
 }
 
 // Whether rows × cols elements of every head under layout l lie inside an array of len elements.
@@ -643,18 +671,23 @@ bool attn_fits(const AttnLayout& l, const AttnP& p, i64 rows, i64 cols, size_t l
   return last <= static_cast<i64>(len);
 }
 
-// Attention meta: B H T S D Dv scale causal hasMask maskOff ms0 ms1 ms2 ms3, then hasLayout and
-// (off, batch, head, row) strides of q, k, v, out (default: contiguous (B, H, rows, cols))
+// Attention meta (ml::attention): sizes, scale, causal, the mask's offset and strides, then the
+// (offset, batch, head, row) layouts of q, k, v, out when hasLayout (default: contiguous (B, H, rows, cols))
+static_assert(ml::attention::ms3 == ml::attention::ms0 + 3 && ml::attention::kOffset == ml::attention::qOffset + 4 &&
+                  ml::attention::vOffset == ml::attention::qOffset + 8 &&
+                  ml::attention::outOffset == ml::attention::qOffset + 12 && ml::attention::outRow + 1 == ml::attention::kSize,
+              "attention: four mask strides, then four consecutive (offset, batch, head, row) layouts");
 bool read_attn(Call& c, const Arr& q, const Arr& k, const Arr& v, const Arr* mask, AttnP& p) {
-  const i64 B = c.I(0), H = c.I(1), T = c.I(2), S = c.I(3), D = c.I(4), Dv = c.I(5);
+  const i64 B = c.I(ml::attention::B), H = c.I(ml::attention::H), T = c.I(ml::attention::T), S = c.I(ml::attention::S), D = c.I(ml::attention::D), Dv = c.I(ml::attention::Dv);
   // empty heads (D or Dv = 0) are left to the reference kernels
   if (B < 0 || H < 0 || T < 0 || S < 0 || D <= 0 || Dv <= 0 || B * H * (T + S) * (D + Dv + 1) > (1LL << 40))
     return false;
   const i64 rows[4] = {T, S, S, T}, cols[4] = {D, D, Dv, Dv};
   for (int i = 0; i < 4; i++) {
     AttnLayout& l = p.lay[i];
-    if (c.B(14)) {
-      l = AttnLayout{c.I(15 + 4 * i), c.I(16 + 4 * i), c.I(17 + 4 * i), c.I(18 + 4 * i)};
+    if (c.B(ml::attention::hasLayout)) {
+      const int o = ml::attention::qOffset + 4 * i;  // q, k, v, out: (offset, batch, head, row) each
+      l = AttnLayout{c.I(o), c.I(o + 1), c.I(o + 2), c.I(o + 3)};
       if (l.st < cols[i] && rows[i] > 1) return false;
     } else {
       l = AttnLayout{0, H * rows[i] * cols[i], rows[i] * cols[i], cols[i]};
@@ -671,17 +704,17 @@ bool read_attn(Call& c, const Arr& q, const Arr& k, const Arr& v, const Arr* mas
   p.S = static_cast<int>(S);
   p.D = static_cast<int>(D);
   p.Dv = static_cast<int>(Dv);
-  p.scale = c.D(6);
-  p.causal = c.B(7);
+  p.scale = c.D(ml::attention::scale);
+  p.causal = c.B(ml::attention::causal);
   p.mask = nullptr;
   p.maskOffset = 0;
   for (int i = 0; i < 4; i++) p.ms[i] = 0;
   if (mask) {
-    p.maskOffset = c.I(9);
+    p.maskOffset = c.I(ml::attention::maskOffset);
     const i64 dims[4] = {B, H, T, S};
     i64 lo = p.maskOffset, hi = p.maskOffset;
     for (int i = 0; i < 4; i++) {
-      p.ms[i] = c.I(10 + i);
+      p.ms[i] = c.I(ml::attention::ms0 + i);
       if (dims[i] > 0) {
         const i64 span = p.ms[i] * (dims[i] - 1);
         if (span < 0)
@@ -700,7 +733,7 @@ bool read_attn(Call& c, const Arr& q, const Arr& k, const Arr& v, const Arr* mas
 napi_value AttentionForward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr q = c.arr(0), k = c.arr(1), v = c.arr(2), o = c.arr(3), lse = c.arr(4);
-  const bool hm = c.B(8);
+  const bool hm = c.B(ml::attention::hasMask);
   Arr mask;
   if (hm) mask = c.arr(5);
   if (!c.ok) return nullptr;
@@ -709,13 +742,10 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   const i64 rows = static_cast<i64>(p.B) * p.H * p.T;
   if (!attn_fits(p.lay[3], p, p.T, p.Dv, o.len) || static_cast<i64>(lse.len) < rows) return boolean(env, false);
   const Arr* pm = hm ? &mask : nullptr;
-  if (all_type<float>({&q, &k, &v, &o, &lse, pm}))
-    g_kernels->f32.attn_fwd(p, P<float>(q), P<float>(k), P<float>(v), P<float>(o), P<float>(lse));
-  else if (all_type<double>({&q, &k, &v, &o, &lse, pm}))
-    g_kernels->f64.attn_fwd(p, P<double>(q), P<double>(k), P<double>(v), P<double>(o), P<double>(lse));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&q, &k, &v, &o, &lse, pm}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().attn_fwd(p, P<E>(q), P<E>(k), P<E>(v), P<E>(o), P<E>(lse));
+  }));
 }
 
 // attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv, mask?)
@@ -723,7 +753,7 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr q = c.arr(0), k = c.arr(1), v = c.arr(2), o = c.arr(3), lse = c.arr(4), go = c.arr(5), gq = c.arr(6),
       gk = c.arr(7), gv = c.arr(8);
-  const bool hm = c.B(8);
+  const bool hm = c.B(ml::attention::hasMask);
   Arr mask;
   if (hm) mask = c.arr(9);
   if (!c.ok) return nullptr;
@@ -735,15 +765,11 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
       !attn_fits(p.lay[1], p, p.S, p.D, gk.len) || !attn_fits(p.lay[2], p, p.S, p.Dv, gv.len))
     return boolean(env, false);
   const Arr* pm = hm ? &mask : nullptr;
-  if (all_type<float>({&q, &k, &v, &o, &lse, &go, &gq, &gk, &gv, pm}))
-    g_kernels->f32.attn_bwd(p, P<float>(q), P<float>(k), P<float>(v), P<float>(o), P<float>(lse), P<float>(go),
-                            P<float>(gq), P<float>(gk), P<float>(gv));
-  else if (all_type<double>({&q, &k, &v, &o, &lse, &go, &gq, &gk, &gv, pm}))
-    g_kernels->f64.attn_bwd(p, P<double>(q), P<double>(k), P<double>(v), P<double>(o), P<double>(lse), P<double>(go),
-                            P<double>(gq), P<double>(gk), P<double>(gv));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float({&q, &k, &v, &o, &lse, &go, &gq, &gk, &gv, pm}, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().attn_bwd(p, P<E>(q), P<E>(k), P<E>(v), P<E>(o), P<E>(lse), P<E>(go),
+                            P<E>(gq), P<E>(gk), P<E>(gv));
+  }));
 }
 
 // ---- multi-tensor optimizer kernels (arguments: JS arrays of typed arrays) ------------------------
@@ -778,6 +804,20 @@ std::vector<E*> list_ptrs(const std::vector<Arr>& l) {
   return r;
 }
 
+// with_float for a list of arrays.
+template <class F>
+bool with_float_list(const std::vector<Arr>& l, F&& f) {
+  if (list_type<float>(l)) {
+    f(float{});
+    return true;
+  }
+  if (list_type<double>(l)) {
+    f(double{});
+    return true;
+  }
+  return false;
+}
+
 std::vector<i64> list_lens(const std::vector<Arr>& l) {
   std::vector<i64> r(l.size());
   for (size_t i = 0; i < l.size(); i++) r[i] = static_cast<i64>(l[i].len);
@@ -795,13 +835,10 @@ napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   if (!is_f64(out) || out.len < xs.size()) return boolean(env, false);
   const std::vector<i64> ns = list_lens(xs);
   const int n = static_cast<int>(xs.size());
-  if (list_type<float>(xs))
-    g_kernels->f32.sumsq(list_ptrs<float>(xs).data(), ns.data(), n, P<double>(out));
-  else if (list_type<double>(xs))
-    g_kernels->f64.sumsq(list_ptrs<double>(xs).data(), ns.data(), n, P<double>(out));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float_list(xs, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().sumsq(list_ptrs<E>(xs).data(), ns.data(), n, P<double>(out));
+  }));
 }
 
 // scaleInPlace(xs[]) meta: scale
@@ -812,24 +849,17 @@ napi_value ScaleInPlace(napi_env env, napi_callback_info info) {
   if (c.argc < 1 || !arr_list(env, c.argv[0], xs)) return boolean(env, false);
   const std::vector<i64> ns = list_lens(xs);
   const int n = static_cast<int>(xs.size());
-  if (list_type<float>(xs))
-    g_kernels->f32.scale(list_ptrs<float>(xs).data(), ns.data(), n, c.D(0));
-  else if (list_type<double>(xs))
-    g_kernels->f64.scale(list_ptrs<double>(xs).data(), ns.data(), n, c.D(0));
-  else
-    return boolean(env, false);
-  return boolean(env, true);
+  return boolean(env, with_float_list(xs, [&](auto e) {
+    using E = decltype(e);
+    ks<E>().scale(list_ptrs<E>(xs).data(), ns.data(), n, c.D(ml::scaleInPlace::scale));
+  }));
 }
-
-const KernelSet<float>& kset(float*) { return g_kernels->f32; }
-const KernelSet<double>& kset(double*) { return g_kernels->f64; }
 
 template <class E>
 void adam_multi_call(const std::vector<Arr>* l, bool hmax, int n, const i64* ns, const AdamOpts& o) {
   std::vector<E*> p = list_ptrs<E>(l[0]), g = list_ptrs<E>(l[1]), m = list_ptrs<E>(l[2]), v = list_ptrs<E>(l[3]);
   std::vector<E*> vm = hmax ? list_ptrs<E>(l[4]) : std::vector<E*>();
-  const KernelSet<E>& ks = kset(static_cast<E*>(nullptr));
-  ks.adam_multi(p.data(), const_cast<const E* const*>(g.data()), m.data(), v.data(), hmax ? vm.data() : nullptr, ns, n,
+  ks<E>().adam_multi(p.data(), const_cast<const E* const*>(g.data()), m.data(), v.data(), hmax ? vm.data() : nullptr, ns, n,
                 o);
 }
 
@@ -838,7 +868,7 @@ void adam_multi_call(const std::vector<Arr>* l, bool hmax, int n, const i64* ns,
 napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok) return nullptr;
-  const bool hmax = c.B(7);
+  const bool hmax = c.B(ml::adam::hasMax);
   std::vector<Arr> l[5];
   const int nl = hmax ? 5 : 4;
   if (static_cast<int>(c.argc) < nl) return boolean(env, false);
@@ -851,7 +881,7 @@ napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
     for (int i = 1; i < nl; i++)
       if (l[i][t].len < l[0][t].len) return boolean(env, false);
   const std::vector<i64> ns = list_lens(l[0]);
-  AdamOpts o{c.D(0), c.D(1), c.D(2), c.D(3), c.D(4), c.D(5), c.B(6)};
+  AdamOpts o{c.D(ml::adam::lr), c.D(ml::adam::beta1), c.D(ml::adam::beta2), c.D(ml::adam::eps), c.D(ml::adam::weightDecay), c.D(ml::adam::step), c.B(ml::adam::decoupled)};
   bool f32 = true, f64 = true;
   for (int i = 0; i < nl; i++) {
     f32 = f32 && list_type<float>(l[i]);
@@ -867,22 +897,22 @@ napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
 }
 
 // gemm(a, b, out, bias?, preact?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
-// activation(-1 | U_GELU | U_GELU_TANH) hasPreact. With an activation the call always passes 5 arrays.
+// activation(-1 | any UnaryOp code) hasPreact. With an activation the call always passes 5 arrays.
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok) return nullptr;
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
-  const bool hasBias = c.B(11);
-  const int act = static_cast<int>(c.I(12));
-  const bool hasPre = act >= 0 && c.B(13);
-  if (act >= 0 && act != U_GELU && act != U_GELU_TANH) c.fail("qkv native: gemm: unknown activation");
-  if (act >= 0 && c.B(10)) c.fail("qkv native: gemm: an activation epilogue cannot accumulate");
+  const bool hasBias = c.B(ml::gemm::hasBias);
+  const int act = static_cast<int>(c.I(ml::gemm::activation));
+  const bool hasPre = act >= 0 && c.B(ml::gemm::hasPreact);
+  if (act < -1 || act >= kUnaryOpCount) c.fail("qkv native: gemm: unknown activation");
+  if (act >= 0 && c.B(ml::gemm::accumulate)) c.fail("qkv native: gemm: an activation epilogue cannot accumulate");
   Arr bias, pre;
   if (hasBias) bias = c.arr(3);
   if (hasPre) pre = c.arr(4);
   if (!c.ok) return nullptr;
-  const i64 batch = c.I(0), M = c.I(1), N = c.I(2), K = c.I(3);
-  const i64 aOff = c.I(4), aBS = c.I(5), bOff = c.I(7), bBS = c.I(8);
+  const i64 batch = c.I(ml::gemm::batch), M = c.I(ml::gemm::M), N = c.I(ml::gemm::N), K = c.I(ml::gemm::K);
+  const i64 aOff = c.I(ml::gemm::aOffset), aBS = c.I(ml::gemm::aBatchStride), bOff = c.I(ml::gemm::bOffset), bBS = c.I(ml::gemm::bBatchStride);
   if (batch < 0 || M < 0 || N < 0 || K < 0 || aBS < 0 || bBS < 0 || M > INT32_MAX || N > INT32_MAX ||
       K > INT32_MAX || batch > INT32_MAX)
     c.fail("qkv native: gemm: bad sizes");
@@ -893,26 +923,21 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   if (hasBias) c.need(bias, 0, N, "gemm bias");
   if (hasPre) c.need(pre, 0, batch * M * N, "gemm preact");
   if (!c.ok) return nullptr;
-  if (is_f32(a) && is_f32(b) && is_f32(o) && (!hasBias || is_f32(bias)) && (!hasPre || is_f32(pre))) {
-    GemmP<float> p{static_cast<int>(batch), static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                   P<float>(a, aOff), aBS, c.B(6), P<float>(b, bOff), bBS, c.B(9), P<float>(o), c.B(10),
-                   hasBias ? P<float>(bias) : nullptr, act, hasPre ? P<float>(pre) : nullptr};
-    g_kernels->f32.gemm(p);
-  } else if (is_f64(a) && is_f64(b) && is_f64(o) && (!hasBias || is_f64(bias)) && (!hasPre || is_f64(pre))) {
-    GemmP<double> p{static_cast<int>(batch), static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                    P<double>(a, aOff), aBS, c.B(6), P<double>(b, bOff), bBS, c.B(9), P<double>(o), c.B(10),
-                    hasBias ? P<double>(bias) : nullptr, act, hasPre ? P<double>(pre) : nullptr};
-    g_kernels->f64.gemm(p);
-  } else {
-    c.fail("qkv native: gemm: operands must all be Float32Array or all Float64Array");
-  }
+  const bool ok = with_float({&a, &b, &o, hasBias ? &bias : nullptr, hasPre ? &pre : nullptr}, [&](auto e) {
+    using E = decltype(e);
+    GemmP<E> p{static_cast<int>(batch), static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
+               P<E>(a, aOff), aBS, c.B(ml::gemm::transA), P<E>(b, bOff), bBS, c.B(ml::gemm::transB), P<E>(o),
+               c.B(ml::gemm::accumulate), hasBias ? P<E>(bias) : nullptr, act, hasPre ? P<E>(pre) : nullptr};
+    ks<E>().gemm(p);
+  });
+  if (!ok) c.fail("qkv native: gemm: operands must all be Float32Array or all Float64Array");
   return nullptr;
 }
 
 // transformerLayer(x, out, n1w, n1b, qW, qB, kW, kB, vW, vB, oW, oB, mask, k, v, n3w, n3b, fcW, fcB, prW, prB
 //                  [, n2w, n2b, cqW, cqB, coW, coB, mk, mv, memMask])
 // (the order of transformerLayerForward in src/backends/native/index.ts; null is an absent operand)
-// meta: B T C H F past cap Sm eps normFirst causal act, then the offset and 4 strides of mask and of memMask.
+// meta: the transformerLayer fields of src/backends/native/meta-layout.ts (ml::transformerLayer).
 namespace layer {
 enum Slot {
   X, OUT, N1W, N1B, QW, QB, KW, KB, VW, VB, OW, OB, MASK, K, V, N3W, N3B, FCW, FCB, PRW, PRB,
@@ -924,10 +949,14 @@ enum Slot {
 template <class E>
 bool run_layer(Call& c, const Arr* a) {
   using namespace layer;
-  const i64 B = c.I(0), T = c.I(1), C = c.I(2), H = c.I(3), F = c.I(4), past = c.I(5), cap = c.I(6), Sm = c.I(7);
-  const double actCode = c.D(11);
-  if (!(actCode >= 0 && actCode < U_COUNT)) return false;  // also refuses NaN
-  const int act = static_cast<int>(actCode);
+  using L = ml::transformerLayer;
+  // read_mask reads a mask's offset and its 4 strides from consecutive fields
+  static_assert(L::ms3 == L::maskOffset + 4 && L::mms3 == L::memMaskOffset + 4, "mask fields must be consecutive");
+  const i64 B = c.I(L::B), T = c.I(L::T), C = c.I(L::C), H = c.I(L::H), F = c.I(L::F), past = c.I(L::past),
+            cap = c.I(L::cap), Sm = c.I(L::Sm);
+  const double actCode = c.D(L::act);
+  if (!(actCode >= 0 && actCode < kUnaryOpCount)) return false;  // also refuses NaN
+  const auto act = static_cast<UnaryOp>(static_cast<int>(actCode));
   if (B <= 0 || T <= 0 || C <= 0 || H <= 0 || C % H != 0 || F <= 0 || past < 0 || cap < 0 || Sm < 0 ||
       (cap > 0 && past + T > cap) || (cap == 0 && past != 0) ||
       B * (cap + T + Sm) * (C + F) > (1LL << 40))
@@ -978,12 +1007,13 @@ bool run_layer(Call& c, const Arr* a) {
     return !m.p || (m.off >= 0 && last < static_cast<i64>(a[slot].len));
   };
   LayerP<E> p;
-  if (!read_mask(MASK, 12, S, p.mask) || !read_mask(MEM_MASK, 17, cross ? Sm : 1, p.memMask)) return false;
+  if (!read_mask(MASK, L::maskOffset, S, p.mask) || !read_mask(MEM_MASK, L::memMaskOffset, cross ? Sm : 1, p.memMask))
+    return false;
   if (!cross && p.memMask.p) return false;
   p.B = B, p.T = T, p.C = C, p.H = H, p.F = F, p.past = past, p.cap = cap, p.Sm = Sm;
-  p.eps = c.D(8);
-  p.normFirst = c.B(9);
-  p.causal = c.B(10);
+  p.eps = c.D(L::eps);
+  p.normFirst = c.B(L::normFirst);
+  p.causal = c.B(L::causal);
   p.act = act;
   p.x = ptr[X];
   p.out = P<E>(a[OUT]);
@@ -1037,6 +1067,7 @@ struct Fn {
 const Fn kFns[] = {
     {"setMeta", SetMeta},
     {"info", Info},
+    {"opTable", OpTable},
     {"setNumThreads", SetNumThreads},
     {"setIsa", SetIsa},
     {"noop", Noop},

@@ -18,6 +18,7 @@
 #define QKV_X86 0
 #endif
 
+#include "gen/qkv_ops.h"  // op enums generated from src/backend/op-table.ts
 #include "pool.h"
 
 namespace qkv {
@@ -36,18 +37,9 @@ struct GemmP {
   E* out;
   bool accumulate;
   const E* bias;  // may be null
-  int activation = -1;  // -1, U_GELU or U_GELU_TANH: epilogue out = f(z) once a tile is final
+  int activation = -1;  // -1 or a UnaryOp code (checked by the addon): epilogue out = f(z) once a tile is final
   E* preact = nullptr;  // with an activation, may receive z
 };
-
-// Operation codes, in the order of the string unions of src/backend/backend.ts.
-enum UnaryOp {
-  U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_ABS, U_TANH, U_SIGMOID, U_RELU, U_GELU, U_GELU_TANH,
-  U_SILU, U_SIN, U_COS, U_SQUARE, U_RECIPROCAL, U_SIGN, U_COUNT
-};
-enum BinaryOp { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_COUNT };
-enum CompareOp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_COUNT };
-enum ReduceOp { R_SUM, R_MAX, R_MIN, R_PROD, R_COUNT };
 
 /**
  * A broadcast/strided element-wise problem over up to 4 operands, dimensions coalesced (innermost
@@ -66,7 +58,7 @@ bool nd_coalesce(int nd, const i64* shape, int nops, const i64* const* strides, 
 // Type-independent kernels (generic.cc). Element types: 0 float32, 1 float64, 2 int32, 3 uint8.
 enum ElemType { T_F32 = 0, T_F64 = 1, T_I32 = 2, T_U8 = 3 };
 void copy_nd(const NdIter& it, const void* src, int st, void* dst, int dt);
-void compare_nd(int op, const NdIter& it, const void* a, const void* b, int t, uint8_t* out);
+void compare_nd(CompareOp op, const NdIter& it, const void* a, const void* b, int t, uint8_t* out);
 void where_nd(const NdIter& it, const uint8_t* cond, const void* a, const void* b, int t, void* out);
 void clamp_any(const void* x, void* out, int t, i64 n, double lo, double hi);
 void index_select(const void* x, size_t esize, i64 outer, i64 n, i64 inner, const int32_t* index, i64 m, void* out);
@@ -113,7 +105,7 @@ struct LayerP {
   double eps;
   bool normFirst;  // pre-norm (GPT-2) or post-norm (BERT, torch.nn.Transformer's default)
   bool causal;     // self-attention: query t sees keys up to past + t
-  int act;         // a UnaryOp code, applied between the two feed-forward projections
+  UnaryOp act;     // applied between the two feed-forward projections
   const E* x;      // (B, T, C)
   E* out;          // (B, T, C); may equal x
   // self-attention sublayer and its norm
@@ -130,33 +122,53 @@ struct LayerP {
   const E *n3w, *n3b, *fcW, *fcB, *prW, *prB;
 };
 
+template <class F>
+using FnPtr = F*;
+
+// The kernel slots, declared once: X(name, signature). KernelSet is generated from this list, and
+// kernel_set_complete() checks every slot the same list names (a static_assert in kernels.inc), so an
+// unset slot is a compile error, not a null call.
+#define QKV_KERNEL_SLOTS(X)                                                                                 \
+  X(gemm, void(const GemmP<E>&))                                                                          \
+  X(unary, void(UnaryOp op, const E* x, E* y, i64 n))                                                     \
+  X(unary_bwd, void(UnaryOp op, const E* x, const E* y, const E* gy, E* gx, i64 n))                        \
+  X(binary, void(BinaryOp op, const NdIter& it, const E* a, const E* b, E* out))                           \
+  X(softmax_fwd, void(const E* x, i64 rows, i64 n, E* out, bool log))                                      \
+  X(softmax_bwd, void(const E* y, const E* gy, i64 rows, i64 n, E* gx, bool log))                          \
+  X(layernorm_fwd,                                                                                        \
+    void(const E* x, const E* w, const E* b, i64 rows, i64 n, double eps, E* out, E* mean, E* rstd))       \
+  X(layernorm_bwd, void(const E* x, const E* w, const E* mean, const E* rstd, const E* gy, i64 rows, i64 n, \
+                        E* gx, E* gw, E* gb))                                                             \
+  X(xent_fwd, void(const E* logits, const int32_t* target, i64 rows, i64 C, int ignore, double smoothing,    \
+                   E* loss, E* lse))                                                                      \
+  X(xent_bwd, void(const E* logits, const int32_t* target, const E* lse, const E* gloss, i64 rows, i64 C,   \
+                   int ignore, double smoothing, E* glogits))                                             \
+  X(attn_fwd, void(const AttnP& p, const E* q, const E* k, const E* v, E* out, E* lse))                    \
+  X(attn_bwd, void(const AttnP& p, const E* q, const E* k, const E* v, const E* out, const E* lse,          \
+                   const E* gout, E* gq, E* gk, E* gv))                                                   \
+  /* multi-tensor forms over `count` tensors of ns[i] elements (vmax may be null) */                      \
+  X(adam_multi, void(E* const* p, const E* const* g, E* const* m, E* const* v, E* const* vmax,             \
+                     const i64* ns, int count, const AdamOpts& o))                                        \
+  X(sumsq, void(const E* const* xs, const i64* ns, int count, double* out))                                \
+  X(scale, void(E* const* xs, const i64* ns, int count, double s))                                         \
+  X(reduce, void(ReduceOp op, const E* x, i64 outer, i64 n, i64 inner, E* out))                          \
+  /* the fused inference-only transformer layer (src/backend/fused.ts) */                                \
+  X(transformer_layer, void(const LayerP<E>& p))
+
 template <class E>
 struct KernelSet {
-  void (*gemm)(const GemmP<E>&);
-  void (*unary)(int op, const E* x, E* y, i64 n);
-  void (*unary_bwd)(int op, const E* x, const E* y, const E* gy, E* gx, i64 n);
-  void (*binary)(int op, const NdIter& it, const E* a, const E* b, E* out);
-  void (*softmax_fwd)(const E* x, i64 rows, i64 n, E* out, bool log);
-  void (*softmax_bwd)(const E* y, const E* gy, i64 rows, i64 n, E* gx, bool log);
-  void (*layernorm_fwd)(const E* x, const E* w, const E* b, i64 rows, i64 n, double eps, E* out, E* mean,
-                        E* rstd);
-  void (*layernorm_bwd)(const E* x, const E* w, const E* mean, const E* rstd, const E* gy, i64 rows, i64 n,
-                        E* gx, E* gw, E* gb);
-  void (*xent_fwd)(const E* logits, const int32_t* target, i64 rows, i64 C, int ignore, double smoothing,
-                   E* loss, E* lse);
-  void (*xent_bwd)(const E* logits, const int32_t* target, const E* lse, const E* gloss, i64 rows, i64 C,
-                   int ignore, double smoothing, E* glogits);
-  void (*attn_fwd)(const AttnP& p, const E* q, const E* k, const E* v, E* out, E* lse);
-  void (*attn_bwd)(const AttnP& p, const E* q, const E* k, const E* v, const E* out, const E* lse,
-                   const E* gout, E* gq, E* gk, E* gv);
-  // Multi-tensor forms over `count` tensors of ns[i] elements (vmax may be null).
-  void (*adam_multi)(E* const* p, const E* const* g, E* const* m, E* const* v, E* const* vmax, const i64* ns,
-                     int count, const AdamOpts& o);
-  void (*sumsq)(const E* const* xs, const i64* ns, int count, double* out);  // out[i] = Σ xs[i][j]² (float64)
-  void (*scale)(E* const* xs, const i64* ns, int count, double s);           // xs[i][j] ← xs[i][j]·s
-  void (*reduce)(int op, const E* x, i64 outer, i64 n, i64 inner, E* out);
-  void (*transformer_layer)(const LayerP<E>& p);
+#define QKV_SLOT(name, ...) FnPtr<__VA_ARGS__> name = nullptr;
+  QKV_KERNEL_SLOTS(QKV_SLOT)
+#undef QKV_SLOT
 };
+
+/** Whether every required slot of k is set (usable in a static_assert). */
+template <class E>
+constexpr bool kernel_set_complete(const KernelSet<E>& k) {
+#define QKV_SLOT(name, ...) &&k.name != nullptr
+  return true QKV_KERNEL_SLOTS(QKV_SLOT);
+#undef QKV_SLOT
+}
 
 struct Kernels {
   const char* isa;

@@ -178,29 +178,29 @@ void copy_from(const NdIter& it, const S* src, void* dst, int dt) {
 }
 
 template <class T>
-void compare_t(int op, const NdIter& it, const T* a, const T* b, uint8_t* out) {
+void compare_t(CompareOp op, const NdIter& it, const T* a, const T* b, uint8_t* out) {
   nd_rows(it, 2, [&](const i64* pos, i64 r, i64 n) {
     const T* pa = a + pos[0];
     const T* pb = b + pos[1];
     const i64 sa = it.st[0][it.nd - 1], sb = it.st[1][it.nd - 1];
     uint8_t* o = out + r * n;
     switch (op) {
-      case C_EQ:
+      case CompareOp::eq:
         for (i64 j = 0; j < n; j++) o[j] = pa[j * sa] == pb[j * sb];
         break;
-      case C_NE:
+      case CompareOp::ne:
         for (i64 j = 0; j < n; j++) o[j] = pa[j * sa] != pb[j * sb];
         break;
-      case C_LT:
+      case CompareOp::lt:
         for (i64 j = 0; j < n; j++) o[j] = pa[j * sa] < pb[j * sb];
         break;
-      case C_LE:
+      case CompareOp::le:
         for (i64 j = 0; j < n; j++) o[j] = pa[j * sa] <= pb[j * sb];
         break;
-      case C_GT:
+      case CompareOp::gt:
         for (i64 j = 0; j < n; j++) o[j] = pa[j * sa] > pb[j * sb];
         break;
-      case C_GE:
+      case CompareOp::ge:
         for (i64 j = 0; j < n; j++) o[j] = pa[j * sa] >= pb[j * sb];
         break;
     }
@@ -265,7 +265,7 @@ void copy_nd(const NdIter& it, const void* src, int st, void* dst, int dt) {
   }
 }
 
-void compare_nd(int op, const NdIter& it, const void* a, const void* b, int t, uint8_t* out) {
+void compare_nd(CompareOp op, const NdIter& it, const void* a, const void* b, int t, uint8_t* out) {
   switch (t) {
     case T_F32: return compare_t(op, it, static_cast<const float*>(a), static_cast<const float*>(b), out);
     case T_F64: return compare_t(op, it, static_cast<const double*>(a), static_cast<const double*>(b), out);

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeOpHeader } from "./gen-op-header.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const verbose = process.env.QKV_NATIVE_VERBOSE === "1";
@@ -39,6 +40,9 @@ function main() {
     return;
   }
   if (!existsSync(join(root, "binding.gyp"))) return warn("binding.gyp missing");
+  // The op codes come from the TypeScript op tables; node-gyp's rebuild wipes build/, so the header
+  // lives in native/gen/ (git-ignored).
+  writeOpHeader(root);
   const gyp = findNodeGyp();
   if (!gyp) return warn("node-gyp not found");
   const args = [gyp, "rebuild"];

@@ -7,7 +7,12 @@ and records the inputs, the keyword arguments, the forward outputs, a fixed upst
 for each output, and the gradient of every float input that requires grad. test/ops/parity.test.ts
 loads the same inputs into qkv and compares. Output is deterministic.
 
-    /usr/bin/python3 scripts/gen_op_fixtures.py
+    /usr/bin/python3 scripts/gen_op_fixtures.py         # parity-float32.json, parity-float64.json
+    /work/venv/bin/python scripts/gen_op_fixtures.py unary   # unary.json only
+
+The `unary` mode writes test/fixtures/ops/unary.json (both dtypes in one file): a golden for every
+row of the unary op table, whose names, PyTorch references and input domains it reads from
+src/backend/op-table.ts itself (through node + tsx), so adding a unary op needs no edit here.
 
 Conventions shared with the TS side:
   * kwargs use qkv's (camelCase) names; `op` names are qkv's function names.
@@ -23,6 +28,8 @@ Conventions shared with the TS side:
 import json
 import math
 import os
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -527,7 +534,48 @@ def dump(obj):
     return json.dumps(obj)
 
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def unary_table():
+    """The unary op table's rows (name, torch, domain), read from src/backend/op-table.ts."""
+    js = (
+        "import('./src/backend/op-table.ts').then((m) => console.log(JSON.stringify("
+        "m.UNARY_OPS.map((r) => ({ name: r.name, torch: r.torch, domain: r.domain })))))"
+    )
+    out = subprocess.run(["node", "--import", "tsx", "-e", js], cwd=ROOT, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main_unary():
+    """test/fixtures/ops/unary.json: each table row on a [3, 4] input and a transposed view, both dtypes."""
+    rows = unary_table()
+    cases = []
+    for row in rows:
+        fn = eval(row["torch"], {"torch": torch, "F": F})  # noqa: S307 - the table's own expression
+        OPS[row["name"]] = unary(fn)
+        for layout, permute in [("[3, 4]", None), ("transposed", T)]:
+            cases.append({"name": f"{row['name']}: {layout}", "op": row["name"],
+                          "inputs": [fl([3, 4], row["domain"], permute=permute)], "kwargs": {}})
+    docs = []
+    for dtype_name in DTYPES:
+        torch.manual_seed(0)
+        docs.append({
+            "generator": "scripts/gen_op_fixtures.py unary",
+            "torch_version": torch.__version__,
+            "dtype": dtype_name,
+            "cases": [run_case(c, dtype_name) for c in cases],
+        })
+    path = os.path.join(OUT_DIR, "unary.json")
+    with open(path, "w") as f:
+        f.write(dump(docs))
+        f.write("\n")
+    print(f"{path}: {len(rows)} ops, {os.path.getsize(path)} bytes")
+
+
 def main():
+    if sys.argv[1:] == ["unary"]:
+        return main_unary()
     os.makedirs(OUT_DIR, exist_ok=True)
     names = [c["name"] for c in CASES]
     assert len(names) == len(set(names)), "duplicate case names"

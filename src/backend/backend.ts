@@ -12,28 +12,10 @@ import type { FusedKernels } from "./fused.js";
 
 export type { AnyArray, DType, FloatArray } from "../tensor/dtype.js";
 
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "abs"
-  | "tanh"
-  | "sigmoid"
-  | "relu"
-  | "gelu"
-  | "geluTanh"
-  | "silu"
-  | "sin"
-  | "cos"
-  | "square"
-  | "reciprocal"
-  | "sign";
+// The op-name unions derive from the op tables (src/backend/op-table.ts), the single source of truth.
+import type { BinaryOp, CompareOp, ReduceOp, UnaryOp } from "./op-table.js";
 
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
-export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-export type ReduceOp = "sum" | "max" | "min" | "prod";
+export type { BinaryOp, CompareOp, ReduceOp, UnaryOp };
 export type ArgReduceOp = "argmax" | "argmin";
 
 /** Describes one strided operand: element (i0..in) lives at `offset + Σ ik * strides[k]`. */
@@ -68,9 +50,9 @@ export interface GemmArgs<A extends FloatArray = FloatArray> {
   bias?: A | null;
   /**
    * Optional activation applied to each finished element after the bias (a fused epilogue: the tile
-   * is still in cache): out = f(z). Not combined with `accumulate`. The GELU forms match `unary`.
+   * is still in cache): out = f(z), for any unary op, bit-identical to `unary`. Not combined with `accumulate`.
    */
-  activation?: "gelu" | "geluTanh" | null;
+  activation?: UnaryOp | null;
   /** With `activation`, receives the pre-activation z (batch·M·N elements), which backward needs. */
   preact?: A | null;
 }
@@ -138,160 +120,278 @@ export interface AttentionArgs<A extends FloatArray = FloatArray> {
   layout?: AttentionLayout | null;
 }
 
+// ---- kernel arguments: every kernel takes one object (named fields, no positional lists) ------
+
+/** copy: dst[view] = src[view] over `shape`, both sides strided; converts between dtypes. */
+export interface CopyArgs {
+  shape: readonly number[];
+  src: Strided;
+  dst: Strided;
+}
+export interface FillArgs {
+  out: AnyArray;
+  value: number;
+}
+/** out[i] = f(x[i]) on contiguous buffers of equal length. */
+export interface UnaryArgs<A extends FloatArray = FloatArray> {
+  op: UnaryOp;
+  x: A;
+  out: A;
+}
+/** gx[i] = gy[i] · f'(x[i]); y = f(x) is passed so rules like tanh' = 1 − y² can use it. */
+export interface UnaryBackwardArgs<A extends FloatArray = FloatArray> {
+  op: UnaryOp;
+  x: A;
+  y: A;
+  gy: A;
+  gx: A;
+}
+/** out = a ∘ b broadcast over `shape` (contiguous out); strides of 0 broadcast an operand. */
+export interface BinaryArgs {
+  op: BinaryOp;
+  shape: readonly number[];
+  a: Strided;
+  b: Strided;
+  out: AnyArray;
+}
+/** out = (a ⋄ b) as 0/1 bytes, broadcast like `binary`. */
+export interface CompareArgs {
+  op: CompareOp;
+  shape: readonly number[];
+  a: Strided;
+  b: Strided;
+  out: Uint8Array;
+}
+/** out = cond ? a : b, all three broadcast over `shape`. */
+export interface WhereArgs {
+  shape: readonly number[];
+  cond: Strided<Uint8Array>;
+  a: Strided;
+  b: Strided;
+  out: AnyArray;
+}
+/** out[i] = min(max(x[i], lo), hi). */
+export interface ClampArgs {
+  x: AnyArray;
+  lo: number;
+  hi: number;
+  out: AnyArray;
+}
+/** A reduction over the middle axis of a contiguous (outer, n, inner) buffer into (outer, inner). */
+export interface ReduceArgs {
+  op: ReduceOp;
+  x: AnyArray;
+  outer: number;
+  n: number;
+  inner: number;
+  out: AnyArray;
+}
+export interface ArgReduceArgs {
+  op: ArgReduceOp;
+  x: AnyArray;
+  outer: number;
+  n: number;
+  inner: number;
+  out: Int32Array;
+}
+/** A row kernel's forward over a contiguous (rows, n) buffer. */
+export interface RowsArgs {
+  x: FloatArray;
+  rows: number;
+  n: number;
+  out: FloatArray;
+}
+/** A row kernel's backward from its output y and the gradient gy. */
+export interface RowsBackwardArgs {
+  y: FloatArray;
+  gy: FloatArray;
+  rows: number;
+  n: number;
+  gx: FloatArray;
+}
+export interface LayerNormArgs {
+  x: FloatArray; // (rows, n)
+  weight: FloatArray | null; // (n)
+  bias: FloatArray | null; // (n)
+  rows: number;
+  n: number;
+  eps: number;
+  out: FloatArray; // (rows, n)
+  /** Per-row mean and 1/std, saved for the backward pass. */
+  mean: FloatArray; // (rows)
+  rstd: FloatArray; // (rows)
+}
+export interface LayerNormBackwardArgs {
+  x: FloatArray;
+  weight: FloatArray | null;
+  mean: FloatArray;
+  rstd: FloatArray;
+  gy: FloatArray;
+  rows: number;
+  n: number;
+  gx: FloatArray;
+  /** Accumulated into when given. */
+  gw: FloatArray | null;
+  gb: FloatArray | null;
+}
+/** Cross-entropy of logits (rows, C) against class indices (rows); ignored rows give 0. */
+export interface CrossEntropyArgs {
+  logits: FloatArray;
+  target: Int32Array;
+  rows: number;
+  C: number;
+  ignoreIndex: number;
+  /** ε: the target distribution is (1−ε)·onehot + ε/C. */
+  labelSmoothing: number;
+  loss: FloatArray; // (rows)
+  lse: FloatArray; // (rows) log-sum-exp, for the backward pass
+}
+export interface CrossEntropyBackwardArgs {
+  logits: FloatArray;
+  target: Int32Array;
+  lse: FloatArray;
+  gLoss: FloatArray;
+  rows: number;
+  C: number;
+  ignoreIndex: number;
+  labelSmoothing: number;
+  gLogits: FloatArray;
+}
+/** Indexing along the middle axis of a contiguous (outer, n, inner) source, by index (m). */
+export interface IndexSelectArgs {
+  x: AnyArray;
+  outer: number;
+  n: number;
+  inner: number;
+  /** Validated in [0, n) by the caller. */
+  index: Int32Array;
+  out: AnyArray; // (outer, m, inner)
+}
+export interface IndexAddArgs {
+  gy: FloatArray; // (outer, m, inner)
+  outer: number;
+  n: number;
+  inner: number;
+  index: Int32Array;
+  gx: FloatArray; // (outer, n, inner), not cleared first
+}
+/** torch.gather along the middle axis, with a contiguous index of the output's shape (outer, m, inner). */
+export interface GatherArgs {
+  x: AnyArray;
+  outer: number;
+  n: number;
+  inner: number;
+  index: Int32Array;
+  m: number;
+  out: AnyArray;
+}
+export interface ScatterAddArgs {
+  gy: FloatArray;
+  outer: number;
+  n: number;
+  inner: number;
+  index: Int32Array;
+  m: number;
+  gx: FloatArray;
+}
+export interface AttentionForwardArgs<A extends FloatArray = FloatArray> extends AttentionArgs<A> {
+  out: A; // (B, H, T, Dv) under layout.out
+  lse: A; // (B, H, T)
+}
+export interface AttentionBackwardArgs<A extends FloatArray = FloatArray> extends AttentionForwardArgs<A> {
+  gOut: A;
+  /** Overwritten (the elements the layouts cover). */
+  gq: A;
+  gk: A;
+  gv: A;
+}
+/**
+ * One Adam/AdamW update in place over many parameters (the same options and step for all):
+ * params[i] from grads[i], expAvgs[i], expAvgSqs[i] (and maxExpAvgSqs[i], which enables AMSGrad).
+ */
+export interface AdamStepArgs extends AdamStepOptions {
+  params: readonly FloatArray[];
+  grads: readonly FloatArray[];
+  expAvgs: readonly FloatArray[];
+  expAvgSqs: readonly FloatArray[];
+  maxExpAvgSqs: readonly FloatArray[] | null;
+}
+export interface SumOfSquaresArgs {
+  xs: readonly FloatArray[];
+  /** out[i] = Σⱼ xs[i][j]², accumulated in float64. */
+  out: Float64Array;
+}
+export interface ScaleInPlaceArgs {
+  xs: readonly FloatArray[];
+  scale: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** Optional model-shaped kernels this backend declares (none is owed; see ./fused.ts). */
   readonly fused?: FusedKernels;
 
   // ---- memory ----------------------------------------------------------------------------
-  /** dst[view] = src[view] elementwise over `shape`, both sides strided; converts between dtypes. */
-  copy(shape: readonly number[], src: Strided, dst: Strided): void;
-  /** out[i] = value. */
-  fill(out: AnyArray, value: number): void;
+  copy(args: CopyArgs): void;
+  fill(args: FillArgs): void;
 
   // ---- elementwise -----------------------------------------------------------------------
-  /** out[i] = f(x[i]) on contiguous buffers of equal length. */
-  unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
-  /** gx[i] = gy[i] · f'(x[i]); y = f(x) is passed so rules like tanh' = 1 − y² can use it. */
-  unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, gy: FloatArray, gx: FloatArray): void;
-  /** out = a ∘ b broadcast over `shape` (contiguous out); strides of 0 broadcast an operand. */
-  binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, out: AnyArray): void;
-  /** out = (a ⋄ b) as 0/1 bytes, broadcast like `binary`. */
-  compare(op: CompareOp, shape: readonly number[], a: Strided, b: Strided, out: Uint8Array): void;
-  /** out = cond ? a : b, all three broadcast over `shape`. */
-  where(shape: readonly number[], cond: Strided<Uint8Array>, a: Strided, b: Strided, out: AnyArray): void;
-  /** out[i] = min(max(x[i], lo), hi). */
-  clamp(x: AnyArray, lo: number, hi: number, out: AnyArray): void;
+  unary(args: UnaryArgs): void;
+  unaryBackward(args: UnaryBackwardArgs): void;
+  binary(args: BinaryArgs): void;
+  compare(args: CompareArgs): void;
+  where(args: WhereArgs): void;
+  clamp(args: ClampArgs): void;
 
   // ---- reductions over the middle axis of a contiguous (outer, n, inner) buffer ------------
-  reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: AnyArray): void;
-  argReduce(op: ArgReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: Int32Array): void;
+  reduce(args: ReduceArgs): void;
+  argReduce(args: ArgReduceArgs): void;
 
   // ---- linear algebra ----------------------------------------------------------------------
   gemm(args: GemmArgs): void;
 
   // ---- fused neural-network kernels on rows of a contiguous (rows, n) buffer ---------------
-  softmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void;
+  softmaxForward(args: RowsArgs): void;
   /** gx = y ⊙ (gy − Σ gy⊙y). */
-  softmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void;
-  logSoftmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void;
+  softmaxBackward(args: RowsBackwardArgs): void;
+  logSoftmaxForward(args: RowsArgs): void;
   /** gx = gy − softmax ⊙ Σ gy, with softmax = exp(y). */
-  logSoftmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void;
+  logSoftmaxBackward(args: RowsBackwardArgs): void;
   /** Normalises each row; saves mean and 1/std per row for the backward pass. */
-  layerNormForward(
-    x: FloatArray,
-    weight: FloatArray | null,
-    bias: FloatArray | null,
-    rows: number,
-    n: number,
-    eps: number,
-    out: FloatArray,
-    mean: FloatArray,
-    rstd: FloatArray,
-  ): void;
+  layerNormForward(args: LayerNormArgs): void;
   /** Writes gx, and accumulates into gw / gb when given. */
-  layerNormBackward(
-    x: FloatArray,
-    weight: FloatArray | null,
-    mean: FloatArray,
-    rstd: FloatArray,
-    gy: FloatArray,
-    rows: number,
-    n: number,
-    gx: FloatArray,
-    gw: FloatArray | null,
-    gb: FloatArray | null,
-  ): void;
-  /**
-   * Cross-entropy of logits (rows, C) against class indices. Writes the per-row loss (0 for ignored
-   * rows) and the per-row log-sum-exp used by the backward pass. With label smoothing ε the target
-   * distribution is (1−ε)·onehot + ε/C.
-   */
-  crossEntropyForward(
-    logits: FloatArray,
-    target: Int32Array,
-    rows: number,
-    C: number,
-    ignoreIndex: number,
-    labelSmoothing: number,
-    loss: FloatArray,
-    lse: FloatArray,
-  ): void;
+  layerNormBackward(args: LayerNormBackwardArgs): void;
+  /** Per-row loss and log-sum-exp (see CrossEntropyArgs). */
+  crossEntropyForward(args: CrossEntropyArgs): void;
   /** gLogits[r] = gLoss[r] · (softmax(logits[r]) − targetDistribution[r]); ignored rows get 0. */
-  crossEntropyBackward(
-    logits: FloatArray,
-    target: Int32Array,
-    lse: FloatArray,
-    gLoss: FloatArray,
-    rows: number,
-    C: number,
-    ignoreIndex: number,
-    labelSmoothing: number,
-    gLogits: FloatArray,
-  ): void;
+  crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
 
   // ---- indexing on a contiguous (outer, n, inner) source --------------------------------------
-  /** out (outer, m, inner) = x[:, index[j], :]; every index must already be validated in [0, n). */
-  indexSelect(x: AnyArray, outer: number, n: number, inner: number, index: Int32Array, out: AnyArray): void;
-  /** gx[:, index[j], :] += gy[:, j, :] (scatter-add; gx is not cleared first). */
-  indexAdd(gy: FloatArray, outer: number, n: number, inner: number, index: Int32Array, gx: FloatArray): void;
-  /**
-   * out (outer, m, inner) = x[o, index[o, j, i], i]: torch.gather along the middle axis with a
-   * contiguous index of the output's shape.
-   */
-  gather(
-    x: AnyArray,
-    outer: number,
-    n: number,
-    inner: number,
-    index: Int32Array,
-    m: number,
-    out: AnyArray,
-  ): void;
+  /** out (outer, m, inner) = x[:, index[j], :]. */
+  indexSelect(args: IndexSelectArgs): void;
+  /** gx[:, index[j], :] += gy[:, j, :] (scatter-add). */
+  indexAdd(args: IndexAddArgs): void;
+  /** out[o, j, i] = x[o, index[o, j, i], i]. */
+  gather(args: GatherArgs): void;
   /** gx[o, index[o, j, i], i] += gy[o, j, i]. */
-  scatterAdd(
-    gy: FloatArray,
-    outer: number,
-    n: number,
-    inner: number,
-    index: Int32Array,
-    m: number,
-    gx: FloatArray,
-  ): void;
+  scatterAdd(args: ScatterAddArgs): void;
 
   // ---- attention ----------------------------------------------------------------------------
-  /** out (B,H,T,Dv) = softmax(q·kᵀ·scale + mask) · v (layouts per args.layout); writes the row log-sum-exp (B,H,T) for backward. */
-  attentionForward(args: AttentionArgs, out: FloatArray, lse: FloatArray): void;
+  /** out (B,H,T,Dv) = softmax(q·kᵀ·scale + mask) · v (layouts per args.layout); writes the row log-sum-exp (B,H,T). */
+  attentionForward(args: AttentionForwardArgs): void;
   /** Gradients of attentionForward, recomputing the probabilities from `lse`; overwrites gq, gk, gv. */
-  attentionBackward(
-    args: AttentionArgs,
-    out: FloatArray,
-    lse: FloatArray,
-    gOut: FloatArray,
-    gq: FloatArray,
-    gk: FloatArray,
-    gv: FloatArray,
-  ): void;
+  attentionBackward(args: AttentionBackwardArgs): void;
 
   // ---- optimizers ---------------------------------------------------------------------------
   /**
-   * One Adam/AdamW update in place over many parameters (the same options and step for all), in
-   * PyTorch's formulation: params[i] is updated from grads[i], expAvgs[i], expAvgSqs[i] (and
-   * maxExpAvgSqs[i], which enables AMSGrad). `decoupled` selects AdamW's p ← p·(1 − lr·wd);
-   * otherwise wd·p is added to the gradient.
+   * One Adam/AdamW update in place, in PyTorch's formulation; `decoupled` selects AdamW's
+   * p ← p·(1 − lr·wd), otherwise wd·p is added to the gradient.
    */
-  adamStepMulti(
-    params: readonly FloatArray[],
-    grads: readonly FloatArray[],
-    expAvgs: readonly FloatArray[],
-    expAvgSqs: readonly FloatArray[],
-    maxExpAvgSqs: readonly FloatArray[] | null,
-    opts: AdamStepOptions,
-  ): void;
-  /** out[i] = Σⱼ xs[i][j]², accumulated in float64 (in a fixed order, whatever the thread count). */
-  sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void;
+  adamStepMulti(args: AdamStepArgs): void;
+  /** Per-tensor sums of squares in float64 (in a fixed order, whatever the thread count). */
+  sumOfSquares(args: SumOfSquaresArgs): void;
   /** xs[i][j] ← xs[i][j]·scale in place, the product formed in float64 and rounded once. */
-  scaleInPlace(xs: readonly FloatArray[], scale: number): void;
+  scaleInPlace(args: ScaleInPlaceArgs): void;
 }
 
 /** Options of one Adam/AdamW step (see {@link Backend.adamStepMulti}). */

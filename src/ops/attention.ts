@@ -132,7 +132,7 @@ export function scaledDotProductAttention(
   const out = allocateUninit(q.dtype, B * H * T * Dv) as FloatArray;
   const lse = allocateUninit(q.dtype, B * H * T) as FloatArray;
   const be = backend();
-  be.attentionForward(args, out, lse);
+  be.attentionForward({ ...args, out, lse });
   return record(
     wrap(out, [...lead, T, Dv]),
     op,
@@ -141,7 +141,7 @@ export function scaledDotProductAttention(
       const gq = allocateUninit(q.dtype, qd.length) as FloatArray;
       const gk = allocateUninit(q.dtype, kd.length) as FloatArray;
       const gv = allocateUninit(q.dtype, vd.length) as FloatArray;
-      be.attentionBackward(args, out, lse, denseFloat(op, g), gq, gk, gv);
+      be.attentionBackward({ ...args, out, lse, gOut: denseFloat(op, g), gq, gk, gv });
       return [wrap(gq, q.shape), wrap(gk, k.shape), wrap(gv, v.shape)];
     },
     [lse],
@@ -214,7 +214,7 @@ export function qkvPackedAttention(qkv: Tensor, nHead: number, opts: PackedAtten
   const out = allocateUninit(qkv.dtype, B * T * C) as FloatArray;
   const lse = allocateUninit(qkv.dtype, B * H * T) as FloatArray;
   const be = backend();
-  be.attentionForward(args, out, lse);
+  be.attentionForward({ ...args, out, lse });
   return record(
     wrap(out, [B, T, C]),
     op,
@@ -222,7 +222,7 @@ export function qkvPackedAttention(qkv: Tensor, nHead: number, opts: PackedAtten
     (g) => {
       // The three gradients interleave in one (B, T, 3C) buffer, which the kernel covers exactly.
       const gqkv = allocateUninit(qkv.dtype, B * T * C3) as FloatArray;
-      be.attentionBackward(args, out, lse, denseFloat(op, g), gqkv, gqkv, gqkv);
+      be.attentionBackward({ ...args, out, lse, gOut: denseFloat(op, g), gq: gqkv, gk: gqkv, gv: gqkv });
       return [wrap(gqkv, qkv.shape)];
     },
     [lse],

@@ -43,11 +43,11 @@ export function dense<A extends AnyArray = AnyArray>(t: Tensor): A {
     return t.data.subarray(t.offset, t.offset + n) as A;
   }
   const out = allocateUninit(t.dtype, n);
-  backend().copy(
-    t.shape,
-    { data: t.data, offset: t.offset, strides: t.strides },
-    { data: out, offset: 0, strides: contiguous(t.shape) },
-  );
+  backend().copy({
+    shape: t.shape,
+    src: { data: t.data, offset: t.offset, strides: t.strides },
+    dst: { data: out, offset: 0, strides: contiguous(t.shape) },
+  });
   return out as A;
 }
 

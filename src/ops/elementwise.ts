@@ -1,6 +1,7 @@
 /** Elementwise ops with NumPy/PyTorch broadcasting, and their backward rules. */
 import { record } from "../autograd/graph.js";
 import type { BinaryOp, CompareOp, DType, FloatArray, UnaryOp } from "../backend/backend.js";
+import { UNARY_OPS } from "../backend/op-table.js";
 import { allocateUninit, isFloating, resultType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, sizeOf } from "../util/shape.js";
@@ -23,14 +24,23 @@ import { detach } from "./shape.js";
 function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   const xd = denseFloat(op, x);
   const out = allocateUninit(x.dtype, xd.length) as FloatArray;
-  backend().unary(op, xd, out);
+  backend().unary({ op, x: xd, out });
   const y = wrap(out, x.shape);
   return record(y, op, [x], (g) => {
     const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
-    backend().unaryBackward(op, xd, out, denseFloat(op, g), gx);
+    backend().unaryBackward({ op, x: xd, y: out, gy: denseFloat(op, g), gx });
     return [wrap(gx, x.shape)];
   });
 }
+
+/**
+ * Every unary op of the table (src/backend/op-table.ts) as a differentiable function of one float
+ * tensor, derived from its rows: a new row is usable here, and as a Tensor method, with no edit.
+ * @example unaryOps.softplus(x) // same as x.softplus()
+ */
+export const unaryOps = Object.fromEntries(
+  UNARY_OPS.map((r) => [r.name, (x: Tensor): Tensor => unaryOp(r.name, x)]),
+) as { readonly [K in UnaryOp]: (x: Tensor) => Tensor };
 
 /** −x. Integer tensors stay integer. */
 export function neg(x: Tensor): Tensor {
@@ -61,6 +71,12 @@ export const cos = (x: Tensor): Tensor => unaryOp("cos", x);
 export const square = (x: Tensor): Tensor => unaryOp("square", x);
 /** 1/x */
 export const reciprocal = (x: Tensor): Tensor => unaryOp("reciprocal", x);
+/** log(1 + eˣ), as torch.nn.functional.softplus (threshold 20). Also `unaryOps.softplus`, `x.softplus()`. */
+export const softplus = unaryOps.softplus;
+/** log σ(x), as torch.nn.functional.logsigmoid. */
+export const logsigmoid = unaryOps.logsigmoid;
+/** x·tanh(softplus(x)) (Misra 2019), as torch.nn.functional.mish. */
+export const mish = unaryOps.mish;
 /** sign(x) ∈ {−1, 0, 1}; gradient 0. */
 export const sign = (x: Tensor): Tensor => unaryOp("sign", x);
 
@@ -81,18 +97,18 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const ac = a.dtype === dtype ? a : castRaw(a, dtype);
   const bc = b.dtype === dtype ? b : castRaw(b, dtype);
   const out = allocateUninit(dtype, sizeOf(shape));
-  backend().binary(op, shape, broadcastView(ac, shape), broadcastView(bc, shape), out);
+  backend().binary({ op, shape, a: broadcastView(ac, shape), b: broadcastView(bc, shape), out });
   return wrap(out, shape);
 }
 
 /** Converts dtype without recording (used for operand promotion; gradients are handled by callers). */
 function castRaw(x: Tensor, dtype: DType): Tensor {
   const out = empty(x.shape, dtype);
-  backend().copy(
-    x.shape,
-    { data: x.data, offset: x.offset, strides: x.strides },
-    { data: out.data, offset: 0, strides: out.strides },
-  );
+  backend().copy({
+    shape: x.shape,
+    src: { data: x.data, offset: x.offset, strides: x.strides },
+    dst: { data: out.data, offset: 0, strides: out.strides },
+  });
   return out;
 }
 
@@ -183,7 +199,7 @@ function compareOp(op: CompareOp, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands(op, a, b);
   const shape = broadcastShapes(op, x.shape, y.shape);
   const out = new Uint8Array(sizeOf(shape));
-  backend().compare(op, shape, broadcastView(x, shape), broadcastView(y, shape), out);
+  backend().compare({ op, shape, a: broadcastView(x, shape), b: broadcastView(y, shape), out });
   return wrap(out, shape);
 }
 
@@ -222,13 +238,13 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const xc = x.dtype === dtype ? x : castRaw(x, dtype);
   const yc = y.dtype === dtype ? y : castRaw(y, dtype);
   const out = allocateUninit(dtype, sizeOf(shape));
-  backend().where(
+  backend().where({
     shape,
-    broadcastView(cond, shape) as { data: Uint8Array; offset: number; strides: number[] },
-    broadcastView(xc, shape),
-    broadcastView(yc, shape),
+    cond: broadcastView(cond, shape) as { data: Uint8Array; offset: number; strides: number[] },
+    a: broadcastView(xc, shape),
+    b: broadcastView(yc, shape),
     out,
-  );
+  });
   return record(wrap(out, shape), "where", [x, y], (g) => [
     x.requiresGrad ? gradFor(x, where(cond, g, 0)) : null,
     y.requiresGrad ? gradFor(y, where(cond, 0, g)) : null,
@@ -246,6 +262,6 @@ export function clamp(x: Tensor, opts: { min?: number; max?: number }): Tensor {
     throw new Error("clamp: at least one of min and max must be given");
   const xd = dense(x);
   const out = allocateUninit(x.dtype, xd.length);
-  backend().clamp(xd, lo, hi, out);
+  backend().clamp({ x: xd, lo, hi, out });
   return record(wrap(out, x.shape), "clamp", [x], (g) => [mul(g, logicalAnd(ge(x, lo), le(x, hi)))]);
 }

@@ -25,12 +25,12 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const inner = sizeOf(x.shape.slice(d + 1));
   const m = idx.length;
   const out = allocateUninit(x.dtype, outer * m * inner);
-  backend().indexSelect(dense(x), outer, n, inner, idx, out);
+  backend().indexSelect({ x: dense(x), outer, n, inner, index: idx, out });
   const shape = [...x.shape];
   shape[d] = m;
   return record(wrap(out, shape), "indexSelect", [x], (g) => {
     const gx = allocate(x.dtype, x.numel()) as FloatArray;
-    backend().indexAdd(dense<FloatArray>(g), outer, n, inner, idx, gx);
+    backend().indexAdd({ gy: dense<FloatArray>(g), outer, n, inner, index: idx, gx });
     return [wrap(gx, x.shape)];
   });
 }
@@ -86,10 +86,10 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const n = x.shape[d];
   const m = index.shape[d];
   const out = allocate(x.dtype, index.numel());
-  backend().gather(dense(x), outer, n, inner, idx, m, out);
+  backend().gather({ x: dense(x), outer, n, inner, index: idx, m, out });
   return record(wrap(out, index.shape), "gather", [x], (g) => {
     const gx = allocate(x.dtype, x.numel()) as FloatArray;
-    backend().scatterAdd(dense<FloatArray>(g), outer, n, inner, idx, m, gx);
+    backend().scatterAdd({ gy: dense<FloatArray>(g), outer, n, inner, index: idx, m, gx });
     return [wrap(gx, x.shape)];
   });
 }

@@ -20,11 +20,11 @@ function guard(op: string, t: Tensor): void {
 function writeDense(t: Tensor, values: ArrayLike<number>): void {
   const src = allocate(t.dtype, t.numel());
   for (let i = 0; i < src.length; i++) src[i] = values[i];
-  backend().copy(
-    t.shape,
-    { data: src, offset: 0, strides: new Tensor(src, t.shape).strides },
-    { data: t.data, offset: t.offset, strides: t.strides },
-  );
+  backend().copy({
+    shape: t.shape,
+    src: { data: src, offset: 0, strides: new Tensor(src, t.shape).strides },
+    dst: { data: t.data, offset: t.offset, strides: t.strides },
+  });
 }
 
 /** Copies `src` (broadcast to t's shape) into t. @example withNoGrad(() => copy_(w, pretrained)) */
@@ -35,10 +35,14 @@ export function copy_(t: Tensor, src: Tensor): Tensor {
       `copy_: source of shape ${shapeStr(src.shape)} cannot be broadcast to ${shapeStr(t.shape)}`,
     );
   }
-  backend().copy(t.shape, broadcastView(src, t.shape), {
-    data: t.data,
-    offset: t.offset,
-    strides: t.strides,
+  backend().copy({
+    shape: t.shape,
+    src: broadcastView(src, t.shape),
+    dst: {
+      data: t.data,
+      offset: t.offset,
+      strides: t.strides,
+    },
   });
   return t;
 }

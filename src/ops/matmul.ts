@@ -1,6 +1,7 @@
 /** Matrix products: `matmul` with PyTorch's 1-D and broadcast-batch rules, and fused `linear`. */
 import { needsGrad, record } from "../autograd/graph.js";
-import type { FloatArray } from "../backend/backend.js";
+import type { FloatArray, UnaryOp } from "../backend/backend.js";
+import { UNARY_OPS, unaryRow } from "../backend/op-table.js";
 import { allocate, allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, shapeStr, sizeOf } from "../util/shape.js";
@@ -138,9 +139,10 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
 export interface LinearOptions {
   /**
    * Apply an activation in the matrix product's epilogue, while each output tile is still in cache:
-   * `linear(x, w, b, { activation: "geluTanh" })` equals `gelu(linear(x, w, b), { approximate: "tanh" })`.
+   * `linear(x, w, b, { activation: "geluTanh" })` equals `gelu(linear(x, w, b), { approximate: "tanh" })`
+   * bit for bit. Any unary op of the table (src/backend/op-table.ts) can be fused.
    */
-  activation?: "gelu" | "geluTanh";
+  activation?: UnaryOp;
 }
 
 /**
@@ -154,8 +156,10 @@ export function linear(
   opts: LinearOptions = {},
 ): Tensor {
   const act = opts.activation;
-  if (act !== undefined && act !== "gelu" && act !== "geluTanh")
-    throw new Error(`linear: activation must be "gelu" or "geluTanh", got ${String(act)}`);
+  if (act !== undefined && !Object.hasOwn(unaryRow, act))
+    throw new Error(
+      `linear: activation must be a unary op (${UNARY_OPS.map((r) => r.name).join(", ")}), got ${String(act)}`,
+    );
   requireFloat("linear", x);
   if (weight.ndim !== 2)
     throw new Error(`linear: weight must be 2-D (out, in), got ${shapeStr(weight.shape)}`);
@@ -212,7 +216,7 @@ export function linear(
       if (act && preact) {
         // Through the activation first: dz = dy · f'(z).
         const gz = allocateUninit(x.dtype, N * outF) as FloatArray;
-        backend().unaryBackward(act, preact, out, denseFloat("linear", g2), gz);
+        backend().unaryBackward({ op: act, x: preact, y: out, gy: denseFloat("linear", g2), gx: gz });
         g2 = wrap(gz, [N, outF]);
       }
       return [

@@ -6,13 +6,17 @@
  */
 
 import type { DType } from "../backend/backend.js";
+import { type DerivedUnaryOp, UNARY_OPS } from "../backend/op-table.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { TensorLike } from "./core.js";
 import * as ops from "./index.js";
 import type { Dims, ReduceOptions, VarOptions } from "./reduce.js";
 
+/** A method per "derived" row of the unary table: `x.softplus()`. */
+type DerivedUnaryMethods = { [K in DerivedUnaryOp]: () => Tensor };
+
 declare module "../tensor/tensor.js" {
-  interface Tensor {
+  interface Tensor extends DerivedUnaryMethods {
     add(other: TensorLike): Tensor;
     sub(other: TensorLike): Tensor;
     mul(other: TensorLike): Tensor;
@@ -288,6 +292,15 @@ P.fill_ = function (v) {
 P.copy_ = function (s) {
   return ops.copy_(this, s);
 };
+
+// The unary table's derived rows, so a new row needs no edit here.
+for (const row of UNARY_OPS) {
+  if (row.api !== "derived") continue;
+  const f = ops.unaryOps[row.name];
+  P[row.name] = function (this: Tensor) {
+    return f(this);
+  };
+}
 
 /** Marks a function this module installed, so that a re-evaluated copy may replace it. */
 const INSTALLED = Symbol.for("qkv.tensorMethod");

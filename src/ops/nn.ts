@@ -28,13 +28,13 @@ function rowOp(kind: "softmax" | "logSoftmax", x: Tensor): Tensor {
   const xd = denseFloat(kind, x);
   const y = allocateUninit(x.dtype, xd.length) as FloatArray;
   const be = backend();
-  if (kind === "softmax") be.softmaxForward(xd, rows, n, y);
-  else be.logSoftmaxForward(xd, rows, n, y);
+  if (kind === "softmax") be.softmaxForward({ x: xd, rows, n, out: y });
+  else be.logSoftmaxForward({ x: xd, rows, n, out: y });
   return record(wrap(y, x.shape), kind, [x], (g) => {
     const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
     const gd = denseFloat(kind, g);
-    if (kind === "softmax") be.softmaxBackward(y, gd, rows, n, gx);
-    else be.logSoftmaxBackward(y, gd, rows, n, gx);
+    if (kind === "softmax") be.softmaxBackward({ y, gy: gd, rows, n, gx });
+    else be.logSoftmaxBackward({ y, gy: gd, rows, n, gx });
     return [wrap(gx, x.shape)];
   });
 }
@@ -91,7 +91,7 @@ export function layerNorm(
   const mu = allocate(x.dtype, rows) as FloatArray;
   const rstd = allocate(x.dtype, rows) as FloatArray;
   const be = backend();
-  be.layerNormForward(xd, wd, bd, rows, n, eps, out, mu, rstd);
+  be.layerNormForward({ x: xd, weight: wd, bias: bd, rows, n, eps, out, mean: mu, rstd });
   return record(
     wrap(out, x.shape),
     "layerNorm",
@@ -100,7 +100,18 @@ export function layerNorm(
       const gx = allocateUninit(x.dtype, xd.length) as FloatArray;
       const gw = weight?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
       const gb = bias?.requiresGrad ? (allocate(x.dtype, n) as FloatArray) : null;
-      be.layerNormBackward(xd, wd, mu, rstd, denseFloat("layerNorm", g), rows, n, gx, gw, gb);
+      be.layerNormBackward({
+        x: xd,
+        weight: wd,
+        mean: mu,
+        rstd,
+        gy: denseFloat("layerNorm", g),
+        rows,
+        n,
+        gx,
+        gw,
+        gb,
+      });
       return [
         wrap(gx, x.shape),
         gw ? wrap(gw, normalizedShape) : null,
@@ -201,14 +212,24 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const loss = allocate(input.dtype, rows) as FloatArray;
   const lse = allocate(input.dtype, rows) as FloatArray;
   const be = backend();
-  be.crossEntropyForward(ld, t, rows, C, ignoreIndex, eps, loss, lse);
+  be.crossEntropyForward({ logits: ld, target: t, rows, C, ignoreIndex, labelSmoothing: eps, loss, lse });
   const perRow = record(
     wrap(loss, [rows]),
     "crossEntropy",
     [logits],
     (g) => {
       const gl = allocateUninit(input.dtype, ld.length) as FloatArray;
-      be.crossEntropyBackward(ld, t, lse, denseFloat("crossEntropy", g), rows, C, ignoreIndex, eps, gl);
+      be.crossEntropyBackward({
+        logits: ld,
+        target: t,
+        lse,
+        gLoss: denseFloat("crossEntropy", g),
+        rows,
+        C,
+        ignoreIndex,
+        labelSmoothing: eps,
+        gLogits: gl,
+      });
       return [wrap(gl, logits.shape)];
     },
     [lse],
@@ -273,10 +294,10 @@ function gatherRows(x: Tensor, idx: Int32Array): Tensor {
   for (let i = 0; i < n; i++) pos[i] = i * C + idx[i];
   const out = allocate(x.dtype, n) as FloatArray;
   const xd = dense<FloatArray>(flat);
-  backend().indexSelect(xd, 1, n * C, 1, pos, out);
+  backend().indexSelect({ x: xd, outer: 1, n: n * C, inner: 1, index: pos, out });
   return record(wrap(out, [n]), "gatherRows", [flat], (g) => {
     const gx = allocate(x.dtype, n * C) as FloatArray;
-    backend().indexAdd(dense<FloatArray>(g), 1, n * C, 1, pos, gx);
+    backend().indexAdd({ gy: dense<FloatArray>(g), outer: 1, n: n * C, inner: 1, index: pos, gx });
     return [wrap(gx, [n * C])];
   });
 }

@@ -54,7 +54,7 @@ function rawReduce(op: ReduceOp, x: Tensor, dims: number[], dtype = x.dtype): Te
       throw new Error(`${op}: cannot reduce over an empty dimension (shape ${shapeStr(x.shape)})`);
     }
     const out = allocate(dtype, outer * inner);
-    backend().reduce(op, data, outer, n, inner, out);
+    backend().reduce({ op, x: data, outer, n, inner, out });
     data = out;
     shape = [...shape.slice(0, s), ...new Array(e - s + 1).fill(1), ...shape.slice(e + 1)];
   }
@@ -134,7 +134,7 @@ function argExtreme(
   const outer = sizeOf(x.shape.slice(0, d));
   const inner = sizeOf(x.shape.slice(d + 1));
   const out = new Int32Array(outer * inner);
-  backend().argReduce(op, dense(x), outer, x.shape[d] ?? 1, inner, out);
+  backend().argReduce({ op, x: dense(x), outer, n: x.shape[d] ?? 1, inner, out });
   const kept = wrap(out, keptShape(x.shape, [d]));
   return finish(kept, x, [d], opts.keepdim ?? false);
 }

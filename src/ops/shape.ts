@@ -108,11 +108,11 @@ export function contiguous(x: Tensor): Tensor {
 /** A copy with its own contiguous storage; gradients flow through. */
 export function clone(x: Tensor): Tensor {
   const out = empty(x.shape, x.dtype);
-  backend().copy(
-    x.shape,
-    { data: x.data, offset: x.offset, strides: x.strides },
-    { data: out.data, offset: 0, strides: out.strides },
-  );
+  backend().copy({
+    shape: x.shape,
+    src: { data: x.data, offset: x.offset, strides: x.strides },
+    dst: { data: out.data, offset: 0, strides: out.strides },
+  });
   return record(out, "clone", [x], (g) => [g]);
 }
 
@@ -125,11 +125,11 @@ export function detach(x: Tensor): Tensor {
 export function to(x: Tensor, dtype: Tensor["dtype"]): Tensor {
   if (x.dtype === dtype) return x;
   const out = empty(x.shape, dtype);
-  backend().copy(
-    x.shape,
-    { data: x.data, offset: x.offset, strides: x.strides },
-    { data: out.data, offset: 0, strides: out.strides },
-  );
+  backend().copy({
+    shape: x.shape,
+    src: { data: x.data, offset: x.offset, strides: x.strides },
+    dst: { data: out.data, offset: 0, strides: out.strides },
+  });
   const from = x.dtype;
   if (dtype === "float32" || dtype === "float64") return record(out, "to", [x], (g) => [to(g, from)]);
   return out;
@@ -266,11 +266,11 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1,
     const gStrides = [...gx.strides];
     const offset = s * gStrides[d];
     gStrides[d] *= step;
-    backend().copy(
-      g.shape,
-      { data: g.data, offset: g.offset, strides: g.strides },
-      { data: gx.data, offset, strides: gStrides },
-    );
+    backend().copy({
+      shape: g.shape,
+      src: { data: g.data, offset: g.offset, strides: g.strides },
+      dst: { data: gx.data, offset, strides: gStrides },
+    });
     return [gx];
   });
 }
@@ -316,11 +316,11 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let pos = 0;
   const sizes: number[] = [];
   for (const t of tensors) {
-    backend().copy(
-      t.shape,
-      { data: t.data, offset: t.offset, strides: t.strides },
-      { data: out.data, offset: pos * out.strides[d], strides: out.strides },
-    );
+    backend().copy({
+      shape: t.shape,
+      src: { data: t.data, offset: t.offset, strides: t.strides },
+      dst: { data: out.data, offset: pos * out.strides[d], strides: out.strides },
+    });
     pos += t.shape[d];
     sizes.push(t.shape[d]);
   }

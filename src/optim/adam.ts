@@ -4,7 +4,7 @@
  */
 
 import type { FloatArray } from "../backend/backend.js";
-import { backend } from "../backends/index.js";
+import { adamStepMulti } from "../ops/optim.js";
 import { zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import {
@@ -104,9 +104,13 @@ export class Adam extends Optimizer<AdamOptions> {
       batch.v.push(paramData(state.expAvgSq as Tensor));
       if (amsgrad) batch.vmax.push(paramData(state.maxExpAvgSq as Tensor));
     }
-    const be = backend();
     for (const [step, b] of byStep) {
-      be.adamStepMulti(b.p, b.g, b.m, b.v, amsgrad ? b.vmax : null, {
+      adamStepMulti({
+        params: b.p,
+        grads: b.g,
+        expAvgs: b.m,
+        expAvgSqs: b.v,
+        maxExpAvgSqs: amsgrad ? b.vmax : null,
         lr,
         beta1: betas[0],
         beta2: betas[1],

@@ -1,6 +1,6 @@
 /** Gradient clipping, as torch.nn.utils.clip_grad_norm_ and clip_grad_value_. */
-import { backend } from "../backends/index.js";
 import { contiguous } from "../ops/index.js";
+import { scaleInPlace, sumOfSquares } from "../ops/optim.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /** The gradient of p as a writable dense view (made contiguous first when it is not). */
@@ -55,9 +55,7 @@ export function clipGradNorm(
     let acc = 0;
     if (normType === 2) {
       // One backend call for every gradient: per-tensor sums of squares in float64.
-      const sums = new Float64Array(grads.length);
-      backend().sumOfSquares(grads, sums);
-      for (const s of sums) acc += Math.sqrt(s) ** 2;
+      for (const s of sumOfSquares(grads)) acc += Math.sqrt(s) ** 2;
     } else {
       for (const g of grads) {
         let s = 0;
@@ -74,7 +72,7 @@ export function clipGradNorm(
     );
   }
   const coef = Math.min(maxNorm / (total + 1e-6), 1);
-  if (coef < 1 || Number.isNaN(coef)) backend().scaleInPlace(grads, coef);
+  if (coef < 1 || Number.isNaN(coef)) scaleInPlace(grads, coef);
   return total;
 }
 

@@ -41,8 +41,7 @@ function layerOf(file: string): Layer | null {
   if (file.startsWith("cli/")) return "cli";
   if (file.startsWith("examples/")) return "examples";
   // Selection names the built-in backends, so it sits above them even though it lives in backend/.
-  // backends/index.ts is the re-export of selection kept for code not yet moved to backend/select.ts.
-  if (file === "src/backend/select.ts" || file === "src/backends/index.ts") return "selection";
+  if (file === "src/backend/select.ts") return "selection";
   // Every other file of backend/ is the kernel contract: the Backend interface, its op tables and
   // the optional fused capabilities.
   if (file.startsWith("src/backend/")) return "backend";
@@ -156,9 +155,6 @@ function bareRule(layer: Layer, spec: string): string | null {
  * occur (a stale entry fails below), so delete an entry when its import goes away.
  */
 const KNOWN_VIOLATIONS: { from: string; to: string; why: string }[] = [
-  // The optimizers call kernels directly; they are moving to ops (or a declared optimizer-kernel family).
-  { from: "src/optim/adam.ts", to: "src/backends/index.ts", why: "issue #10 item 4, kernels work" },
-  { from: "src/optim/clip.ts", to: "src/backends/index.ts", why: "issue #10 item 4, kernels work" },
   // fromPretrained/savePretrained reach the folder reader by a dynamic import, which pulls node:
   // modules into the main entry's browser bundle (esbuild --platform=browser fails on it).
   { from: "src/models/hf.ts", to: "src/io/node-pretrained.ts", why: "move folder I/O behind qkv/node" },

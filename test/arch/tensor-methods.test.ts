@@ -8,7 +8,7 @@ import { Tensor } from "../../src/index.js";
 
 const source = readFileSync(resolve(import.meta.dirname, "../../src/ops/methods.ts"), "utf8");
 const block =
-  /declare module "\.\.\/tensor\/tensor\.js" \{\n {2}interface Tensor \{\n([\s\S]*?)\n {2}\}\n\}/.exec(
+  /declare module "\.\.\/tensor\/tensor\.js" \{\n {2}interface Tensor(?: extends [^{]+)? \{\n([\s\S]*?)\n {2}\}\n\}/.exec(
     source,
   );
 

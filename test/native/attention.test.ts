@@ -65,11 +65,11 @@ function run(be: typeof nativeBackend | typeof cpuBackend, args: AttentionArgs, 
   const mk = (n: number) => (args.q instanceof Float32Array ? new Float32Array(n) : new Float64Array(n));
   const out = mk(B * H * T * Dv);
   const lse = mk(B * H * T);
-  be.attentionForward(args, out, lse);
+  be.attentionForward({ ...args, out, lse });
   const gq = mk(args.q.length).fill(7);
   const gk = mk(args.k.length).fill(7);
   const gv = mk(args.v.length).fill(7);
-  be.attentionBackward(args, out, lse, gOut, gq, gk, gv);
+  be.attentionBackward({ ...args, out, lse, gOut, gq, gk, gv });
   return { out, lse, gq, gk, gv };
 }
 
@@ -174,9 +174,9 @@ describe.skipIf(!native)(`native attention vs cpu${skipReason ? ` (${skipReason}
       .subarray(0, B * T * H * Dv)
       .fill(7);
     const lse = like(args.q).subarray(0, B * H * T);
-    be.attentionForward(args, out, lse);
+    be.attentionForward({ ...args, out, lse });
     const g = like(args.q).fill(7);
-    be.attentionBackward(args, out, lse, gOut, g, g, g);
+    be.attentionBackward({ ...args, out, lse, gOut, gq: g, gk: g, gv: g });
     return { out, lse, g };
   }
 

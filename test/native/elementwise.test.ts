@@ -8,6 +8,7 @@ import type {
   Strided,
   UnaryOp,
 } from "../../src/backend/backend.js";
+import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, unaryRow } from "../../src/backend/op-table.js";
 import { nativeBackend, setNativeIsa } from "../../src/backends/native/index.js";
 import {
   availableIsas,
@@ -21,25 +22,14 @@ import {
   withNativeAlways,
 } from "./util.js";
 
-const UNARY: UnaryOp[] = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "tanh",
-  "sigmoid",
-  "relu",
-  "gelu",
-  "geluTanh",
-  "silu",
-  "sin",
-  "cos",
-  "square",
-  "reciprocal",
-  "sign",
-];
+// Every op of the tables, so a new row is covered with no edit here.
+const UNARY: UnaryOp[] = UNARY_OPS.map((r) => r.name);
+
+/** Moves x into the op's smooth domain (where its derivative is finite). */
+function inDomain(op: UnaryOp, v: number): number {
+  const d = unaryRow[op].domain;
+  return d === "positive" ? Math.abs(v) + 0.01 : v;
+}
 
 const SPECIAL = [
   0,
@@ -82,19 +72,6 @@ function inputs(dtype: "float32" | "float64", n: number, seed: number): FloatArr
   return x;
 }
 
-/** Tolerances of the float32 SIMD maps against the float64-then-rounded reference. */
-const F32_TOL: Partial<Record<UnaryOp, [number, number]>> = {
-  exp: [1e-6, 1e-40],
-  rsqrt: [2.5e-7, 0],
-  log: [1e-6, 1e-7],
-  tanh: [1e-6, 1e-30],
-  sigmoid: [1e-6, 1e-30],
-  // the reference's 1 + erf(x/√2) cancels to 0 below x ≈ -8.3 (true value ~1e-16·x)
-  gelu: [4e-6, 1e-14],
-  geluTanh: [4e-6, 1e-14],
-  silu: [2e-6, 1e-30],
-};
-
 describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${skipReason})` : ""}`, () => {
   afterAll(() => {
     setNativeIsa("");
@@ -108,9 +85,9 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
           const x = inputs("float32", n, 7 + n);
           const ref = like(x);
           const got = like(x);
-          cpuBackend.unary(op, x, ref);
-          withNativeAlways(() => nativeBackend.unary(op, x, got));
-          const [rtol, atol] = F32_TOL[op] ?? [0, 0];
+          cpuBackend.unary({ op, x, out: ref });
+          withNativeAlways(() => nativeBackend.unary({ op, x, out: got }));
+          const [rtol, atol] = unaryRow[op].f32Tol ?? [0, 0];
           expectClose(got, ref, rtol, atol, `unary ${op} n=${n}`);
         }
       }
@@ -122,17 +99,15 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
         const x = inputs("float32", 2000, 99);
         // keep the domain where the derivative is finite for every op
         for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) x[i] = 0.25;
-        if (op === "log" || op === "sqrt" || op === "rsqrt")
-          for (let i = 0; i < x.length; i++) x[i] = Math.abs(x[i]) + 0.01;
+        for (let i = 0; i < x.length; i++) x[i] = inDomain(op, x[i]);
         const y = like(x);
-        cpuBackend.unary(op, x, y);
+        cpuBackend.unary({ op, x, out: y });
         const gy = new Rng(3).f32(x.length);
         const ref = like(x);
         const got = like(x);
-        cpuBackend.unaryBackward(op, x, y, gy, ref);
-        withNativeAlways(() => nativeBackend.unaryBackward(op, x, y, gy, got));
-        const tol: [number, number] =
-          op === "gelu" || op === "geluTanh" || op === "silu" ? [1e-5, 1e-7] : [1e-6, 1e-30];
+        cpuBackend.unaryBackward({ op, x, y, gy, gx: ref });
+        withNativeAlways(() => nativeBackend.unaryBackward({ op, x, y, gy, gx: got }));
+        const tol = unaryRow[op].f32GradTol ?? [1e-6, 1e-30];
         expectClose(got, ref, tol[0], tol[1], `unaryBackward ${op}`);
       }
     });
@@ -144,25 +119,23 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
       const x = inputs("float64", 500, 21);
       const ref = like(x);
       const got = like(x);
-      cpuBackend.unary(op, x, ref);
-      withNativeAlways(() => nativeBackend.unary(op, x, got));
+      cpuBackend.unary({ op, x, out: ref });
+      withNativeAlways(() => nativeBackend.unary({ op, x, out: got }));
       // gelu: the reference forms 1 + erf(x/√2), which loses ~1e-16 absolute to cancellation
       expectClose(got, ref, 1e-12, op === "gelu" ? 1e-15 : 1e-300, `unary f64 ${op}`);
-      const xs = x.map((v) =>
-        Number.isFinite(v) ? (op === "log" || op === "sqrt" || op === "rsqrt" ? Math.abs(v) + 0.01 : v) : 0.5,
-      );
+      const xs = x.map((v) => (Number.isFinite(v) ? inDomain(op, v) : 0.5));
       const y = like(xs);
-      cpuBackend.unary(op, xs, y);
+      cpuBackend.unary({ op, x: xs, out: y });
       const gy = new Rng(4).f64(xs.length);
       const gr = like(xs);
       const gg = like(xs);
-      cpuBackend.unaryBackward(op, xs, y, gy, gr);
-      withNativeAlways(() => nativeBackend.unaryBackward(op, xs, y, gy, gg));
+      cpuBackend.unaryBackward({ op, x: xs, y, gy, gx: gr });
+      withNativeAlways(() => nativeBackend.unaryBackward({ op, x: xs, y, gy, gx: gg }));
       expectClose(gg, gr, 1e-12, op === "gelu" ? 1e-15 : 1e-300, `unaryBackward f64 ${op}`);
     }
   });
 
-  const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"];
+  const BINARY: BinaryOp[] = BINARY_OPS.map((r) => r.name);
 
   /** A broadcast / transposed / offset view of a fresh buffer for `shape`. */
   function view(rng: Rng, dtype: "float32" | "float64" | "int32", shape: number[], kind: number): Strided {
@@ -208,8 +181,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
                   : new Int32Array(n);
             const ref = mk();
             const got = mk();
-            cpuBackend.binary(op, shape, a, b, ref);
-            withNativeAlways(() => nativeBackend.binary(op, shape, a, b, got));
+            cpuBackend.binary({ op, shape, a, b, out: ref });
+            withNativeAlways(() => nativeBackend.binary({ op, shape, a, b, out: got }));
             if (op === "pow") expectClose(got, ref, 1e-15, 0, `binary ${op} ${dtype} ${shape}`);
             else expectSame(got, ref, `binary ${op} ${dtype} ${shape} kinds ${kinds}`);
           }
@@ -220,7 +193,7 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
 
   it("compare and where: every dtype, broadcast", () => {
     const rng = new Rng(12);
-    const ops: CompareOp[] = ["eq", "ne", "lt", "le", "gt", "ge"];
+    const ops: CompareOp[] = COMPARE_OPS.map((r) => r.name);
     for (const dtype of ["float32", "float64", "int32"] as const) {
       for (const shape of [[300], [5, 70], [2, 1, 9, 4]]) {
         const n = shape.reduce((x, y) => x * y, 1);
@@ -229,8 +202,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
         for (const op of ops) {
           const ref = new Uint8Array(n);
           const got = new Uint8Array(n);
-          cpuBackend.compare(op, shape, a, b, ref);
-          withNativeAlways(() => nativeBackend.compare(op, shape, a, b, got));
+          cpuBackend.compare({ op, shape, a, b, out: ref });
+          withNativeAlways(() => nativeBackend.compare({ op, shape, a, b, out: got }));
           expectSame(got, ref, `compare ${op} ${dtype}`);
         }
         const condData = new Uint8Array(n + 2);
@@ -248,8 +221,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
               : new Int32Array(n);
         const ref = mk();
         const got = mk();
-        cpuBackend.where(shape, cond, a, b, ref);
-        withNativeAlways(() => nativeBackend.where(shape, cond, a, b, got));
+        cpuBackend.where({ shape, cond, a, b, out: ref });
+        withNativeAlways(() => nativeBackend.where({ shape, cond, a, b, out: got }));
         expectSame(got, ref, `where ${dtype}`);
       }
     }
@@ -278,9 +251,9 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
           const dView = view(rng, "int32", shape, 2);
           const refD = make(dt, dView.data.length + 3);
           const gotD = make(dt, dView.data.length + 3);
-          cpuBackend.copy(shape, s, { data: refD, offset: 2, strides: dView.strides });
+          cpuBackend.copy({ shape, src: s, dst: { data: refD, offset: 2, strides: dView.strides } });
           withNativeAlways(() =>
-            nativeBackend.copy(shape, s, { data: gotD, offset: 2, strides: dView.strides }),
+            nativeBackend.copy({ shape, src: s, dst: { data: gotD, offset: 2, strides: dView.strides } }),
           );
           expectSame(gotD, refD, `copy ${st}→${dt} ${shape}`);
           void n;
@@ -303,15 +276,15 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
     ] as [AnyArray, number, number][]) {
       const ref = like(x);
       const got = like(x);
-      cpuBackend.clamp(x, lo, hi, ref);
-      withNativeAlways(() => nativeBackend.clamp(x, lo, hi, got));
+      cpuBackend.clamp({ x, lo, hi, out: ref });
+      withNativeAlways(() => nativeBackend.clamp({ x, lo, hi, out: got }));
       expectSame(got, ref, `clamp ${x.constructor.name} [${lo}, ${hi}]`);
     }
   });
 
   it("reduce: sum/max/min/prod over (outer, n, inner), float32/float64 (+int32 fallback)", () => {
     const rng = new Rng(15);
-    const ops: ReduceOp[] = ["sum", "max", "min", "prod"];
+    const ops: ReduceOp[] = REDUCE_OPS.map((r) => r.name);
     for (const [outer, n, inner] of [
       [1, 1000, 1],
       [7, 33, 1],
@@ -335,8 +308,8 @@ describe.skipIf(!native)(`native element-wise kernels vs cpu${skipReason ? ` (${
                 : new Int32Array(outer * inner);
           const got = like(ref);
           const xs = op === "prod" && dtype !== "int32" ? (x as FloatArray).map((v) => 1 + v / 50) : x;
-          cpuBackend.reduce(op, xs, outer, n, inner, ref);
-          withNativeAlways(() => nativeBackend.reduce(op, xs, outer, n, inner, got));
+          cpuBackend.reduce({ op, x: xs, outer, n, inner, out: ref });
+          withNativeAlways(() => nativeBackend.reduce({ op, x: xs, outer, n, inner, out: got }));
           expectClose(
             got,
             ref,

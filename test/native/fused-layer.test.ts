@@ -4,7 +4,7 @@
  * addon's own refusal of operands that do not fit (the op validates first, so this is a backstop).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { setBackend } from "../../src/backends/index.js";
+import { setBackend } from "../../src/backend/select.js";
 import { nativeBackend, setNativeIsa, setNumThreads } from "../../src/backends/native/index.js";
 import * as q from "../../src/index.js";
 import { composedLayer, makeLayer, SPECS } from "../ops/fused-layer-ref.js";

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { FloatArray, GemmArgs } from "../../src/backend/backend.js";
+import { UNARY_OPS } from "../../src/backend/op-table.js";
 import { nativeBackend, setNativeIsa, setNumThreads } from "../../src/backends/native/index.js";
 import {
   availableIsas,
@@ -119,6 +120,32 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
     }
   });
 
+  it("every unary op of the table as an epilogue equals the product followed by the native unary map", () => {
+    setNativeIsa("");
+    const rng = new Rng(37);
+    // an owned-panel and a shared-panel split, with a tail column block (N not a multiple of the vector)
+    const shapes: [number, number, number, number][] = [
+      [1, 5, 70, 16],
+      [1, 300, 36, 8],
+    ];
+    for (const { name: activation } of UNARY_OPS)
+      for (const [batch, M, N, K] of shapes)
+        for (const dtype of ["float32", "float64"] as const) {
+          const base = makeArgs({ batch, M, N, K, transA: false, transB: true, bias: true }, dtype, rng);
+          const make = (n: number) => (dtype === "float32" ? new Float32Array(n) : new Float64Array(n));
+          const plain = { ...base, out: make(batch * M * N) };
+          withNativeAlways(() => nativeBackend.gemm(plain));
+          const want = make(plain.out.length);
+          withNativeAlways(() => nativeBackend.unary({ op: activation, x: plain.out, out: want }));
+          const preact = make(want.length).fill(Number.NaN);
+          const fused = { ...base, out: make(want.length).fill(Number.NaN), activation, preact };
+          withNativeAlways(() => nativeBackend.gemm(fused));
+          const what = `gemm+${activation} ${dtype} ${JSON.stringify({ batch, M, N, K })}`;
+          expectSame(fused.out, want, what);
+          expectSame(preact, plain.out, `${what} preact`);
+        }
+  });
+
   it("GELU epilogues equal the product followed by the native unary map, on every work split", () => {
     setNativeIsa("");
     const rng = new Rng(31);
@@ -141,7 +168,7 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
             withNativeAlways(() => nativeBackend.gemm(plain));
             const z = plain.out.slice();
             const want = new Float32Array(z.length);
-            withNativeAlways(() => nativeBackend.unary(activation, z, want));
+            withNativeAlways(() => nativeBackend.unary({ op: activation, x: z, out: want }));
             const preact = withPre ? new Float32Array(z.length).fill(Number.NaN) : null;
             const fused = { ...base, out: new Float32Array(z.length).fill(Number.NaN), activation, preact };
             withNativeAlways(() => nativeBackend.gemm(fused));

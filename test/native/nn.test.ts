@@ -53,16 +53,16 @@ describe.skipIf(!native)(
               const bwd = log ? "logSoftmaxBackward" : "softmaxBackward";
               const ref = like(x);
               const got = like(x);
-              cpuBackend[fwd](x, rows, n, ref);
-              withNativeAlways(() => nativeBackend[fwd](x, rows, n, got));
+              cpuBackend[fwd]({ x, rows, n, out: ref });
+              withNativeAlways(() => nativeBackend[fwd]({ x, rows, n, out: got }));
               const [rt, at] = tol(dtype, 2e-6, 1e-7);
               expectClose(got, ref, rt, at, `${fwd} ${dtype} ${rows}x${n}`);
               // backward on finite rows only
               const y = ref.map((v) => (Number.isFinite(v) ? v : log ? -30 : 0)) as FloatArray;
               const gr = like(x);
               const gg = like(x);
-              cpuBackend[bwd](y, gy, rows, n, gr);
-              withNativeAlways(() => nativeBackend[bwd](y, gy, rows, n, gg));
+              cpuBackend[bwd]({ y, gy, rows, n, gx: gr });
+              withNativeAlways(() => nativeBackend[bwd]({ y, gy, rows, n, gx: gg }));
               const [rb, ab] = tol(dtype, 1e-5, 1e-6);
               expectClose(gg, gr, rb, ab, `${bwd} ${dtype} ${rows}x${n}`);
             }
@@ -87,8 +87,30 @@ describe.skipIf(!native)(
               const mkr = () => (dtype === "float32" ? new Float32Array(rows) : new Float64Array(rows));
               const [o1, m1, r1] = [mk(), mkr(), mkr()];
               const [o2, m2, r2] = [mk(), mkr(), mkr()];
-              cpuBackend.layerNormForward(x, w, b, rows, n, eps, o1, m1, r1);
-              withNativeAlways(() => nativeBackend.layerNormForward(x, w, b, rows, n, eps, o2, m2, r2));
+              cpuBackend.layerNormForward({
+                x,
+                weight: w,
+                bias: b,
+                rows,
+                n,
+                eps,
+                out: o1,
+                mean: m1,
+                rstd: r1,
+              });
+              withNativeAlways(() =>
+                nativeBackend.layerNormForward({
+                  x,
+                  weight: w,
+                  bias: b,
+                  rows,
+                  n,
+                  eps,
+                  out: o2,
+                  mean: m2,
+                  rstd: r2,
+                }),
+              );
               const [rt, at] = tol(dtype, 1e-5, 1e-6);
               const what = `layerNorm ${dtype} ${rows}x${n} affine=${affine}`;
               expectClose(o2, o1, rt, at, `${what} out`);
@@ -101,9 +123,31 @@ describe.skipIf(!native)(
               const gw2 = w ? init.slice() : null;
               const gb1 = affine & 2 ? init.slice() : null;
               const gb2 = affine & 2 ? init.slice() : null;
-              cpuBackend.layerNormBackward(x, w, m1, r1, gy, rows, n, gx1, gw1, gb1);
+              cpuBackend.layerNormBackward({
+                x,
+                weight: w,
+                mean: m1,
+                rstd: r1,
+                gy,
+                rows,
+                n,
+                gx: gx1,
+                gw: gw1,
+                gb: gb1,
+              });
               withNativeAlways(() =>
-                nativeBackend.layerNormBackward(x, w, m1, r1, gy, rows, n, gx2, gw2, gb2),
+                nativeBackend.layerNormBackward({
+                  x,
+                  weight: w,
+                  mean: m1,
+                  rstd: r1,
+                  gy,
+                  rows,
+                  n,
+                  gx: gx2,
+                  gw: gw2,
+                  gb: gb2,
+                }),
               );
               const [rb, ab] = tol(dtype, 2e-5, 2e-6);
               expectClose(gx2, gx1, rb, ab, `${what} gx`);
@@ -134,9 +178,27 @@ describe.skipIf(!native)(
               if (rows > 1) logits[target[0]] = 40;
               const mk = () => (dtype === "float32" ? new Float32Array(rows) : new Float64Array(rows));
               const [l1, s1, l2, s2] = [mk(), mk(), mk(), mk()];
-              cpuBackend.crossEntropyForward(logits, target, rows, C, -100, smoothing, l1, s1);
+              cpuBackend.crossEntropyForward({
+                logits,
+                target,
+                rows,
+                C,
+                ignoreIndex: -100,
+                labelSmoothing: smoothing,
+                loss: l1,
+                lse: s1,
+              });
               withNativeAlways(() =>
-                nativeBackend.crossEntropyForward(logits, target, rows, C, -100, smoothing, l2, s2),
+                nativeBackend.crossEntropyForward({
+                  logits,
+                  target,
+                  rows,
+                  C,
+                  ignoreIndex: -100,
+                  labelSmoothing: smoothing,
+                  loss: l2,
+                  lse: s2,
+                }),
               );
               const what = `crossEntropy ${dtype} ${rows}x${C} ls=${smoothing}`;
               const [rt, at] = tol(dtype, 1e-5, 1e-6);
@@ -145,9 +207,29 @@ describe.skipIf(!native)(
               const gl = rng.float(dtype, rows);
               const g1 = like(logits);
               const g2 = like(logits);
-              cpuBackend.crossEntropyBackward(logits, target, s1, gl, rows, C, -100, smoothing, g1);
+              cpuBackend.crossEntropyBackward({
+                logits,
+                target,
+                lse: s1,
+                gLoss: gl,
+                rows,
+                C,
+                ignoreIndex: -100,
+                labelSmoothing: smoothing,
+                gLogits: g1,
+              });
               withNativeAlways(() =>
-                nativeBackend.crossEntropyBackward(logits, target, s1, gl, rows, C, -100, smoothing, g2),
+                nativeBackend.crossEntropyBackward({
+                  logits,
+                  target,
+                  lse: s1,
+                  gLoss: gl,
+                  rows,
+                  C,
+                  ignoreIndex: -100,
+                  labelSmoothing: smoothing,
+                  gLogits: g2,
+                }),
               );
               expectClose(g2, g1, rt, dtype === "float32" ? 1e-7 : 1e-14, `${what} grad`);
             }
@@ -165,8 +247,28 @@ describe.skipIf(!native)(
         new Float32Array(4),
         new Float32Array(4),
       ];
-      cpuBackend.crossEntropyForward(logits, target, 4, 100, -100, 0, l1, s1);
-      withNativeAlways(() => nativeBackend.crossEntropyForward(logits, target, 4, 100, -100, 0, l2, s2));
+      cpuBackend.crossEntropyForward({
+        logits,
+        target,
+        rows: 4,
+        C: 100,
+        ignoreIndex: -100,
+        labelSmoothing: 0,
+        loss: l1,
+        lse: s1,
+      });
+      withNativeAlways(() =>
+        nativeBackend.crossEntropyForward({
+          logits,
+          target,
+          rows: 4,
+          C: 100,
+          ignoreIndex: -100,
+          labelSmoothing: 0,
+          loss: l2,
+          lse: s2,
+        }),
+      );
       expectSame(l2, l1, "loss");
     });
 
@@ -190,7 +292,14 @@ describe.skipIf(!native)(
                 const o = { ...opts, step };
                 cpuAdamStep(a[0], g, a[1], a[2], a[3], o);
                 withNativeAlways(() =>
-                  nativeBackend.adamStepMulti([b[0]], [g], [b[1]], [b[2]], b[3] ? [b[3]] : null, o),
+                  nativeBackend.adamStepMulti({
+                    params: [b[0]],
+                    grads: [g],
+                    expAvgs: [b[1]],
+                    expAvgSqs: [b[2]],
+                    maxExpAvgSqs: b[3] ? [b[3]] : null,
+                    ...o,
+                  }),
                 );
               }
               const what = `adam ${dtype} decoupled=${decoupled} ams=${amsgrad} wd=${weightDecay}`;
@@ -217,14 +326,14 @@ describe.skipIf(!native)(
           const x = new ctor(outer * n * inner).map(() => rng.int(200));
           const o1 = new ctor(outer * m * inner);
           const o2 = new ctor(outer * m * inner);
-          cpuBackend.indexSelect(x, outer, n, inner, index, o1);
-          withNativeAlways(() => nativeBackend.indexSelect(x, outer, n, inner, index, o2));
+          cpuBackend.indexSelect({ x, outer, n, inner, index, out: o1 });
+          withNativeAlways(() => nativeBackend.indexSelect({ x, outer, n, inner, index, out: o2 }));
           expectSame(o2, o1, `indexSelect ${ctor.name}`);
           const gidx = new Int32Array(outer * m * inner).map(() => rng.int(n));
           const p1 = new ctor(outer * m * inner);
           const p2 = new ctor(outer * m * inner);
-          cpuBackend.gather(x, outer, n, inner, gidx, m, p1);
-          withNativeAlways(() => nativeBackend.gather(x, outer, n, inner, gidx, m, p2));
+          cpuBackend.gather({ x, outer, n, inner, index: gidx, m, out: p1 });
+          withNativeAlways(() => nativeBackend.gather({ x, outer, n, inner, index: gidx, m, out: p2 }));
           expectSame(p2, p1, `gather ${ctor.name}`);
         }
         for (const dtype of DT) {
@@ -232,14 +341,14 @@ describe.skipIf(!native)(
           const base = rng.float(dtype, outer * n * inner);
           const g1 = base.slice();
           const g2 = base.slice();
-          cpuBackend.indexAdd(gy, outer, n, inner, index, g1);
-          withNativeAlways(() => nativeBackend.indexAdd(gy, outer, n, inner, index, g2));
+          cpuBackend.indexAdd({ gy, outer, n, inner, index, gx: g1 });
+          withNativeAlways(() => nativeBackend.indexAdd({ gy, outer, n, inner, index, gx: g2 }));
           expectSame(g2, g1, `indexAdd ${dtype}`);
           const gidx = new Int32Array(outer * m * inner).map(() => rng.int(n));
           const s1 = base.slice();
           const s2 = base.slice();
-          cpuBackend.scatterAdd(gy, outer, n, inner, gidx, m, s1);
-          withNativeAlways(() => nativeBackend.scatterAdd(gy, outer, n, inner, gidx, m, s2));
+          cpuBackend.scatterAdd({ gy, outer, n, inner, index: gidx, m, gx: s1 });
+          withNativeAlways(() => nativeBackend.scatterAdd({ gy, outer, n, inner, index: gidx, m, gx: s2 }));
           expectSame(s2, s1, `scatterAdd ${dtype}`);
         }
       }
@@ -253,7 +362,17 @@ describe.skipIf(!native)(
       const gy = rng.f32(rows * n);
       const mean = new Float32Array(rows);
       const rstd = new Float32Array(rows);
-      nativeBackend.layerNormForward(x, null, null, rows, n, 1e-5, new Float32Array(rows * n), mean, rstd);
+      nativeBackend.layerNormForward({
+        x,
+        weight: null,
+        bias: null,
+        rows,
+        n,
+        eps: 1e-5,
+        out: new Float32Array(rows * n),
+        mean,
+        rstd,
+      });
       const hw = setNumThreads(64);
       const outs: Float32Array[][] = [];
       for (const nt of [hw, 1, hw]) {
@@ -261,9 +380,9 @@ describe.skipIf(!native)(
         const gx = new Float32Array(rows * n);
         const gw = new Float32Array(n);
         const gb = new Float32Array(n);
-        nativeBackend.layerNormBackward(x, null, mean, rstd, gy, rows, n, gx, gw, gb);
+        nativeBackend.layerNormBackward({ x, weight: null, mean, rstd, gy, rows, n, gx, gw, gb });
         const s = new Float32Array(n);
-        nativeBackend.reduce("sum", x, 1, rows, n, s);
+        nativeBackend.reduce({ op: "sum", x, outer: 1, n: rows, inner: n, out: s });
         outs.push([gx, gw, gb, s]);
       }
       setNumThreads(hw);

@@ -51,7 +51,16 @@ describe.skipIf(!native)(
                 const opts = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, step, decoupled };
                 for (let i = 0; i < SIZES.length; i++)
                   cpuAdamStep(a[0][i], g[i], a[1][i], a[2][i], a[3]?.[i] ?? null, opts);
-                withNativeAlways(() => nativeBackend.adamStepMulti(b[0], g, b[1], b[2], b[3], opts));
+                withNativeAlways(() =>
+                  nativeBackend.adamStepMulti({
+                    params: b[0],
+                    grads: g,
+                    expAvgs: b[1],
+                    expAvgSqs: b[2],
+                    maxExpAvgSqs: b[3],
+                    ...opts,
+                  }),
+                );
               }
               // Same float64 arithmetic per element as the single-tensor kernel.
               for (let k = 0; k < 4; k++) {
@@ -79,19 +88,21 @@ describe.skipIf(!native)(
           const xs = SIZES.map((n) => rng.float(dtype, n, -3, 3));
           const s1 = new Float64Array(xs.length);
           const s2 = new Float64Array(xs.length);
-          cpuBackend.sumOfSquares(xs, s1);
-          withNativeAlways(() => nativeBackend.sumOfSquares(xs, s2));
+          cpuBackend.sumOfSquares({ xs, out: s1 });
+          withNativeAlways(() => nativeBackend.sumOfSquares({ xs, out: s2 }));
           // Σx² over up to 70001 terms: the summation orders differ, each within a few ulps of the sum.
           expectClose(s2, s1, 1e-13, 0, `sumOfSquares ${dtype}`);
           const a = copyList(xs);
           const b = copyList(xs);
-          cpuBackend.scaleInPlace(a, 0.3719);
-          withNativeAlways(() => nativeBackend.scaleInPlace(b, 0.3719));
+          cpuBackend.scaleInPlace({ xs: a, scale: 0.3719 });
+          withNativeAlways(() => nativeBackend.scaleInPlace({ xs: b, scale: 0.3719 }));
           for (let i = 0; i < xs.length; i++) expectSame(b[i], a[i], `scaleInPlace ${dtype} tensor ${i}`);
         }
         // Empty list and empty tensors.
         const out = new Float64Array(2).fill(7);
-        withNativeAlways(() => nativeBackend.sumOfSquares([new Float32Array(0), new Float32Array(0)], out));
+        withNativeAlways(() =>
+          nativeBackend.sumOfSquares({ xs: [new Float32Array(0), new Float32Array(0)], out }),
+        );
         expect([...out]).toEqual([0, 0]);
       });
     }
@@ -106,7 +117,7 @@ describe.skipIf(!native)(
       for (const nt of [hw, 1]) {
         setNumThreads(nt);
         const s = new Float64Array(xs.length);
-        nativeBackend.sumOfSquares(xs, s);
+        nativeBackend.sumOfSquares({ xs, out: s });
         sums.push(s);
         const p = copyList(xs);
         const m = SIZES.map((n) => new Float32Array(n));
@@ -120,7 +131,14 @@ describe.skipIf(!native)(
           step: 1,
           decoupled: true,
         };
-        nativeBackend.adamStepMulti(p, g, m, v, null, opts);
+        nativeBackend.adamStepMulti({
+          params: p,
+          grads: g,
+          expAvgs: m,
+          expAvgSqs: v,
+          maxExpAvgSqs: null,
+          ...opts,
+        });
         params.push(p);
       }
       setNumThreads(hw);
@@ -142,12 +160,28 @@ describe("reference multi-tensor optimizer kernels", () => {
       step: 1,
       decoupled: false,
     };
-    expect(() => cpuBackend.adamStepMulti(a, [], a, a, null, opts)).toThrow(
-      /adamStepMulti: lists of 1 and 0/,
+    expect(() =>
+      cpuBackend.adamStepMulti({
+        params: a,
+        grads: [],
+        expAvgs: a,
+        expAvgSqs: a,
+        maxExpAvgSqs: null,
+        ...opts,
+      }),
+    ).toThrow(/adamStepMulti: lists of 1 and 0/);
+    expect(() =>
+      cpuBackend.adamStepMulti({
+        params: a,
+        grads: [new Float32Array(2)],
+        expAvgs: a,
+        expAvgSqs: a,
+        maxExpAvgSqs: null,
+        ...opts,
+      }),
+    ).toThrow(/adamStepMulti: array 0 has 2 elements/);
+    expect(() => cpuBackend.sumOfSquares({ xs: a, out: new Float64Array(0) })).toThrow(
+      /sumOfSquares: out has 0 slots/,
     );
-    expect(() => cpuBackend.adamStepMulti(a, [new Float32Array(2)], a, a, null, opts)).toThrow(
-      /adamStepMulti: array 0 has 2 elements/,
-    );
-    expect(() => cpuBackend.sumOfSquares(a, new Float64Array(0))).toThrow(/sumOfSquares: out has 0 slots/);
   });
 });

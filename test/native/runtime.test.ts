@@ -70,7 +70,7 @@ describe.skipIf(!native)(`native runtime${skipReason ? ` (${skipReason})` : ""}`
     const outs = [1, hw, 1].map((nt) => {
       setNumThreads(nt);
       const y = new Float32Array(x.length);
-      nativeBackend.unary("gelu", x, y);
+      nativeBackend.unary({ op: "gelu", x, out: y });
       return y;
     });
     setNumThreads(hw);

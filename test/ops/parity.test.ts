@@ -15,6 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { UNARY_OPS } from "../../src/backend/op-table.js";
 import type { Tensor } from "../../src/index.js";
 import * as q from "../../src/index.js";
 import { expectClose } from "../helpers.js";
@@ -55,6 +56,8 @@ interface Fixture {
 const FIXTURES = new URL("../fixtures/ops/", import.meta.url);
 const load = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURES), "utf8")) as Fixture;
 const fixtures = [load("parity-float32.json"), load("parity-float64.json")];
+/** Goldens of every row of the unary table, both dtypes in one file (`gen_op_fixtures.py unary`). */
+const unaryFixtures = JSON.parse(readFileSync(new URL("unary.json", FIXTURES), "utf8")) as Fixture[];
 
 function decode(v: Num | unknown): number {
   if (v === "Infinity") return Number.POSITIVE_INFINITY;
@@ -110,8 +113,9 @@ const dimOf = (kw: Kw) => (kw.dim ?? undefined) as q.Dims;
 const keep = (kw: Kw) => ({ keepdim: (kw.keepdim as boolean | undefined) ?? false });
 const reduction = (kw: Kw) => kw.reduction as q.Reduction | undefined;
 
-/** qkv's call for each fixture op name. */
+/** qkv's call for each fixture op name: every unary table row, then the hand-written ops. */
 const ADAPTERS: Record<string, Adapter> = {
+  ...Object.fromEntries(UNARY_OPS.map((r) => [r.name, unary(q.unaryOps[r.name])])),
   add: binary(q.add),
   sub: binary(q.sub),
   mul: binary(q.mul),
@@ -302,7 +306,18 @@ describe("PyTorch parity fixtures", () => {
   });
 });
 
-for (const f of fixtures) {
+describe("unary op table goldens", () => {
+  it("cover every row of the table in both dtypes (regenerate them after adding a row)", () => {
+    expect(unaryFixtures.map((f) => f.dtype)).toEqual(["float32", "float64"]);
+    for (const f of unaryFixtures) {
+      expect(f.torch_version).toMatch(/^\d+\.\d+/);
+      const ops = new Set(f.cases.map((c) => c.op));
+      for (const { name } of UNARY_OPS) expect(ops.has(name), `${f.dtype} goldens of ${name}`).toBe(true);
+    }
+  });
+});
+
+for (const f of [...fixtures, ...unaryFixtures]) {
   describe(`parity with torch ${f.torch_version} (${f.dtype})`, () => {
     for (const c of f.cases) it(c.name, () => runCase(c));
   });

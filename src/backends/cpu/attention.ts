@@ -6,6 +6,8 @@
  */
 import {
   type AttentionArgs,
+  type AttentionBackwardArgs,
+  type AttentionForwardArgs,
   type AttentionLayout,
   contiguousAttentionLayout,
   type FloatArray,
@@ -46,7 +48,8 @@ function scores(
   }
 }
 
-export function attentionForward(args: AttentionArgs, out: FloatArray, lse: FloatArray): void {
+export function attentionForward(args: AttentionForwardArgs): void {
+  const { out, lse } = args;
   const { B, H, T, S, Dv, v } = args;
   const lay = args.layout ?? contiguousAttentionLayout(args);
   const s = new Float64Array(S);
@@ -92,15 +95,8 @@ function zeroHeads(a: FloatArray, l: HeadLayout, B: number, H: number, rows: num
       for (let r = 0; r < rows; r++) a.fill(0, base(l, b, h) + r * l.row, base(l, b, h) + r * l.row + cols);
 }
 
-export function attentionBackward(
-  args: AttentionArgs,
-  out: FloatArray,
-  lse: FloatArray,
-  gOut: FloatArray,
-  gq: FloatArray,
-  gk: FloatArray,
-  gv: FloatArray,
-): void {
+export function attentionBackward(args: AttentionBackwardArgs): void {
+  const { out, lse, gOut, gq, gk, gv } = args;
   const { B, H, T, S, D, Dv, q, k, v, scale } = args;
   const lay = args.layout ?? contiguousAttentionLayout(args);
   zeroHeads(gq, lay.q, B, H, T, D);

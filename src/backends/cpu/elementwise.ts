@@ -1,143 +1,35 @@
 /** Reference elementwise kernels: unary maps and their derivatives, broadcast binary ops, where, clamp. */
-import type { AnyArray, BinaryOp, CompareOp, FloatArray, Strided, UnaryOp } from "../../backend/backend.js";
-import { erf } from "./math.js";
+import type {
+  BinaryArgs,
+  ClampArgs,
+  CompareArgs,
+  CopyArgs,
+  FillArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
+  WhereArgs,
+} from "../../backend/backend.js";
+import { binaryRow, compareRow, unaryRow } from "../../backend/op-table.js";
 import { forEach2, positions } from "./strided.js";
 
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 0.3989422804014327;
-const GELU_TANH_K = 0.7978845608028654; // √(2/π)
-const GELU_TANH_C = 0.044715;
+// The scalar maps of every op are rows of the op tables; these loops only apply them.
 
-function sigmoid(x: number): number {
-  // Split on the sign so exp never overflows.
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-function unaryFn(op: UnaryOp): (x: number) => number {
-  switch (op) {
-    case "neg":
-      return (x) => -x;
-    case "exp":
-      return Math.exp;
-    case "log":
-      return Math.log;
-    case "sqrt":
-      return Math.sqrt;
-    case "rsqrt":
-      return (x) => 1 / Math.sqrt(x);
-    case "abs":
-      return Math.abs;
-    case "tanh":
-      return Math.tanh;
-    case "sigmoid":
-      return sigmoid;
-    case "relu":
-      return (x) => (x > 0 ? x : x === x ? 0 : x);
-    case "gelu":
-      return (x) => 0.5 * x * (1 + erf(x * SQRT1_2));
-    case "geluTanh":
-      return (x) => 0.5 * x * (1 + Math.tanh(GELU_TANH_K * (x + GELU_TANH_C * x * x * x)));
-    case "silu":
-      return (x) => x * sigmoid(x);
-    case "sin":
-      return Math.sin;
-    case "cos":
-      return Math.cos;
-    case "square":
-      return (x) => x * x;
-    case "reciprocal":
-      return (x) => 1 / x;
-    case "sign":
-      return (x) => (x > 0 ? 1 : x < 0 ? -1 : x === x ? 0 : x);
-  }
-}
-
-/** d f(x)/dx expressed through x and y = f(x). */
-function derivative(op: UnaryOp): (x: number, y: number) => number {
-  switch (op) {
-    case "neg":
-      return () => -1;
-    case "exp":
-      return (_x, y) => y;
-    case "log":
-      return (x) => 1 / x;
-    case "sqrt":
-      return (_x, y) => 0.5 / y;
-    case "rsqrt":
-      return (x, y) => (-0.5 * y) / x;
-    case "abs":
-      return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
-    case "tanh":
-      return (_x, y) => 1 - y * y;
-    case "sigmoid":
-      return (_x, y) => y * (1 - y);
-    case "relu":
-      return (x) => (x > 0 ? 1 : 0);
-    case "gelu":
-      // Φ(x) + x·φ(x)
-      return (x) => 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-    case "geluTanh":
-      return (x) => {
-        const t = Math.tanh(GELU_TANH_K * (x + GELU_TANH_C * x * x * x));
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_TANH_K * (1 + 3 * GELU_TANH_C * x * x);
-      };
-    case "silu":
-      return (x) => {
-        const s = sigmoid(x);
-        return s * (1 + x * (1 - s));
-      };
-    case "sin":
-      return Math.cos;
-    case "cos":
-      return (x) => -Math.sin(x);
-    case "square":
-      return (x) => 2 * x;
-    case "reciprocal":
-      return (_x, y) => -y * y;
-    case "sign":
-      return () => 0;
-  }
-}
-
-export function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
-  const f = unaryFn(op);
+export function unary(args: UnaryArgs): void {
+  const { op, x, out } = args;
+  const f = unaryRow[op].f;
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
 }
 
-export function unaryBackward(
-  op: UnaryOp,
-  x: FloatArray,
-  y: FloatArray,
-  gy: FloatArray,
-  gx: FloatArray,
-): void {
-  const d = derivative(op);
+export function unaryBackward(args: UnaryBackwardArgs): void {
+  const { op, x, y, gy, gx } = args;
+  const d = unaryRow[op].df;
   for (let i = 0; i < x.length; i++) gx[i] = gy[i] * d(x[i], y[i]);
 }
 
-function binaryFn(op: BinaryOp, intResult: boolean): (a: number, b: number) => number {
-  switch (op) {
-    case "add":
-      return (a, b) => a + b;
-    case "sub":
-      return (a, b) => a - b;
-    case "mul":
-      return intResult ? (a, b) => Math.imul(a, b) : (a, b) => a * b;
-    case "div":
-      return (a, b) => a / b;
-    case "pow":
-      return (a, b) => a ** b;
-    case "maximum":
-      return (a, b) => (a !== a || b !== b ? Number.NaN : a > b ? a : b);
-    case "minimum":
-      return (a, b) => (a !== a || b !== b ? Number.NaN : a < b ? a : b);
-  }
-}
-
-export function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, out: AnyArray): void {
-  const f = binaryFn(op, out instanceof Int32Array);
+export function binary(args: BinaryArgs): void {
+  const { op, shape, a, b, out } = args;
+  const row = binaryRow[op];
+  const f = out instanceof Int32Array && row.fi ? row.fi : row.f;
   const A = a.data;
   const B = b.data;
   forEach2(shape, a, b, (i, pa, sa, pb, sb, n) => {
@@ -145,31 +37,9 @@ export function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: St
   });
 }
 
-function compareFn(op: CompareOp): (a: number, b: number) => boolean {
-  switch (op) {
-    case "eq":
-      return (a, b) => a === b;
-    case "ne":
-      return (a, b) => a !== b;
-    case "lt":
-      return (a, b) => a < b;
-    case "le":
-      return (a, b) => a <= b;
-    case "gt":
-      return (a, b) => a > b;
-    case "ge":
-      return (a, b) => a >= b;
-  }
-}
-
-export function compare(
-  op: CompareOp,
-  shape: readonly number[],
-  a: Strided,
-  b: Strided,
-  out: Uint8Array,
-): void {
-  const f = compareFn(op);
+export function compare(args: CompareArgs): void {
+  const { op, shape, a, b, out } = args;
+  const f = compareRow[op].f;
   const A = a.data;
   const B = b.data;
   forEach2(shape, a, b, (i, pa, sa, pb, sb, n) => {
@@ -177,13 +47,8 @@ export function compare(
   });
 }
 
-export function where(
-  shape: readonly number[],
-  cond: Strided<Uint8Array>,
-  a: Strided,
-  b: Strided,
-  out: AnyArray,
-): void {
+export function where(args: WhereArgs): void {
+  const { shape, cond, a, b, out } = args;
   const pc = positions(shape, cond);
   const C = cond.data;
   const A = a.data;
@@ -193,14 +58,16 @@ export function where(
   });
 }
 
-export function clamp(x: AnyArray, lo: number, hi: number, out: AnyArray): void {
+export function clamp(args: ClampArgs): void {
+  const { x, lo, hi, out } = args;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     out[i] = v !== v ? v : v < lo ? lo : v > hi ? hi : v;
   }
 }
 
-export function copy(shape: readonly number[], src: Strided, dst: Strided): void {
+export function copy(args: CopyArgs): void {
+  const { shape, src, dst } = args;
   const S = src.data;
   const D = dst.data;
   // bool destinations hold 0/1, whatever the source value.
@@ -220,7 +87,8 @@ export function copy(shape: readonly number[], src: Strided, dst: Strided): void
   });
 }
 
-export function fill(out: AnyArray, value: number): void {
+export function fill(args: FillArgs): void {
+  const { out, value } = args;
   out.fill(value);
 }
 

@@ -43,6 +43,7 @@ export function gemm(args: GemmArgs): void {
     // The epilogue: z (after the bias) goes to preact, f(z) to out.
     const n = batch * M * N;
     if (args.preact) args.preact.set(out.subarray(0, n));
-    unary(args.activation, out.subarray(0, n), out.subarray(0, n));
+    const z = out.subarray(0, n);
+    unary({ op: args.activation, x: z, out: z });
   }
 }

@@ -1,14 +1,8 @@
 /** Reference gather/scatter kernels over the middle axis of (outer, n, inner) buffers. */
-import type { AnyArray, FloatArray } from "../../backend/backend.js";
+import type { GatherArgs, IndexAddArgs, IndexSelectArgs, ScatterAddArgs } from "../../backend/backend.js";
 
-export function indexSelect(
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  out: AnyArray,
-): void {
+export function indexSelect(args: IndexSelectArgs): void {
+  const { x, outer, n, inner, index, out } = args;
   const m = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
@@ -19,14 +13,8 @@ export function indexSelect(
   }
 }
 
-export function indexAdd(
-  gy: FloatArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  gx: FloatArray,
-): void {
+export function indexAdd(args: IndexAddArgs): void {
+  const { gy, outer, n, inner, index, gx } = args;
   const m = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
@@ -37,15 +25,8 @@ export function indexAdd(
   }
 }
 
-export function gather(
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  m: number,
-  out: AnyArray,
-): void {
+export function gather(args: GatherArgs): void {
+  const { x, outer, n, inner, index, m, out } = args;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       for (let i = 0; i < inner; i++) {
@@ -56,15 +37,8 @@ export function gather(
   }
 }
 
-export function scatterAdd(
-  gy: FloatArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  m: number,
-  gx: FloatArray,
-): void {
+export function scatterAdd(args: ScatterAddArgs): void {
+  const { gy, outer, n, inner, index, m, gx } = args;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       for (let i = 0; i < inner; i++) {

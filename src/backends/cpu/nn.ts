@@ -1,7 +1,16 @@
 /** Reference fused neural-network kernels on rows: softmax, log-softmax, layer norm, cross-entropy. */
-import type { FloatArray } from "../../backend/backend.js";
+import type {
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
+  FloatArray,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  RowsArgs,
+  RowsBackwardArgs,
+} from "../../backend/backend.js";
 
-export function softmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
+export function softmaxForward(args: RowsArgs): void {
+  const { x, rows, n, out } = args;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     // Subtract the row max so exp never overflows.
@@ -19,13 +28,8 @@ export function softmaxForward(x: FloatArray, rows: number, n: number, out: Floa
   }
 }
 
-export function softmaxBackward(
-  y: FloatArray,
-  gy: FloatArray,
-  rows: number,
-  n: number,
-  gx: FloatArray,
-): void {
+export function softmaxBackward(args: RowsBackwardArgs): void {
+  const { y, gy, rows, n, gx } = args;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let dot = 0;
@@ -44,7 +48,8 @@ function rowLogSumExp(x: FloatArray, o: number, n: number): number {
   return max + Math.log(sum);
 }
 
-export function logSoftmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
+export function logSoftmaxForward(args: RowsArgs): void {
+  const { x, rows, n, out } = args;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     const lse = rowLogSumExp(x, o, n);
@@ -52,13 +57,8 @@ export function logSoftmaxForward(x: FloatArray, rows: number, n: number, out: F
   }
 }
 
-export function logSoftmaxBackward(
-  y: FloatArray,
-  gy: FloatArray,
-  rows: number,
-  n: number,
-  gx: FloatArray,
-): void {
+export function logSoftmaxBackward(args: RowsBackwardArgs): void {
+  const { y, gy, rows, n, gx } = args;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let sum = 0;
@@ -67,17 +67,8 @@ export function logSoftmaxBackward(
   }
 }
 
-export function layerNormForward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  bias: FloatArray | null,
-  rows: number,
-  n: number,
-  eps: number,
-  out: FloatArray,
-  mean: FloatArray,
-  rstd: FloatArray,
-): void {
+export function layerNormForward(args: LayerNormArgs): void {
+  const { x, weight, bias, rows, n, eps, out, mean, rstd } = args;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let m = 0;
@@ -100,18 +91,8 @@ export function layerNormForward(
   }
 }
 
-export function layerNormBackward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  mean: FloatArray,
-  rstd: FloatArray,
-  gy: FloatArray,
-  rows: number,
-  n: number,
-  gx: FloatArray,
-  gw: FloatArray | null,
-  gb: FloatArray | null,
-): void {
+export function layerNormBackward(args: LayerNormBackwardArgs): void {
+  const { x, weight, mean, rstd, gy, rows, n, gx, gw, gb } = args;
   const gwAcc = gw ? new Float64Array(n) : null;
   const gbAcc = gb ? new Float64Array(n) : null;
   for (let r = 0; r < rows; r++) {
@@ -141,16 +122,8 @@ export function layerNormBackward(
   if (gb && gbAcc) for (let j = 0; j < n; j++) gb[j] += gbAcc[j];
 }
 
-export function crossEntropyForward(
-  logits: FloatArray,
-  target: Int32Array,
-  rows: number,
-  C: number,
-  ignoreIndex: number,
-  labelSmoothing: number,
-  loss: FloatArray,
-  lse: FloatArray,
-): void {
+export function crossEntropyForward(args: CrossEntropyArgs): void {
+  const { logits, target, rows, C, ignoreIndex, labelSmoothing, loss, lse } = args;
   for (let r = 0; r < rows; r++) {
     const o = r * C;
     const t = target[r];
@@ -172,17 +145,8 @@ export function crossEntropyForward(
   }
 }
 
-export function crossEntropyBackward(
-  logits: FloatArray,
-  target: Int32Array,
-  lse: FloatArray,
-  gLoss: FloatArray,
-  rows: number,
-  C: number,
-  ignoreIndex: number,
-  labelSmoothing: number,
-  gLogits: FloatArray,
-): void {
+export function crossEntropyBackward(args: CrossEntropyBackwardArgs): void {
+  const { logits, target, lse, gLoss, rows, C, ignoreIndex, labelSmoothing, gLogits } = args;
   const smooth = labelSmoothing / C;
   for (let r = 0; r < rows; r++) {
     const o = r * C;

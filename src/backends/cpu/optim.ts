@@ -1,5 +1,11 @@
 /** Reference optimizer kernels. */
-import type { AdamStepOptions, FloatArray } from "../../backend/backend.js";
+import type {
+  AdamStepArgs,
+  AdamStepOptions,
+  FloatArray,
+  ScaleInPlaceArgs,
+  SumOfSquaresArgs,
+} from "../../backend/backend.js";
 
 /** Adam / AdamW exactly as torch.optim's single-tensor implementation orders the arithmetic. */
 export function adamStep(
@@ -32,14 +38,9 @@ export function adamStep(
 }
 
 /** adamStep over each parameter in turn. */
-export function adamStepMulti(
-  params: readonly FloatArray[],
-  grads: readonly FloatArray[],
-  expAvgs: readonly FloatArray[],
-  expAvgSqs: readonly FloatArray[],
-  maxExpAvgSqs: readonly FloatArray[] | null,
-  opts: AdamStepOptions,
-): void {
+export function adamStepMulti(args: AdamStepArgs): void {
+  const { params, grads, expAvgs, expAvgSqs, maxExpAvgSqs } = args;
+  const opts = args;
   checkLists("adamStepMulti", params, [grads, expAvgs, expAvgSqs, ...(maxExpAvgSqs ? [maxExpAvgSqs] : [])]);
   for (let i = 0; i < params.length; i++) {
     adamStep(params[i], grads[i], expAvgs[i], expAvgSqs[i], maxExpAvgSqs ? maxExpAvgSqs[i] : null, opts);
@@ -47,7 +48,8 @@ export function adamStepMulti(
 }
 
 /** out[i] = Σⱼ xs[i][j]², summed left to right in float64. */
-export function sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void {
+export function sumOfSquares(args: SumOfSquaresArgs): void {
+  const { xs, out } = args;
   if (out.length < xs.length)
     throw new Error(`sumOfSquares: out has ${out.length} slots for ${xs.length} arrays`);
   for (let i = 0; i < xs.length; i++) {
@@ -59,7 +61,8 @@ export function sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void
 }
 
 /** xs[i][j] ← xs[i][j]·scale (the float64 product, rounded once when stored). */
-export function scaleInPlace(xs: readonly FloatArray[], scale: number): void {
+export function scaleInPlace(args: ScaleInPlaceArgs): void {
+  const { xs, scale } = args;
   for (const x of xs) for (let j = 0; j < x.length; j++) x[j] *= scale;
 }
 

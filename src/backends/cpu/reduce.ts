@@ -1,14 +1,8 @@
 /** Reference reductions over the middle axis of a contiguous (outer, n, inner) buffer. */
-import type { AnyArray, ArgReduceOp, ReduceOp } from "../../backend/backend.js";
+import type { ArgReduceArgs, ReduceArgs } from "../../backend/backend.js";
 
-export function reduce(
-  op: ReduceOp,
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  out: AnyArray,
-): void {
+export function reduce(args: ReduceArgs): void {
+  const { op, x, outer, n, inner, out } = args;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
@@ -44,14 +38,8 @@ export function reduce(
   }
 }
 
-export function argReduce(
-  op: ArgReduceOp,
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  out: Int32Array,
-): void {
+export function argReduce(args: ArgReduceArgs): void {
+  const { op, x, outer, n, inner, out } = args;
   const better = op === "argmax" ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {

@@ -3,11 +3,14 @@
  * statically, so bundling the library for a browser keeps working: on Node ≥ 20.16 the loader reaches
  * `require` through `process.getBuiltinModule("module")`, anywhere else it reports why it cannot load.
  */
+import { OP_TABLES, type OpFamily } from "../../backend/op-table.js";
 
 /** Functions exported by the C++ addon (see native/addon.cc for the meta layout of each). */
 export interface NativeAddon {
   setMeta(meta: Float64Array): void;
   info(): { isa: string; threads: number; hwThreads: number };
+  /** The op names of each family in code order, as compiled in from the generated native/gen/qkv_ops.h. */
+  opTable(): Record<OpFamily, string[]>;
   setNumThreads(n: number): number;
   setIsa(name: string): string | null;
   noop(...arrays: ArrayBufferView[]): void;
@@ -118,9 +121,11 @@ function tryLoad(): NativeAddon | null {
   for (const file of candidates) {
     try {
       const a = req(file) as NativeAddon;
+      checkOpTable(a, file);
       a.setMeta(meta);
       return a;
     } catch (e) {
+      if (e instanceof StaleAddonError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       // A missing file is expected for one of the candidates; anything else is the real reason.
       if (!/Cannot find module|no such file|ENOENT/i.test(msg)) errors.push(msg.split("\n")[0]);
@@ -129,6 +134,28 @@ function tryLoad(): NativeAddon | null {
   throw new Error(
     errors[0] ?? "build/Release/qkv_native.node not found (build it with `node scripts/build-native.mjs`)",
   );
+}
+
+/** Why an addon's op codes differ from this build's op tables, or null when they agree. */
+export function opTableMismatch(compiled: Partial<Record<OpFamily, readonly string[]>>): string | null {
+  for (const family of Object.keys(OP_TABLES) as OpFamily[]) {
+    const want = OP_TABLES[family].map((r) => r.name);
+    const got = compiled[family] ?? [];
+    if (want.length !== got.length || want.some((n, i) => got[i] !== n))
+      return `${family} ops [${got.join(", ")}] but src/backend/op-table.ts has [${want.join(", ")}]`;
+  }
+  return null;
+}
+
+class StaleAddonError extends Error {}
+
+function checkOpTable(a: NativeAddon, file: string): void {
+  const why =
+    typeof a.opTable === "function" ? opTableMismatch(a.opTable()) : "no op table (built before it had one)";
+  if (why)
+    throw new StaleAddonError(
+      `stale build ${file}: ${why}; rebuild it with \`node scripts/build-native.mjs\``,
+    );
 }
 
 /** The loaded addon, or null when it cannot be used here (see {@link addonLoadError}). Never throws. */

@@ -11,45 +11,49 @@
  * const be = loadNativeBackend(); // null when the addon is not built, see nativeLoadError()
  */
 import type {
+  AdamStepArgs,
   AdamStepOptions,
-  AnyArray,
   AttentionArgs,
+  AttentionBackwardArgs,
+  AttentionForwardArgs,
   Backend,
-  BinaryOp,
-  CompareOp,
+  BinaryArgs,
+  ClampArgs,
+  CompareArgs,
+  CopyArgs,
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
   FloatArray,
+  GatherArgs,
   GemmArgs,
-  ReduceOp,
+  IndexAddArgs,
+  IndexSelectArgs,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  ReduceArgs,
+  RowsArgs,
+  RowsBackwardArgs,
+  ScaleInPlaceArgs,
+  ScatterAddArgs,
   Strided,
+  SumOfSquaresArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
   UnaryOp,
+  WhereArgs,
 } from "../../backend/backend.js";
 import type { FusedTransformerLayer, TransformerLayerArgs } from "../../backend/fused.js";
+import { opCodes, unaryRow } from "../../backend/op-table.js";
 import { cpuBackend } from "../cpu/index.js";
 import { addonLoadError, loadAddon, meta, type NativeAddon } from "./binding.js";
+import { ML } from "./meta-layout.js";
 
-// Operation codes: must match the enums of native/common.h.
-const UNARY: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  abs: 5,
-  tanh: 6,
-  sigmoid: 7,
-  relu: 8,
-  gelu: 9,
-  geluTanh: 10,
-  silu: 11,
-  sin: 12,
-  cos: 13,
-  square: 14,
-  reciprocal: 15,
-  sign: 16,
-};
-const BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
-const COMPARE: Record<CompareOp, number> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 };
-const REDUCE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, prod: 3 };
+// Operation codes: row positions in the op tables, which also generate the addon's enums (the loader
+// refuses an addon whose compiled-in op lists differ, see binding.ts).
+const UNARY = opCodes("unary");
+const BINARY = opCodes("binary");
+const COMPARE = opCodes("compare");
+const REDUCE = opCodes("reduce");
 
 /**
  * Below these sizes the reference JS loops beat the cost of crossing into C++ (about 0.1 µs per call
@@ -76,9 +80,6 @@ export const nativeThresholds = {
   /** B·H·T·S·(D+Dv) of attention */
   attention: 64,
 };
-
-/** Unary ops whose reference loop is cheap (no transcendental function). */
-const CHEAP_UNARY = new Set<UnaryOp>(["neg", "abs", "relu", "square", "sign", "sqrt", "rsqrt", "reciprocal"]);
 
 let A: NativeAddon | null = null;
 
@@ -110,90 +111,92 @@ function putNd(p: number, shape: readonly number[], ops: readonly Strided[]): bo
 
 // ---- memory ------------------------------------------------------------------------------------
 
-function copy(shape: readonly number[], src: Strided, dst: Strided): void {
+function copy(args: CopyArgs): void {
+  const { shape, src, dst } = args;
   if (
     numel(shape) < nativeThresholds.elementwise ||
-    !putNd(0, shape, [src, dst]) ||
+    !putNd(ML.strided.nd, shape, [src, dst]) ||
     !addon().copy(src.data, dst.data)
   ) {
-    cpuBackend.copy(shape, src, dst);
+    cpuBackend.copy(args);
   }
 }
 
 // ---- element-wise ------------------------------------------------------------------------------
 
 function unaryMin(op: UnaryOp): number {
-  return CHEAP_UNARY.has(op) ? nativeThresholds.elementwise : nativeThresholds.transcendental;
+  return unaryRow[op].cheap ? nativeThresholds.elementwise : nativeThresholds.transcendental;
 }
 
-function unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
+function unary(args: UnaryArgs): void {
+  const { op, x, out } = args;
   if (x.length >= unaryMin(op)) {
-    meta[0] = UNARY[op];
+    meta[ML.unary.op] = UNARY[op];
     if (addon().unary(x, out)) return;
   }
-  cpuBackend.unary(op, x, out);
+  cpuBackend.unary(args);
 }
 
-function unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, gy: FloatArray, gx: FloatArray): void {
+function unaryBackward(args: UnaryBackwardArgs): void {
+  const { op, x, y, gy, gx } = args;
   if (x.length >= unaryMin(op)) {
-    meta[0] = UNARY[op];
+    meta[ML.unary.op] = UNARY[op];
     if (addon().unaryBackward(x, y, gy, gx)) return;
   }
-  cpuBackend.unaryBackward(op, x, y, gy, gx);
+  cpuBackend.unaryBackward(args);
 }
 
-function binary(op: BinaryOp, shape: readonly number[], a: Strided, b: Strided, out: AnyArray): void {
+function binary(args: BinaryArgs): void {
+  const { op, shape, a, b, out } = args;
   if (
     numel(shape) >= nativeThresholds.elementwise &&
     (out instanceof Float32Array || out instanceof Float64Array)
   ) {
-    meta[0] = BINARY[op];
-    if (putNd(1, shape, [a, b]) && addon().binary(a.data, b.data, out)) return;
+    meta[ML.binary.op] = BINARY[op];
+    if (putNd(ML.binary.nd, shape, [a, b]) && addon().binary(a.data, b.data, out)) return;
   }
-  cpuBackend.binary(op, shape, a, b, out);
+  cpuBackend.binary(args);
 }
 
-function compare(op: CompareOp, shape: readonly number[], a: Strided, b: Strided, out: Uint8Array): void {
+function compare(args: CompareArgs): void {
+  const { op, shape, a, b, out } = args;
   if (numel(shape) >= nativeThresholds.elementwise) {
-    meta[0] = COMPARE[op];
-    if (putNd(1, shape, [a, b]) && addon().compare(a.data, b.data, out)) return;
+    meta[ML.compare.op] = COMPARE[op];
+    if (putNd(ML.compare.nd, shape, [a, b]) && addon().compare(a.data, b.data, out)) return;
   }
-  cpuBackend.compare(op, shape, a, b, out);
+  cpuBackend.compare(args);
 }
 
-function where(
-  shape: readonly number[],
-  cond: Strided<Uint8Array>,
-  a: Strided,
-  b: Strided,
-  out: AnyArray,
-): void {
-  if (numel(shape) >= nativeThresholds.elementwise && putNd(0, shape, [cond, a, b])) {
+function where(args: WhereArgs): void {
+  const { shape, cond, a, b, out } = args;
+  if (numel(shape) >= nativeThresholds.elementwise && putNd(ML.strided.nd, shape, [cond, a, b])) {
     if (addon().where(cond.data, a.data, b.data, out)) return;
   }
-  cpuBackend.where(shape, cond, a, b, out);
+  cpuBackend.where(args);
 }
 
-function clamp(x: AnyArray, lo: number, hi: number, out: AnyArray): void {
+function clamp(args: ClampArgs): void {
+  const { x, lo, hi, out } = args;
   if (x.length >= nativeThresholds.elementwise) {
-    meta[0] = lo;
-    meta[1] = hi;
+    meta[ML.clamp.lo] = lo;
+    meta[ML.clamp.hi] = hi;
     if (addon().clamp(x, out)) return;
   }
-  cpuBackend.clamp(x, lo, hi, out);
+  cpuBackend.clamp(args);
 }
 
 // ---- reductions ----------------------------------------------------------------------------------
 
-function reduce(op: ReduceOp, x: AnyArray, outer: number, n: number, inner: number, out: AnyArray): void {
+function reduce(args: ReduceArgs): void {
+  const { op, x, outer, n, inner, out } = args;
   if (outer * n * inner >= nativeThresholds.reduce) {
-    meta[0] = REDUCE[op];
-    meta[1] = outer;
-    meta[2] = n;
-    meta[3] = inner;
+    meta[ML.reduce.op] = REDUCE[op];
+    meta[ML.reduce.outer] = outer;
+    meta[ML.reduce.n] = n;
+    meta[ML.reduce.inner] = inner;
     if (addon().reduce(x, out)) return;
   }
-  cpuBackend.reduce(op, x, outer, n, inner, out);
+  cpuBackend.reduce(args);
 }
 
 // ---- linear algebra ------------------------------------------------------------------------------
@@ -204,29 +207,29 @@ function gemm(args: GemmArgs): void {
     cpuBackend.gemm(args);
     return;
   }
-  meta[0] = batch;
-  meta[1] = M;
-  meta[2] = N;
-  meta[3] = K;
-  meta[4] = args.aOffset;
-  meta[5] = args.aBatchStride;
-  meta[6] = args.transA ? 1 : 0;
-  meta[7] = args.bOffset;
-  meta[8] = args.bBatchStride;
-  meta[9] = args.transB ? 1 : 0;
-  meta[10] = args.accumulate ? 1 : 0;
+  meta[ML.gemm.batch] = batch;
+  meta[ML.gemm.M] = M;
+  meta[ML.gemm.N] = N;
+  meta[ML.gemm.K] = K;
+  meta[ML.gemm.aOffset] = args.aOffset;
+  meta[ML.gemm.aBatchStride] = args.aBatchStride;
+  meta[ML.gemm.transA] = args.transA ? 1 : 0;
+  meta[ML.gemm.bOffset] = args.bOffset;
+  meta[ML.gemm.bBatchStride] = args.bBatchStride;
+  meta[ML.gemm.transB] = args.transB ? 1 : 0;
+  meta[ML.gemm.accumulate] = args.accumulate ? 1 : 0;
   const bias = args.bias;
-  meta[11] = bias ? 1 : 0;
+  meta[ML.gemm.hasBias] = bias ? 1 : 0;
   const act = args.activation;
   if (act) {
     if (args.accumulate) throw new Error("gemm: an activation epilogue cannot accumulate");
-    meta[12] = UNARY[act];
-    meta[13] = args.preact ? 1 : 0;
+    meta[ML.gemm.activation] = UNARY[act];
+    meta[ML.gemm.hasPreact] = args.preact ? 1 : 0;
     addon().gemm(args.a, args.b, args.out, bias ?? args.out, args.preact ?? args.out);
     return;
   }
-  meta[12] = -1;
-  meta[13] = 0;
+  meta[ML.gemm.activation] = -1;
+  meta[ML.gemm.hasPreact] = 0;
   if (bias) addon().gemm(args.a, args.b, args.out, bias);
   else addon().gemm(args.a, args.b, args.out);
 }
@@ -236,193 +239,135 @@ function gemm(args: GemmArgs): void {
 /** Sets the row shape for the addon's softmax kernels; `log` selects log-softmax. */
 function rowsFit(rows: number, n: number, log: boolean): boolean {
   if (rows * n < nativeThresholds.rows) return false;
-  meta[0] = rows;
-  meta[1] = n;
-  meta[2] = log ? 1 : 0;
+  meta[ML.softmax.rows] = rows;
+  meta[ML.softmax.n] = n;
+  meta[ML.softmax.log] = log ? 1 : 0;
   return true;
 }
 
-function softmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
+function softmaxForward(args: RowsArgs): void {
+  const { x, rows, n, out } = args;
   if (rowsFit(rows, n, false) && addon().softmax(x, out)) return;
-  cpuBackend.softmaxForward(x, rows, n, out);
+  cpuBackend.softmaxForward(args);
 }
 
-function softmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
+function softmaxBackward(args: RowsBackwardArgs): void {
+  const { y, gy, rows, n, gx } = args;
   if (rowsFit(rows, n, false) && addon().softmaxBackward(y, gy, gx)) return;
-  cpuBackend.softmaxBackward(y, gy, rows, n, gx);
+  cpuBackend.softmaxBackward(args);
 }
 
-function logSoftmaxForward(x: FloatArray, rows: number, n: number, out: FloatArray): void {
+function logSoftmaxForward(args: RowsArgs): void {
+  const { x, rows, n, out } = args;
   if (rowsFit(rows, n, true) && addon().softmax(x, out)) return;
-  cpuBackend.logSoftmaxForward(x, rows, n, out);
+  cpuBackend.logSoftmaxForward(args);
 }
 
-function logSoftmaxBackward(y: FloatArray, gy: FloatArray, rows: number, n: number, gx: FloatArray): void {
+function logSoftmaxBackward(args: RowsBackwardArgs): void {
+  const { y, gy, rows, n, gx } = args;
   if (rowsFit(rows, n, true) && addon().softmaxBackward(y, gy, gx)) return;
-  cpuBackend.logSoftmaxBackward(y, gy, rows, n, gx);
+  cpuBackend.logSoftmaxBackward(args);
 }
 
-function layerNormForward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  bias: FloatArray | null,
-  rows: number,
-  n: number,
-  eps: number,
-  out: FloatArray,
-  mean: FloatArray,
-  rstd: FloatArray,
-): void {
+function layerNormForward(args: LayerNormArgs): void {
+  const { x, weight, bias, rows, n, eps, out, mean, rstd } = args;
   if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = eps;
-    meta[3] = weight ? 1 : 0;
-    meta[4] = bias ? 1 : 0;
+    meta[ML.layerNormForward.rows] = rows;
+    meta[ML.layerNormForward.n] = n;
+    meta[ML.layerNormForward.eps] = eps;
+    meta[ML.layerNormForward.hasW] = weight ? 1 : 0;
+    meta[ML.layerNormForward.hasB] = bias ? 1 : 0;
     if (addon().layerNormForward(x, out, mean, rstd, weight ?? undefined, bias ?? undefined)) return;
   }
-  cpuBackend.layerNormForward(x, weight, bias, rows, n, eps, out, mean, rstd);
+  cpuBackend.layerNormForward(args);
 }
 
-function layerNormBackward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  mean: FloatArray,
-  rstd: FloatArray,
-  gy: FloatArray,
-  rows: number,
-  n: number,
-  gx: FloatArray,
-  gw: FloatArray | null,
-  gb: FloatArray | null,
-): void {
+function layerNormBackward(args: LayerNormBackwardArgs): void {
+  const { x, weight, mean, rstd, gy, rows, n, gx, gw, gb } = args;
   if (rows * n >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = n;
-    meta[2] = weight ? 1 : 0;
-    meta[3] = gw ? 1 : 0;
-    meta[4] = gb ? 1 : 0;
+    meta[ML.layerNormBackward.rows] = rows;
+    meta[ML.layerNormBackward.n] = n;
+    meta[ML.layerNormBackward.hasW] = weight ? 1 : 0;
+    meta[ML.layerNormBackward.hasGW] = gw ? 1 : 0;
+    meta[ML.layerNormBackward.hasGB] = gb ? 1 : 0;
     if (
       addon().layerNormBackward(x, mean, rstd, gy, gx, weight ?? undefined, gw ?? undefined, gb ?? undefined)
     )
       return;
   }
-  cpuBackend.layerNormBackward(x, weight, mean, rstd, gy, rows, n, gx, gw, gb);
+  cpuBackend.layerNormBackward(args);
 }
 
-function crossEntropyForward(
-  logits: FloatArray,
-  target: Int32Array,
-  rows: number,
-  C: number,
-  ignoreIndex: number,
-  labelSmoothing: number,
-  loss: FloatArray,
-  lse: FloatArray,
-): void {
+function crossEntropyForward(args: CrossEntropyArgs): void {
+  const { logits, target, rows, C, ignoreIndex, labelSmoothing, loss, lse } = args;
   if (rows * C >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = C;
-    meta[2] = ignoreIndex;
-    meta[3] = labelSmoothing;
+    meta[ML.crossEntropy.rows] = rows;
+    meta[ML.crossEntropy.C] = C;
+    meta[ML.crossEntropy.ignoreIndex] = ignoreIndex;
+    meta[ML.crossEntropy.smoothing] = labelSmoothing;
     if (addon().crossEntropyForward(logits, target, loss, lse)) return;
   }
-  cpuBackend.crossEntropyForward(logits, target, rows, C, ignoreIndex, labelSmoothing, loss, lse);
+  cpuBackend.crossEntropyForward(args);
 }
 
-function crossEntropyBackward(
-  logits: FloatArray,
-  target: Int32Array,
-  lse: FloatArray,
-  gLoss: FloatArray,
-  rows: number,
-  C: number,
-  ignoreIndex: number,
-  labelSmoothing: number,
-  gLogits: FloatArray,
-): void {
+function crossEntropyBackward(args: CrossEntropyBackwardArgs): void {
+  const { logits, target, lse, gLoss, rows, C, ignoreIndex, labelSmoothing, gLogits } = args;
   if (rows * C >= nativeThresholds.rows) {
-    meta[0] = rows;
-    meta[1] = C;
-    meta[2] = ignoreIndex;
-    meta[3] = labelSmoothing;
+    meta[ML.crossEntropy.rows] = rows;
+    meta[ML.crossEntropy.C] = C;
+    meta[ML.crossEntropy.ignoreIndex] = ignoreIndex;
+    meta[ML.crossEntropy.smoothing] = labelSmoothing;
     if (addon().crossEntropyBackward(logits, target, lse, gLoss, gLogits)) return;
   }
-  cpuBackend.crossEntropyBackward(logits, target, lse, gLoss, rows, C, ignoreIndex, labelSmoothing, gLogits);
+  cpuBackend.crossEntropyBackward(args);
 }
 
 // ---- indexing ----------------------------------------------------------------------------------------
 
-function indexSelect(
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  out: AnyArray,
-): void {
+function indexSelect(args: IndexSelectArgs): void {
+  const { x, outer, n, inner, index, out } = args;
   if (outer * index.length * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
     if (addon().indexSelect(x, index, out)) return;
   }
-  cpuBackend.indexSelect(x, outer, n, inner, index, out);
+  cpuBackend.indexSelect(args);
 }
 
-function indexAdd(
-  gy: FloatArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  gx: FloatArray,
-): void {
+function indexAdd(args: IndexAddArgs): void {
+  const { gy, outer, n, inner, index, gx } = args;
   if (outer * index.length * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
     if (addon().indexAdd(gy, index, gx)) return;
   }
-  cpuBackend.indexAdd(gy, outer, n, inner, index, gx);
+  cpuBackend.indexAdd(args);
 }
 
-function gather(
-  x: AnyArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  m: number,
-  out: AnyArray,
-): void {
+function gather(args: GatherArgs): void {
+  const { x, outer, n, inner, index, m, out } = args;
   if (outer * m * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
-    meta[3] = m;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
+    meta[ML.indexing.m] = m;
     if (addon().gather(x, index, out)) return;
   }
-  cpuBackend.gather(x, outer, n, inner, index, m, out);
+  cpuBackend.gather(args);
 }
 
-function scatterAdd(
-  gy: FloatArray,
-  outer: number,
-  n: number,
-  inner: number,
-  index: Int32Array,
-  m: number,
-  gx: FloatArray,
-): void {
+function scatterAdd(args: ScatterAddArgs): void {
+  const { gy, outer, n, inner, index, m, gx } = args;
   if (outer * m * inner >= nativeThresholds.indexing) {
-    meta[0] = outer;
-    meta[1] = n;
-    meta[2] = inner;
-    meta[3] = m;
+    meta[ML.indexing.outer] = outer;
+    meta[ML.indexing.n] = n;
+    meta[ML.indexing.inner] = inner;
+    meta[ML.indexing.m] = m;
     if (addon().scatterAdd(gy, index, gx)) return;
   }
-  cpuBackend.scatterAdd(gy, outer, n, inner, index, m, gx);
+  cpuBackend.scatterAdd(args);
 }
 
 // ---- attention -----------------------------------------------------------------------------------
@@ -430,24 +375,24 @@ function scatterAdd(
 function putAttention(args: AttentionArgs): boolean {
   const { B, H, T, S, D, Dv } = args;
   if (B * H * T * S * (D + Dv) < nativeThresholds.attention) return false;
-  meta[0] = B;
-  meta[1] = H;
-  meta[2] = T;
-  meta[3] = S;
-  meta[4] = D;
-  meta[5] = Dv;
-  meta[6] = args.scale;
-  meta[7] = args.isCausal ? 1 : 0;
+  meta[ML.attention.B] = B;
+  meta[ML.attention.H] = H;
+  meta[ML.attention.T] = T;
+  meta[ML.attention.S] = S;
+  meta[ML.attention.D] = D;
+  meta[ML.attention.Dv] = Dv;
+  meta[ML.attention.scale] = args.scale;
+  meta[ML.attention.causal] = args.isCausal ? 1 : 0;
   const mask = args.mask;
-  meta[8] = mask ? 1 : 0;
+  meta[ML.attention.hasMask] = mask ? 1 : 0;
   if (mask) {
-    meta[9] = mask.offset;
-    for (let i = 0; i < 4; i++) meta[10 + i] = mask.strides[i];
+    meta[ML.attention.maskOffset] = mask.offset;
+    for (let i = 0; i < 4; i++) meta[ML.attention.ms0 + i] = mask.strides[i];
   }
   const lay = args.layout;
-  meta[14] = lay ? 1 : 0;
+  meta[ML.attention.hasLayout] = lay ? 1 : 0;
   if (lay) {
-    let p = 15;
+    let p = ML.attention.qOffset; // four (offset, batch, head, row) groups: q, k, v, out
     for (const l of [lay.q, lay.k, lay.v, lay.out]) {
       meta[p++] = l.offset;
       meta[p++] = l.batch;
@@ -458,25 +403,19 @@ function putAttention(args: AttentionArgs): boolean {
   return true;
 }
 
-function attentionForward(args: AttentionArgs, out: FloatArray, lse: FloatArray): void {
+function attentionForward(args: AttentionForwardArgs): void {
+  const { out, lse } = args;
   if (putAttention(args)) {
     const ok = args.mask
       ? addon().attentionForward(args.q, args.k, args.v, out, lse, args.mask.data)
       : addon().attentionForward(args.q, args.k, args.v, out, lse);
     if (ok) return;
   }
-  cpuBackend.attentionForward(args, out, lse);
+  cpuBackend.attentionForward(args);
 }
 
-function attentionBackward(
-  args: AttentionArgs,
-  out: FloatArray,
-  lse: FloatArray,
-  gOut: FloatArray,
-  gq: FloatArray,
-  gk: FloatArray,
-  gv: FloatArray,
-): void {
+function attentionBackward(args: AttentionBackwardArgs): void {
+  const { out, lse, gOut, gq, gk, gv } = args;
   if (putAttention(args)) {
     const { q, k, v } = args;
     const ok = args.mask
@@ -484,7 +423,7 @@ function attentionBackward(
       : addon().attentionBackward(q, k, v, out, lse, gOut, gq, gk, gv);
     if (ok) return;
   }
-  cpuBackend.attentionBackward(args, out, lse, gOut, gq, gk, gv);
+  cpuBackend.attentionBackward(args);
 }
 
 // ---- inference -----------------------------------------------------------------------------------
@@ -500,20 +439,21 @@ function putLayerMask(at: number, m: Strided | null): void {
  * `layer::Slot` enum of native/addon.cc; null marks an absent operand.
  */
 function transformerLayerForward(args: TransformerLayerArgs, out: FloatArray): void {
-  meta[0] = args.B;
-  meta[1] = args.T;
-  meta[2] = args.C;
-  meta[3] = args.H;
-  meta[4] = args.F;
-  meta[5] = args.past;
-  meta[6] = args.cap;
-  meta[7] = args.Sm;
-  meta[8] = args.eps;
-  meta[9] = args.normFirst ? 1 : 0;
-  meta[10] = args.causal ? 1 : 0;
-  meta[11] = UNARY[args.activation] ?? -1;
-  putLayerMask(12, args.mask);
-  putLayerMask(17, args.memoryMask);
+  const L = ML.transformerLayer;
+  meta[L.B] = args.B;
+  meta[L.T] = args.T;
+  meta[L.C] = args.C;
+  meta[L.H] = args.H;
+  meta[L.F] = args.F;
+  meta[L.past] = args.past;
+  meta[L.cap] = args.cap;
+  meta[L.Sm] = args.Sm;
+  meta[L.eps] = args.eps;
+  meta[L.normFirst] = args.normFirst ? 1 : 0;
+  meta[L.causal] = args.causal ? 1 : 0;
+  meta[L.act] = UNARY[args.activation];
+  putLayerMask(L.maskOffset, args.mask);
+  putLayerMask(L.memMaskOffset, args.memoryMask);
   // Without a cross-attention its 9 operands are left off: fewer Node-API conversions per step.
   const ok =
     args.Sm > 0
@@ -584,14 +524,14 @@ const transformerLayer: FusedTransformerLayer = {
 // ---- optimizers ----------------------------------------------------------------------------------
 
 function putAdam(opts: AdamStepOptions, amsgrad: boolean): void {
-  meta[0] = opts.lr;
-  meta[1] = opts.beta1;
-  meta[2] = opts.beta2;
-  meta[3] = opts.eps;
-  meta[4] = opts.weightDecay;
-  meta[5] = opts.step;
-  meta[6] = opts.decoupled ? 1 : 0;
-  meta[7] = amsgrad ? 1 : 0;
+  meta[ML.adam.lr] = opts.lr;
+  meta[ML.adam.beta1] = opts.beta1;
+  meta[ML.adam.beta2] = opts.beta2;
+  meta[ML.adam.eps] = opts.eps;
+  meta[ML.adam.weightDecay] = opts.weightDecay;
+  meta[ML.adam.step] = opts.step;
+  meta[ML.adam.decoupled] = opts.decoupled ? 1 : 0;
+  meta[ML.adam.hasMax] = amsgrad ? 1 : 0;
 }
 
 function totalLength(xs: readonly FloatArray[]): number {
@@ -601,14 +541,9 @@ function totalLength(xs: readonly FloatArray[]): number {
 }
 
 // One call for the whole list: the addon splits it into fixed chunks spread over the thread pool.
-function adamStepMulti(
-  params: readonly FloatArray[],
-  grads: readonly FloatArray[],
-  expAvgs: readonly FloatArray[],
-  expAvgSqs: readonly FloatArray[],
-  maxExpAvgSqs: readonly FloatArray[] | null,
-  opts: AdamStepOptions,
-): void {
+function adamStepMulti(args: AdamStepArgs): void {
+  const { params, grads, expAvgs, expAvgSqs, maxExpAvgSqs } = args;
+  const opts = args;
   if (totalLength(params) >= nativeThresholds.optimizer) {
     putAdam(opts, maxExpAvgSqs !== null);
     const [ps, gs, ms, vs] = [params, grads, expAvgs, expAvgSqs] as FloatArray[][];
@@ -617,24 +552,26 @@ function adamStepMulti(
       : addon().adamStepMulti(ps, gs, ms, vs);
     if (ok) return;
   }
-  cpuBackend.adamStepMulti(params, grads, expAvgs, expAvgSqs, maxExpAvgSqs, opts);
+  cpuBackend.adamStepMulti(args);
 }
 
-function sumOfSquares(xs: readonly FloatArray[], out: Float64Array): void {
+function sumOfSquares(args: SumOfSquaresArgs): void {
+  const { xs, out } = args;
   if (
     totalLength(xs) < nativeThresholds.reduce ||
     out.length < xs.length ||
     !addon().sumOfSquares(xs as FloatArray[], out)
   )
-    cpuBackend.sumOfSquares(xs, out);
+    cpuBackend.sumOfSquares(args);
 }
 
-function scaleInPlace(xs: readonly FloatArray[], scale: number): void {
+function scaleInPlace(args: ScaleInPlaceArgs): void {
+  const { xs, scale } = args;
   if (totalLength(xs) >= nativeThresholds.elementwise) {
-    meta[0] = scale;
+    meta[ML.scaleInPlace.scale] = scale;
     if (addon().scaleInPlace(xs as FloatArray[])) return;
   }
-  cpuBackend.scaleInPlace(xs, scale);
+  cpuBackend.scaleInPlace(args);
 }
 
 // ---- the backend ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-/** Scalar special functions the reference kernels need, accurate to about 1 ulp in float64. */
+/** Scalar special functions (erf) the reference kernels and the op tables need, accurate to about 1 ulp in float64. */
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const ONE_OVER_SQRT_PI = 0.5641895835477563;

@@ -2,7 +2,7 @@
 // given token ids, as JSON; scripts/check_hf_fixtures.py compares them with transformers'.
 //   node --import tsx scripts/qkv-logits.ts <folder> '[0,1,2]'
 import { BertForMaskedLM, GPT, tensor, withNoGrad } from "../src/index.js";
-import { readJson } from "../src/io/node-fs.js";
+import { fromPretrained, readJson } from "../src/node.js";
 
 const [folder, idsJson] = process.argv.slice(2);
 const ids: number[] = JSON.parse(idsJson);
@@ -11,7 +11,7 @@ const x = tensor(Int32Array.from(ids), { shape: [1, ids.length] });
 const isBert = (config.architectures ?? [])[0]?.startsWith("Bert");
 const logits = await withNoGrad(async () =>
   isBert
-    ? (await BertForMaskedLM.fromPretrained(folder)).forward(x).logits
-    : (await GPT.fromPretrained(folder)).forward(x).logits,
+    ? (await fromPretrained(BertForMaskedLM, folder)).forward(x).logits
+    : (await fromPretrained(GPT, folder)).forward(x).logits,
 );
 process.stdout.write(JSON.stringify({ shape: logits.shape, data: Array.from(logits.toArray()) }));

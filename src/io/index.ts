@@ -1,6 +1,6 @@
 /**
- * Browser-safe checkpoint I/O: safetensors parsing/serialization and narrow-float bit
- * conversions. File-system helpers live in ./node-fs.js and are deliberately not re-exported.
+ * Browser-safe checkpoint I/O: safetensors parsing/serialization, Hugging Face checkpoints
+ * from and to bytes, and narrow-float bit conversions. File-system helpers live in ./node-fs.js and are deliberately not re-exported.
  */
 
 export {
@@ -11,6 +11,12 @@ export {
   f32BitsToBf16Bits,
   f32BitsToF16Bits,
 } from "./float-bits.js";
+export {
+  type HFCheckpoint,
+  type HFCheckpointFiles,
+  parseHFCheckpoint,
+  serializeHFCheckpoint,
+} from "./hf-checkpoint.js";
 export {
   type ParseSafetensorsOptions,
   parseSafetensors,

@@ -1,17 +1,31 @@
 /**
- * Node-only reading and writing of HF-style model folders (config.json + model.safetensors, or a
- * sharded model.safetensors.index.json). Models reach this through a dynamic import from
- * `fromPretrained` / `savePretrained`, so browser bundles never load `node:` modules.
+ * Node-only reading and writing of Hugging Face model folders (config.json + model.safetensors,
+ * or shards listed in model.safetensors.index.json), and `fromPretrained` / `savePretrained` for
+ * any model class with a static `fromHF` and an instance `toHF`. Exported from `qkv/node` only:
+ * the models themselves know nothing of folders, so the main entry bundles for a browser, where
+ * `parseHFCheckpoint` turns fetched bytes into the same checkpoint.
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { readJson, readSafetensorsFile, writeJsonAtomic, writeSafetensorsFile } from "./node-fs.js";
+import { type HFCheckpoint, hfConfigObject, serializeHFCheckpoint } from "./hf-checkpoint.js";
+import { readJson, readSafetensorsFile, writeFileAtomic } from "./node-fs.js";
 import type { RawTensor } from "./safetensors.js";
 
-/** A model folder's contents in memory. */
-export interface PretrainedFiles {
-  config: Record<string, unknown>;
-  tensors: Map<string, RawTensor>;
+/**
+ * A model class that loads from an in-memory checkpoint: GPT, Bert, BertForMaskedLM,
+ * BertForSequenceClassification, or your own class with the same static.
+ * @example const cls: HFLoadable<GPT, HFLoadOptions> = GPT;
+ */
+export interface HFLoadable<M, O> {
+  fromHF(config: Record<string, unknown>, tensors: Map<string, RawTensor>, opts?: O): M;
+}
+
+/**
+ * A model that exports an in-memory checkpoint (any qkv model with `toHF()`).
+ * @example const m: HFSavable = new GPT(config);
+ */
+export interface HFSavable {
+  toHF(): HFCheckpoint;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -25,13 +39,11 @@ async function isFile(path: string): Promise<boolean> {
 /**
  * Reads `dir/config.json` and the weights: `model.safetensors`, or the shards listed in
  * `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are refused with a hint.
- * @example const { config, tensors } = await readPretrained("checkpoints/gpt2");
+ * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
  */
-export async function readPretrained(dir: string): Promise<PretrainedFiles> {
-  const config = await readJson<Record<string, unknown>>(join(dir, "config.json"), "model config");
-  if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw new Error(`model config ${join(dir, "config.json")} must hold a JSON object`);
-  }
+export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
+  const configPath = join(dir, "config.json");
+  const config = hfConfigObject(await readJson(configPath, "model config"), configPath);
   const single = join(dir, "model.safetensors");
   if (await isFile(single)) return { config, tensors: (await readSafetensorsFile(single)).tensors };
   const indexPath = join(dir, "model.safetensors.index.json");
@@ -62,12 +74,35 @@ export async function readPretrained(dir: string): Promise<PretrainedFiles> {
 }
 
 /**
- * Writes `dir/model.safetensors` (with HF's `{"format": "pt"}` metadata, which HF requires)
- * and then `dir/config.json`, each atomically; other files in `dir` are left alone.
- * @example await writePretrained("out/model", model.toHF());
+ * Writes `dir/model.safetensors` and then `dir/config.json`, each atomically, with the bytes
+ * `serializeHFCheckpoint` gives (so a page's download and a folder hold the same files); other
+ * files in `dir` are left alone.
+ * @example await writePretrainedDir("out/model", model.toHF());
  */
-export async function writePretrained(dir: string, files: PretrainedFiles): Promise<void> {
+export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint): Promise<void> {
+  const files = serializeHFCheckpoint(checkpoint);
   await mkdir(dir, { recursive: true });
-  await writeSafetensorsFile(join(dir, "model.safetensors"), files.tensors, { format: "pt" });
-  await writeJsonAtomic(join(dir, "config.json"), files.config);
+  await writeFileAtomic(join(dir, "model.safetensors"), files.safetensors);
+  await writeFileAtomic(join(dir, "config.json"), files.config);
+}
+
+/**
+ * Loads a Hugging Face folder into `cls` (HF's `Cls.from_pretrained(dir)`), through the class's
+ * `fromHF`; `opts` are that class's load options. The model comes back in eval mode.
+ * @example
+ * const gpt = await fromPretrained(GPT, "checkpoints/gpt2");
+ * const clf = await fromPretrained(BertForSequenceClassification, dir, { numLabels: 3, strict: false });
+ */
+export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, opts?: O): Promise<M> {
+  const { config, tensors } = await readPretrainedDir(dir);
+  return cls.fromHF(config, tensors, opts);
+}
+
+/**
+ * Writes `model` as a Hugging Face folder (HF's `model.save_pretrained(dir)`): what `toHF()`
+ * returns, through {@link writePretrainedDir}.
+ * @example await savePretrained(model, "out/my-gpt"); // then AutoModel.from_pretrained("out/my-gpt")
+ */
+export async function savePretrained(model: HFSavable, dir: string): Promise<void> {
+  await writePretrainedDir(dir, model.toHF());
 }

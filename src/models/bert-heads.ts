@@ -13,14 +13,7 @@ import { zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator } from "../util/rng.js";
 import { activation, Bert, type BertConfig, type BertInputs, type BertOptions, initBert } from "./bert.js";
-import {
-  type HFCheckpoint,
-  type HFLoadOptions,
-  loadBertFamily,
-  readPretrainedDir,
-  saveBertFamily,
-  writePretrainedDir,
-} from "./hf.js";
+import { type HFCheckpoint, type HFLoadOptions, loadBertFamily, saveBertFamily } from "./hf.js";
 
 /**
  * The masked-LM head: transform (dense → act → LayerNorm), decoder tied to the word embeddings, bias.
@@ -128,17 +121,6 @@ export class BertForMaskedLM extends Module {
   toHF(): HFCheckpoint {
     return saveBertFamily(this, "masked-lm", "BertForMaskedLM", this.hfConfig);
   }
-
-  /** Loads an HF BERT folder. Node only. */
-  static async fromPretrained(dir: string, opts: HFLoadOptions = {}): Promise<BertForMaskedLM> {
-    const { config, tensors } = await readPretrainedDir(dir);
-    return BertForMaskedLM.fromHF(config, tensors, opts);
-  }
-
-  /** Writes config.json + model.safetensors in HF's layout. Node only. */
-  async savePretrained(dir: string): Promise<void> {
-    await writePretrainedDir(dir, this.toHF());
-  }
 }
 
 /**
@@ -217,19 +199,5 @@ export class BertForSequenceClassification extends Module {
       base.label2id = Object.fromEntries(Array.from({ length: this.numLabels }, (_, i) => [`LABEL_${i}`, i]));
     }
     return saveBertFamily(this, "sequence-classification", "BertForSequenceClassification", base);
-  }
-
-  /** Loads an HF BERT folder. Node only. */
-  static async fromPretrained(
-    dir: string,
-    opts: HFLoadOptions & { numLabels?: number } = {},
-  ): Promise<BertForSequenceClassification> {
-    const { config, tensors } = await readPretrainedDir(dir);
-    return BertForSequenceClassification.fromHF(config, tensors, opts);
-  }
-
-  /** Writes config.json + model.safetensors in HF's layout. Node only. */
-  async savePretrained(dir: string): Promise<void> {
-    await writePretrainedDir(dir, this.toHF());
   }
 }

@@ -18,14 +18,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
 import { type BertConfig, type BertOptions, validateBertConfig } from "./bert-config.js";
-import {
-  type HFCheckpoint,
-  type HFLoadOptions,
-  loadBertFamily,
-  readPretrainedDir,
-  saveBertFamily,
-  writePretrainedDir,
-} from "./hf.js";
+import { type HFCheckpoint, type HFLoadOptions, loadBertFamily, saveBertFamily } from "./hf.js";
 import type { BertActivation } from "./hf-config.js";
 
 export type { BertConfig, BertOptions } from "./bert-config.js";
@@ -286,7 +279,7 @@ function checkIds(what: string, t: Tensor, n: number, name: string, shape?: read
 /**
  * The bare BERT encoder (HF's BertModel).
  * @example
- * const bert = await Bert.fromPretrained("checkpoints/bert-base-uncased");
+ * const bert = await fromPretrained(Bert, "checkpoints/bert-base-uncased"); // fromPretrained: qkv/node
  * const { lastHiddenState, pooledOutput } = bert.forward(ids, { attentionMask }); // (B, T, H), (B, H)
  */
 export class Bert extends Module {
@@ -294,7 +287,7 @@ export class Bert extends Module {
   embeddings: BertEmbeddings;
   encoder: BertEncoder;
   pooler: BertPooler | null;
-  /** The config.json this model was loaded from (kept for savePretrained). */
+  /** The config.json this model was loaded from (kept so toHF preserves its extra fields). */
   hfConfig: Record<string, unknown> | null = null;
 
   constructor(config: BertConfig, opts: BertOptions = {}) {
@@ -354,16 +347,5 @@ export class Bert extends Module {
   /** The checkpoint HF's BertModel.save_pretrained would write. */
   toHF(): HFCheckpoint {
     return saveBertFamily(this, "base", "BertModel", this.hfConfig);
-  }
-
-  /** Loads an HF BERT folder (config.json + model.safetensors). Node only. */
-  static async fromPretrained(dir: string, opts: HFLoadOptions = {}): Promise<Bert> {
-    const { config, tensors } = await readPretrainedDir(dir);
-    return Bert.fromHF(config, tensors, opts);
-  }
-
-  /** Writes config.json + model.safetensors in HF's layout, each atomically. Node only. */
-  async savePretrained(dir: string): Promise<void> {
-    await writePretrainedDir(dir, this.toHF());
   }
 }

@@ -38,8 +38,6 @@ import {
   type HFCheckpoint,
   type HFLoadOptions,
   loadHFWeights,
-  readPretrainedDir,
-  writePretrainedDir,
 } from "./hf.js";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf-config.js";
 
@@ -221,7 +219,7 @@ export class GPT extends Module {
   h: ModuleList<GPTBlock>;
   ln_f: LayerNorm;
   lm_head: Linear;
-  /** The config.json this model was loaded from, kept so savePretrained preserves its extra fields. */
+  /** The config.json this model was loaded from, kept so toHF preserves its extra fields. */
   hfConfig: Record<string, unknown> | null = null;
 
   constructor(config: GPTConfig, opts: GPTOptions = {}) {
@@ -360,22 +358,5 @@ export class GPT extends Module {
     const tensors = exportHFWeights(this, gpt2KeyMap());
     if (!this.config.bias) addZeroBiases(tensors, this.config, this.wte.weight.dtype);
     return { config: gpt2ConfigToHF(this.config, this.wte.weight.dtype, this.hfConfig ?? {}), tensors };
-  }
-
-  /**
-   * Loads an HF GPT-2 folder (config.json + model.safetensors). Node only.
-   * @example const model = await GPT.fromPretrained("checkpoints/gpt2");
-   */
-  static async fromPretrained(dir: string, opts: HFLoadOptions = {}): Promise<GPT> {
-    const { config, tensors } = await readPretrainedDir(dir);
-    return GPT.fromHF(config, tensors, opts);
-  }
-
-  /**
-   * Writes config.json and model.safetensors in HF's layout, each file atomically. Node only.
-   * @example await model.savePretrained("out/my-gpt");
-   */
-  async savePretrained(dir: string): Promise<void> {
-    await writePretrainedDir(dir, this.toHF());
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Hugging Face compatibility for weights: mapping `model.safetensors` key names and layouts
  * between HF transformers checkpoints and qkv modules (config.json fields are translated in
- * ./hf-config.ts). Browser-safe: folder reading/writing lives in ../io/node-pretrained.ts and is
- * only reached through a dynamic import.
+ * ./hf-config.ts). Browser-safe: models load from and export to an in-memory HFCheckpoint
+ * (io/hf-checkpoint.ts); folders are read and written by `qkv/node` (io/node-pretrained.ts).
  */
 import { withNoGrad } from "../autograd/graph.js";
+import type { HFCheckpoint } from "../io/hf-checkpoint.js";
 import type { RawTensor } from "../io/safetensors.js";
 import type { Module } from "../nn/module.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
@@ -14,18 +15,11 @@ import type { Bert, BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
 import { bertConfigFromHF, bertConfigToHF } from "./hf-config.js";
 
-/**
- * A checkpoint in memory: the parsed `config.json` and the tensors of `model.safetensors`.
- * @example const { config, tensors }: HFCheckpoint = model.toHF();
- */
-export interface HFCheckpoint {
-  config: Record<string, unknown>;
-  tensors: Map<string, RawTensor>;
-}
+export type { HFCheckpoint } from "../io/hf-checkpoint.js";
 
 /**
- * Options shared by the `fromHF` / `fromPretrained` loaders.
- * @example await GPT.fromPretrained(dir, { strict: false, warn: () => {} })
+ * Options shared by the models' `fromHF` loaders (and `fromPretrained` from `qkv/node`).
+ * @example GPT.fromHF(config, tensors, { strict: false, warn: () => {} })
  */
 export interface HFLoadOptions {
   /**
@@ -35,25 +29,6 @@ export interface HFLoadOptions {
   strict?: boolean;
   /** Receives notes such as "classifier.weight was not in the checkpoint" (default console.warn). */
   warn?: (message: string) => void;
-}
-
-/**
- * Reads an HF model folder (config.json + safetensors weights). Node only: the file-system code
- * is loaded on demand so browser bundles of the models never pull in `node:` modules.
- * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
- */
-export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
-  const { readPretrained } = await import("../io/node-pretrained.js");
-  return readPretrained(dir);
-}
-
-/**
- * Writes an HF model folder (model.safetensors, then config.json, each atomically). Node only.
- * @example await writePretrainedDir("out/model", model.toHF());
- */
-export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint): Promise<void> {
-  const { writePretrained } = await import("../io/node-pretrained.js");
-  await writePretrained(dir, checkpoint);
 }
 
 // ---- tensors -----------------------------------------------------------------------------------
@@ -287,7 +262,7 @@ export function addZeroBiases(
 
 /**
  * A BERT-family model (Bert or one with a `bert` encoder) as the HF helpers below see it.
- * @example const m: BertFamily = await BertForMaskedLM.fromPretrained(dir);
+ * @example const m: BertFamily = BertForMaskedLM.fromHF(config, tensors);
  */
 export interface BertFamily extends Module {
   readonly config: BertConfig;

@@ -21,14 +21,11 @@ export {
   bertKeyMap,
   exportHFWeights,
   gpt2KeyMap,
-  type HFCheckpoint,
   type HFKeyMap,
   type HFLoadOptions,
   loadHFWeights,
   rawToTensor,
-  readPretrainedDir,
   tensorToRaw,
-  writePretrainedDir,
 } from "./hf.js";
 export * from "./hf-config.js";
 export * from "./seq2seq.js";

@@ -154,11 +154,7 @@ function bareRule(layer: Layer, spec: string): string | null {
  * Imports that break the table today and are being removed by other work. Each entry must still
  * occur (a stale entry fails below), so delete an entry when its import goes away.
  */
-const KNOWN_VIOLATIONS: { from: string; to: string; why: string }[] = [
-  // fromPretrained/savePretrained reach the folder reader by a dynamic import, which pulls node:
-  // modules into the main entry's browser bundle (esbuild --platform=browser fails on it).
-  { from: "src/models/hf.ts", to: "src/io/node-pretrained.ts", why: "move folder I/O behind qkv/node" },
-];
+const KNOWN_VIOLATIONS: { from: string; to: string; why: string }[] = [];
 
 interface Edge {
   from: string;

@@ -13,7 +13,7 @@ import {
   tensor,
   withNoGrad,
 } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/io/node-fs.js";
+import { fromPretrained, readSafetensorsFile, savePretrained } from "../../src/node.js";
 import { expectClose } from "../helpers.js";
 import { expected, fixturePath, ids } from "./hf-fixtures.js";
 
@@ -109,7 +109,7 @@ describe("BertForMaskedLM", () => {
 describe("BertForSequenceClassification", () => {
   it("starts from a BertModel checkpoint with a fresh classifier (warned) and trains", async () => {
     const notes: string[] = [];
-    const m = await BertForSequenceClassification.fromPretrained(fixturePath("bert-tiny-legacy"), {
+    const m = await fromPretrained(BertForSequenceClassification, fixturePath("bert-tiny-legacy"), {
       numLabels: 3,
       warn: (s) => notes.push(s),
     });
@@ -133,14 +133,14 @@ describe("BertForSequenceClassification", () => {
   it("round-trips with id2label and the classifier in HF's layout", async () => {
     const m = new BertForSequenceClassification(config, { numLabels: 4, generator: new Generator(3) });
     const dir = join(tmp, "seqcls");
-    await m.savePretrained(dir);
+    await savePretrained(m, dir);
     const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     expect(cfg.architectures).toEqual(["BertForSequenceClassification"]);
     expect(Object.keys(cfg.id2label)).toHaveLength(4);
     const saved = (await readSafetensorsFile(join(dir, "model.safetensors"))).tensors;
     expect(saved.get("classifier.weight")!.shape).toEqual([4, 16]);
     expect(saved.has("bert.pooler.dense.weight")).toBe(true);
-    const back = await BertForSequenceClassification.fromPretrained(dir);
+    const back = await fromPretrained(BertForSequenceClassification, dir);
     expect(back.numLabels).toBe(4);
     const x = tensor([[1, 2, 3]], { dtype: "int32" });
     expect(back.forward(x).logits.toArray()).toEqual(m.eval().forward(x).logits.toArray());

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Bert, BertForMaskedLM, GPT, type Module, withNoGrad } from "../../src/index.js";
-import { readSafetensorsFile } from "../../src/io/node-fs.js";
 import type { RawTensor } from "../../src/io/safetensors.js";
+import { fromPretrained, readSafetensorsFile, savePretrained } from "../../src/node.js";
 import { expected, fixturePath, ids, maxAbsDiff } from "./hf-fixtures.js";
 
 const TOL = 1e-4;
@@ -58,7 +58,7 @@ describe.each(["gpt2-tiny", "gpt2-tiny-noprefix"])("GPT-2 %s", (name) => {
   const dir = fixturePath(name);
 
   it("matches the reference logits, hidden states and loss", async () => {
-    const model = await GPT.fromPretrained(dir);
+    const model = await fromPretrained(GPT, dir);
     expect(model.training).toBe(false);
     const out = withNoGrad(() =>
       model.forward(ids(e.input_ids), ids(e.targets!), { outputHiddenStates: true }),
@@ -76,10 +76,10 @@ describe.each(["gpt2-tiny", "gpt2-tiny-noprefix"])("GPT-2 %s", (name) => {
   });
 
   it("savePretrained → fromPretrained is bit-identical, in HF's layout", async () => {
-    const model = await GPT.fromPretrained(dir);
+    const model = await fromPretrained(GPT, dir);
     const out = join(tmp, `${name}-saved`);
-    await model.savePretrained(out);
-    const back = await GPT.fromPretrained(out);
+    await savePretrained(model, out);
+    const back = await fromPretrained(GPT, out);
     sameBits(model, back);
     const x = ids(e.input_ids);
     const a = withNoGrad(() => model.forward(x).logits.toArray());
@@ -121,7 +121,7 @@ describe("BERT bert-tiny (BertForMaskedLM)", () => {
   });
 
   it("matches the reference MLM logits, hidden states and loss (with padding and segments)", async () => {
-    const model = await BertForMaskedLM.fromPretrained(dir);
+    const model = await fromPretrained(BertForMaskedLM, dir);
     const out = withNoGrad(() => model.forward(ids(e.input_ids), inputs()));
     const dl = maxAbsDiff(out.logits, e.logits!);
     const dh = e.hidden_states.map((h, i) => maxAbsDiff(out.hiddenStates![i], h));
@@ -136,10 +136,10 @@ describe("BERT bert-tiny (BertForMaskedLM)", () => {
   });
 
   it("savePretrained → fromPretrained is bit-identical, with HF's keys", async () => {
-    const model = await BertForMaskedLM.fromPretrained(dir);
+    const model = await fromPretrained(BertForMaskedLM, dir);
     const out = join(tmp, `${name}-saved`);
-    await model.savePretrained(out);
-    const back = await BertForMaskedLM.fromPretrained(out);
+    await savePretrained(model, out);
+    const back = await fromPretrained(BertForMaskedLM, out);
     sameBits(model, back);
     const saved = (await readSafetensorsFile(join(out, "model.safetensors"))).tensors;
     const orig = (await readSafetensorsFile(join(dir, "model.safetensors"))).tensors;
@@ -153,7 +153,7 @@ describe("BERT bert-tiny (BertForMaskedLM)", () => {
 
   it("the base Bert loads the same checkpoint, ignoring the MLM head", async () => {
     const notes: string[] = [];
-    const base = await Bert.fromPretrained(dir, { warn: (m) => notes.push(m) });
+    const base = await fromPretrained(Bert, dir, { warn: (m) => notes.push(m) });
     expect(notes.join("\n")).toMatch(/newly initialised.*pooler\.dense\.weight/);
     const out = withNoGrad(() => base.forward(ids(e.input_ids), inputs()));
     expect(maxAbsDiff(out.lastHiddenState, e.hidden_states[2])).toBeLessThan(TOL);
@@ -166,7 +166,7 @@ describe("BERT bert-tiny-legacy (BertModel, gamma/beta names, position_ids buffe
   const dir = fixturePath(name);
 
   it("matches the reference hidden states and pooled output", async () => {
-    const model = await Bert.fromPretrained(dir);
+    const model = await fromPretrained(Bert, dir);
     const out = withNoGrad(() =>
       model.forward(ids(e.input_ids), {
         tokenTypeIds: ids(e.token_type_ids!),
@@ -186,10 +186,10 @@ describe("BERT bert-tiny-legacy (BertModel, gamma/beta names, position_ids buffe
   });
 
   it("re-saves with today's names (weight/bias, no buffers) and reads back bit-identically", async () => {
-    const model = await Bert.fromPretrained(dir);
+    const model = await fromPretrained(Bert, dir);
     const out = join(tmp, `${name}-saved`);
-    await model.savePretrained(out);
-    const back = await Bert.fromPretrained(out);
+    await savePretrained(model, out);
+    const back = await fromPretrained(Bert, out);
     sameBits(model, back);
     const saved = (await readSafetensorsFile(join(out, "model.safetensors"))).tensors;
     const orig = (await readSafetensorsFile(join(dir, "model.safetensors"))).tensors;
@@ -215,7 +215,7 @@ describe("fresh models save in HF's layout", () => {
       bias: true,
     });
     const out = join(tmp, "fresh-gpt");
-    await model.savePretrained(out);
+    await savePretrained(model, out);
     const saved = (await readSafetensorsFile(join(out, "model.safetensors"))).tensors;
     const ref = (await readSafetensorsFile(join(fixturePath("gpt2-tiny"), "model.safetensors"))).tensors;
     expect([...saved.keys()].sort()).toEqual([...ref.keys()].sort());
@@ -229,7 +229,7 @@ describe("fresh models save in HF's layout", () => {
       n_embd: 16,
       n_positions: 16,
     });
-    sameBits(model, await GPT.fromPretrained(out));
+    sameBits(model, await fromPretrained(GPT, out));
   });
 
   it("a new BertForMaskedLM writes the same keys, shapes and config fields as HF's", async () => {
@@ -248,7 +248,7 @@ describe("fresh models save in HF's layout", () => {
     };
     const model = new BertForMaskedLM(config);
     const out = join(tmp, "fresh-bert");
-    await model.savePretrained(out);
+    await savePretrained(model, out);
     const saved = (await readSafetensorsFile(join(out, "model.safetensors"))).tensors;
     const ref = (await readSafetensorsFile(join(fixturePath("bert-tiny"), "model.safetensors"))).tensors;
     expect([...saved.keys()].sort()).toEqual([...ref.keys()].sort());
@@ -256,6 +256,6 @@ describe("fresh models save in HF's layout", () => {
     const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     const refCfg = JSON.parse(readFileSync(join(fixturePath("bert-tiny"), "config.json"), "utf8"));
     expect(cfg).toEqual(refCfg);
-    sameBits(model, await BertForMaskedLM.fromPretrained(out));
+    sameBits(model, await fromPretrained(BertForMaskedLM, out));
   });
 });

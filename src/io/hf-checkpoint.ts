@@ -1,0 +1,71 @@
+/**
+ * A Hugging Face checkpoint in memory (config.json and model.safetensors, both parsed) and its
+ * conversion from and to the bytes of those two files. Browser-safe: a page gets the bytes from
+ * `fetch` or a file input; in Node, `readPretrainedDir` / `writePretrainedDir` from `qkv/node`
+ * do the folder part.
+ */
+import { parseSafetensors, type RawTensor, serializeSafetensors } from "./safetensors.js";
+
+/**
+ * A checkpoint in memory: the parsed `config.json` and the tensors of `model.safetensors`.
+ * What every model's static `fromHF(config, tensors)` takes and its `toHF()` returns.
+ * @example const { config, tensors }: HFCheckpoint = model.toHF();
+ */
+export interface HFCheckpoint {
+  config: Record<string, unknown>;
+  tensors: Map<string, RawTensor>;
+}
+
+/**
+ * The two files of a checkpoint as bytes: config.json as text (or already parsed) and
+ * model.safetensors.
+ * @example const files: HFCheckpointFiles = { config: await r1.text(), safetensors: await r2.arrayBuffer() };
+ */
+export interface HFCheckpointFiles {
+  config: string | Record<string, unknown>;
+  safetensors: ArrayBuffer | Uint8Array;
+}
+
+/**
+ * `value` as a config object, or an error naming `where`: a config.json must hold a JSON object.
+ * @example const config = hfConfigObject(JSON.parse(text), "config.json");
+ */
+export function hfConfigObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new Error(`model config ${where} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Parses a checkpoint from the bytes of its config.json and model.safetensors. Float32, float64
+ * and int32 tensors may be views into `safetensors` (no copy), so keep those bytes unchanged.
+ * @example
+ * const ck = parseHFCheckpoint({ config: await (await fetch("gpt2/config.json")).text(),
+ *   safetensors: await (await fetch("gpt2/model.safetensors")).arrayBuffer() });
+ * const model = GPT.fromHF(ck.config, ck.tensors);
+ */
+export function parseHFCheckpoint(files: HFCheckpointFiles): HFCheckpoint {
+  let config: unknown = files.config;
+  if (typeof config === "string") {
+    try {
+      config = JSON.parse(config.charCodeAt(0) === 0xfeff ? config.slice(1) : config);
+    } catch (e) {
+      throw new Error(`model config config.json is not valid JSON: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const { tensors } = parseSafetensors(files.safetensors, { name: "model.safetensors" });
+  return { config: { ...hfConfigObject(config, "config.json") }, tensors };
+}
+
+/**
+ * The bytes of a checkpoint's two files, as HF's save_pretrained writes them: config.json
+ * indented by 2 with a final newline, and model.safetensors with the `{"format": "pt"}`
+ * metadata that transformers requires.
+ * @example const { config, safetensors } = serializeHFCheckpoint(model.toHF());
+ */
+export function serializeHFCheckpoint(checkpoint: HFCheckpoint): { config: string; safetensors: Uint8Array } {
+  return {
+    config: `${JSON.stringify(checkpoint.config, null, 2)}\n`,
+    safetensors: serializeSafetensors(checkpoint.tensors, { format: "pt" }, { name: "model.safetensors" }),
+  };
+}

@@ -1,4 +1,4 @@
-// Runs the README's TypeScript examples as written (with "qkv" pointing at the sources) and
+// Runs the README's TypeScript examples as written (with "qkv" and "qkv/node" pointing at the sources) and
 // checks the values they print against the comments beside them.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,10 +18,10 @@ test("the README has a TypeScript tour", () => {
 
 blocks.forEach((code, i) => {
   test(`README example ${i + 1} runs and prints what its comments say`, async () => {
-    const src = code.replace(
-      /from "qkv"/g,
-      `from ${JSON.stringify(pathToFileURL(join(root, "src/index.ts")).href)}`,
-    );
+    const entry = (f: string) => `from ${JSON.stringify(pathToFileURL(join(root, f)).href)}`;
+    const src = code
+      .replace(/from "qkv\/node"/g, entry("src/node.ts"))
+      .replace(/from "qkv"/g, entry("src/index.ts"));
     const file = join(dir, `example-${i}.ts`);
     writeFileSync(file, src);
     const lines: string[] = [];

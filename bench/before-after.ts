@@ -4,7 +4,7 @@
  * and prints the median training-step time and generation speed of each with current/base ratios.
  * PyTorch's twin is skipped; both trees need their native addon built (node scripts/build-native.mjs).
  *
- *   node --import tsx bench/before-after.ts --base /work/base [--current .] [--rounds 3]
+ *   node --import tsx bench/before-after.ts --base ../qkv-before [--current .] [--rounds 3]
  *     [--steps 30] [--threads 1,2] [--memory]
  */
 import { spawnSync } from "node:child_process";

@@ -1,7 +1,7 @@
 """Debug-state goldens in the style of llm.c's test_gpt2: one training step of a tiny GPT-2, BERT
 and encoder-decoder, in float64 PyTorch, for test/models/debug-state.test.ts.
 
-    /work/venv/bin/python scripts/gen_debug_state.py
+    .venv/bin/python scripts/gen_debug_state.py
 
 For each model NAME it writes test/fixtures/debug-state/NAME.json (config, inputs, loss, the
 optimizer settings, library versions) and NAME.safetensors (float64, qkv names and layouts):

@@ -8,7 +8,7 @@ for each output, and the gradient of every float input that requires grad. test/
 loads the same inputs into qkv and compares. Output is deterministic.
 
     /usr/bin/python3 scripts/gen_op_fixtures.py         # parity-float32.json, parity-float64.json
-    /work/venv/bin/python scripts/gen_op_fixtures.py unary   # unary.json only
+    .venv/bin/python scripts/gen_op_fixtures.py unary   # unary.json only
 
 The `unary` mode writes test/fixtures/ops/unary.json (both dtypes in one file): a golden for every
 row of the unary op table, whose names, PyTorch references and input domains it reads from

@@ -80,7 +80,9 @@ describe.skipIf(!fused)("models on a backend with a fused transformer layer", ()
   for (const dtype of ["float32", "float64"] as const) {
     for (const act of ["gelu", "gelu_new", "relu"] as const) {
       it(`BERT masked-LM logits with padding equal the composed layers (${dtype}, ${act})`, () => {
-        const mlm = new q.BertForMaskedLM(bertConfig(act), { generator: new q.Generator(5) }).to(dtype).eval();
+        const mlm = new q.BertForMaskedLM(bertConfig(act), { generator: new q.Generator(5) })
+          .to(dtype)
+          .eval();
         const run = () => q.withNoGrad(() => mlm.forward(bertIds, { attentionMask: bertMask }).logits);
         const [got, calls] = counted(run);
         const [want, composedCalls] = counted(() => composed(run));
@@ -106,7 +108,8 @@ describe.skipIf(!fused)("models on a backend with a fused transformer layer", ()
       it(`seq2seq greedy translation equals the composed layers token for token (${name})`, () => {
         const model = seq2seq(dtype, normFirst, activation);
         const steps = vi.spyOn(model.transformer.decoder, "forward");
-        const translate = () => q.translateGreedy(model, src, { bos: 1, maxLen: 8, srcKeyPaddingMask: srcPad });
+        const translate = () =>
+          q.translateGreedy(model, src, { bos: 1, maxLen: 8, srcKeyPaddingMask: srcPad });
         const [got, calls] = counted(translate);
         const decoderCalls = steps.mock.calls.length;
         steps.mockRestore();

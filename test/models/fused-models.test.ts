@@ -153,6 +153,70 @@ describe.skipIf(!fused)("models on a backend with a fused transformer layer", ()
   }
 });
 
+describe.skipIf(!fused)("torch.nn.Transformer layers with every mask kind, fused and composed", () => {
+  const opts = { dimFeedforward: 20, dropout: 0.1, batchFirst: true, generator: new q.Generator(9) };
+  const N = 2;
+  const H = 2;
+  const g = new q.Generator(21);
+  const rand = (shape: number[], dtype: "float32" | "float64") => q.randn(shape, { dtype, generator: g });
+  const pad = (S: number) =>
+    q.tensor(
+      Uint8Array.from({ length: N * S }, (_, i) => (i >= 2 * S - 2 ? 1 : 0)),
+      { shape: [N, S], dtype: "bool" },
+    ); // row 1's last two
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`encoder layer: causal hint, bool and additive masks, key padding (${dtype})`, () => {
+      const layer = new q.nn.TransformerEncoderLayer(12, H, {
+        ...opts,
+        dtype,
+        normFirst: true,
+        activation: "gelu",
+      }).eval();
+      const x = rand([N, 5, 12], dtype);
+      const causalBool = q.triu(q.ones([5, 5], { dtype: "bool" }), 1); // true = not allowed
+      const additive = q.mul(rand([N * H, 5, 5], dtype), 0.5);
+      for (const [name, o] of [
+        ["causal", { isCausal: true }],
+        ["bool mask + padding", { srcMask: causalBool, srcKeyPaddingMask: pad(5) }],
+        ["additive (N·H, S, S)", { srcMask: additive }],
+      ] as const) {
+        const run = () => q.withNoGrad(() => layer.forward(x, o));
+        const [got, calls] = counted(run);
+        expect(calls, name).toBe(1);
+        expectClose(got, composed(run), ...tol(dtype), name);
+      }
+    });
+
+    it(`decoder layer with a cache: tgt mask, tgt and memory padding, memory mask (${dtype})`, () => {
+      const layer = new q.nn.TransformerDecoderLayer(12, H, { ...opts, dtype }).eval();
+      const memory = rand([N, 6, 12], dtype);
+      const tgt = rand([N, 4, 12], dtype);
+      const memoryMask = q.mul(rand([3, 6], dtype), 0.5); // (T, Sm) additive, for the 3-token steps' last one
+      const steps = () =>
+        q.withNoGrad(() => {
+          const cache = new q.KVCache(1);
+          const out = [
+            layer.forward(q.narrow(tgt, 1, 0, 3), memory, {
+              cache,
+              tgtKeyPaddingMask: pad(3),
+              memoryKeyPaddingMask: pad(6),
+              memoryMask,
+            }),
+          ];
+          const tgtMask = q.zeros([1, 4], { dtype: "bool" }); // (T, past + T), nothing masked: not causal
+          out.push(
+            layer.forward(q.narrow(tgt, 1, 3, 1), memory, { cache, tgtMask, memoryKeyPaddingMask: pad(6) }),
+          );
+          return out;
+        });
+      const [got, calls] = counted(steps);
+      expect(calls).toBe(2);
+      const want = composed(steps);
+      for (const [i, y] of got.entries()) expectClose(y, want[i], ...tol(dtype), `step ${i}`);
+    });
+  }
+});
+
 describe.skipIf(fused)("models on a backend without a fused transformer layer", () => {
   it("BERT and seq2seq decoding run composed", () => {
     const mlm = new q.BertForMaskedLM(bertConfig("gelu"), { generator: new q.Generator(5) }).eval();

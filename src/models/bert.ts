@@ -3,6 +3,7 @@
  * token-type embeddings, plus the masked-LM and sequence-classification heads. Module and
  * field names follow HF transformers' BertModel exactly, so state-dict keys are HF's keys.
  */
+import { isGradEnabled } from "../autograd/graph.js";
 import type { RawTensor } from "../io/safetensors.js";
 import { GELU, ReLU, Tanh } from "../nn/activation.js";
 import { ModuleList } from "../nn/container.js";
@@ -12,6 +13,7 @@ import { normal_, zeros_ } from "../nn/init.js";
 import { LayerNorm } from "../nn/layer-norm.js";
 import { Linear } from "../nn/linear.js";
 import { Module, type Parameter } from "../nn/module.js";
+import { fusedTransformerLayer, hasFusedTransformerLayer } from "../ops/fused-layer.js";
 import { add, contiguous, reshape, scaledDotProductAttention, select, transpose } from "../ops/index.js";
 import { arange, tensor, zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -207,8 +209,35 @@ export class BertLayer extends Module {
   }
 
   forward(x: Tensor, mask: Tensor | null): Tensor {
+    if (this.canFuse(x)) return this.fused(x, mask);
     const a = this.attention.forward(x, mask);
     return this.output.forward(this.intermediate.forward(a), a);
+  }
+
+  /** Inference (no graph, no dropout drawn) runs as one fused kernel where the backend has one. */
+  private canFuse(x: Tensor): boolean {
+    if (isGradEnabled() || !hasFusedTransformerLayer(x.dtype) || x.ndim !== 3) return false;
+    const c = this.attention.self.config;
+    return !(this.training && c.attentionProbsDropoutProb + c.hiddenDropoutProb > 0);
+  }
+
+  /** forward(x, mask) as a single post-norm fused layer call; the composed forward is its reference. */
+  private fused(x: Tensor, mask: Tensor | null): Tensor {
+    const { self, output: sub } = this.attention;
+    const act = this.intermediate.intermediate_act_fn;
+    const qkv = { q: self.query, k: self.key, v: self.value };
+    const [fc, proj, norm3] = [this.intermediate.dense, this.output.dense, this.output.LayerNorm];
+    return fusedTransformerLayer(
+      x,
+      { qkv, attnOut: sub.dense, norm1: sub.LayerNorm, fc, proj, norm3 },
+      {
+        nHead: self.config.numAttentionHeads,
+        normFirst: false,
+        activation: act instanceof ReLU ? "relu" : act.approximate === "tanh" ? "geluTanh" : "gelu",
+        eps: sub.LayerNorm.eps,
+        mask,
+      },
+    );
   }
 }
 

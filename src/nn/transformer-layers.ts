@@ -1,12 +1,27 @@
 /**
  * The encoder and decoder layers of torch.nn.Transformer (PyTorch 1.13 semantics and state-dict
  * names): self-attention (and, in the decoder, cross-attention over the encoder output) and a
- * feed-forward block, each with dropout, a residual and LayerNorm, post-norm or pre-norm.
+ * feed-forward block, each with dropout, a residual and LayerNorm, post-norm or pre-norm. In
+ * inference on a backend with a fused transformer layer, each layer runs as that one kernel; the
+ * composed forward is its reference and the fallback.
  */
-import { add, gelu, relu } from "../ops/index.js";
+import { isGradEnabled } from "../autograd/graph.js";
+import {
+  add,
+  crossAttentionMemory,
+  type FusedLayerOptions,
+  type FusedLayerWeights,
+  fusedTransformerLayer,
+  gelu,
+  hasFusedTransformerLayer,
+  type LinearParams,
+  narrow,
+  relu,
+  reshape,
+} from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
-import { MultiheadAttention } from "./attention.js";
+import { MultiheadAttention, toAdditiveMask } from "./attention.js";
 import { Dropout } from "./dropout.js";
 import type { KVCache } from "./kv-cache.js";
 import { LayerNorm } from "./layer-norm.js";
@@ -69,6 +84,65 @@ function feedForward(l: TransformerEncoderLayer | TransformerDecoderLayer, x: Te
   return l.linear2.forward(l.dropout.forward(activate(l.activation, l.linear1.forward(x))));
 }
 
+/**
+ * Whether a layer's forward may run as one fused kernel: no graph to record, no dropout to draw,
+ * batch-first (N, L, E) input, a named activation and a dtype the backend fuses.
+ */
+function canFuse(l: TransformerEncoderLayer | TransformerDecoderLayer, x: Tensor): boolean {
+  if (isGradEnabled() || x.ndim !== 3 || !l.self_attn.batchFirst || !l.self_attn.in_proj_weight) return false;
+  if (typeof l.activation !== "string" || !hasFusedTransformerLayer(x.dtype)) return false;
+  return !(l.training && l.dropout.p > 0);
+}
+
+/**
+ * A torch-style attention mask ((L, S) or (N·H, L, S); bool true = not allowed, or additive) and
+ * key padding mask ((N, S); bool true = padding) as one additive mask broadcastable to
+ * (N, H, L, S), as MultiheadAttention builds it. Undefined for shapes it rejects, so that the
+ * composed forward reports them.
+ */
+function additiveMask(
+  attnMask: Tensor | null | undefined,
+  kpm: Tensor | null | undefined,
+  [N, H, L, S]: number[],
+  dtype: "float32" | "float64",
+): Tensor | null | undefined {
+  let m: Tensor | null = null;
+  if (attnMask) {
+    if (attnMask.hasShape([L, S])) m = toAdditiveMask(attnMask, dtype);
+    else if (attnMask.hasShape([N * H, L, S])) m = reshape(toAdditiveMask(attnMask, dtype), [N, H, L, S]);
+    else return undefined;
+  }
+  if (kpm) {
+    if (!kpm.hasShape([N, S])) return undefined;
+    const k = reshape(toAdditiveMask(kpm, dtype), [N, 1, 1, S]);
+    m = m ? add(m, k) : k;
+  }
+  return m;
+}
+
+/** Rows i·E … (i+1)·E − 1 of a packed in-projection (0 = q, 1 = k, 2 = v), as a Linear's parameters. */
+function inProj(m: MultiheadAttention, i: number): LinearParams {
+  const E = m.embedDim;
+  const b = m.in_proj_bias;
+  return { weight: narrow(m.in_proj_weight!, 0, i * E, E), bias: b ? narrow(b, 0, i * E, E) : null };
+}
+
+/** The self-attention and feed-forward parameters of a layer, as the fused layer takes them. */
+function fusedWeights(
+  l: TransformerEncoderLayer | TransformerDecoderLayer,
+  norm3: LayerNorm,
+): FusedLayerWeights {
+  const sa = l.self_attn;
+  const qkv = { weight: sa.in_proj_weight!, bias: sa.in_proj_bias };
+  return { qkv, attnOut: sa.out_proj, norm1: l.norm1, fc: l.linear1, proj: l.linear2, norm3 };
+}
+
+/** The options of the fused layer every layer kind shares. */
+function fusedOptions(l: TransformerEncoderLayer | TransformerDecoderLayer): FusedLayerOptions {
+  const activation = l.activation === "gelu" ? "gelu" : "relu";
+  return { nHead: l.nhead, normFirst: l.normFirst, activation, eps: l.norm1.eps };
+}
+
 /** Copies weights and mode into a freshly built layer (PyTorch's deepcopy of a layer). */
 function copyFrom<L extends Module>(copy: L, src: Module): L {
   copy.loadStateDict(src.stateDict());
@@ -129,6 +203,8 @@ export class TransformerEncoderLayer extends Module {
 
   forward(src: Tensor, opts: EncoderLayerForwardOptions = {}): Tensor {
     const { srcMask: attnMask, srcKeyPaddingMask: keyPaddingMask, isCausal } = opts;
+    const y = canFuse(this, src) ? this.fused(src, opts) : null;
+    if (y) return y;
     const sa = (x: Tensor) =>
       this.dropout1.forward(
         this.self_attn.forward(x, x, x, { attnMask, keyPaddingMask, isCausal, needWeights: false }).output,
@@ -141,6 +217,20 @@ export class TransformerEncoderLayer extends Module {
     }
     x = this.norm1.forward(add(x, sa(x)));
     return this.norm2.forward(add(x, ff(x)));
+  }
+
+  /** forward(src, opts) as one fused layer call, or null when its masks are for the composed path to reject. */
+  private fused(src: Tensor, opts: EncoderLayerForwardOptions): Tensor | null {
+    const [N, S] = src.shape;
+    const dtype = src.dtype as FloatDType;
+    const mask = additiveMask(opts.srcMask, opts.srcKeyPaddingMask, [N, this.nhead, S, S], dtype);
+    if (mask === undefined) return null;
+    const causal = (opts.isCausal ?? false) && !opts.srcMask;
+    return fusedTransformerLayer(src, fusedWeights(this, this.norm2), {
+      ...fusedOptions(this),
+      causal,
+      mask,
+    });
   }
 
   /** An independent copy with the same configuration, weights, dtype and mode (PyTorch's deepcopy). */
@@ -219,6 +309,8 @@ export class TransformerDecoderLayer extends Module {
   ): Tensor {
     const { cache, layer } = opts;
     const isCausal = opts.tgtIsCausal ?? cache !== undefined;
+    const y = cache && canFuse(this, tgt) ? this.fusedDecode(tgt, memory, opts, cache, layer ?? 0) : null;
+    if (y) return y;
     const saOpts = {
       attnMask: opts.tgtMask,
       keyPaddingMask: opts.tgtKeyPaddingMask,
@@ -249,6 +341,49 @@ export class TransformerDecoderLayer extends Module {
     x = this.norm1.forward(add(x, sa(x)));
     x = this.norm2.forward(add(x, mha(x)));
     return this.norm3.forward(add(x, ff(x)));
+  }
+
+  /**
+   * forward(tgt, memory, opts) with a cache as one fused layer call: the new keys/values go into
+   * the cache in place, and the memory's keys/values are projected once per source into its
+   * memory slot. Null when a mask is for the composed path to reject.
+   */
+  private fusedDecode(
+    tgt: Tensor,
+    memory: Tensor,
+    opts: DecoderLayerForwardOptions,
+    cache: KVCache,
+    layer: number,
+  ): Tensor | null {
+    const [N, T, E] = tgt.shape;
+    const H = this.nhead;
+    const dtype = tgt.dtype as FloatDType;
+    const { k, v, past } = cache.reserve(layer, [N, H, T, E / H], T, dtype);
+    const mask = additiveMask(opts.tgtMask, opts.tgtKeyPaddingMask, [N, H, T, past + T], dtype);
+    let mem = cache.memory(layer);
+    const Sm = mem ? mem[0].shape[2] : memory.shape[1];
+    const memMask = additiveMask(opts.memoryMask, opts.memoryKeyPaddingMask, [N, H, T, Sm], dtype);
+    if (mask === undefined || memMask === undefined || (!mem && memory.ndim !== 3)) return null;
+    const ca = this.multihead_attn;
+    if (!mem) {
+      const m = crossAttentionMemory(memory, inProj(ca, 1), inProj(ca, 2), H); // (N, H, Sm, hd) each
+      cache.setMemory(layer, m.k, m.v);
+      mem = [m.k, m.v];
+    }
+    const cross = { q: inProj(ca, 0), out: ca.out_proj, norm: this.norm2 };
+    const y = fusedTransformerLayer(
+      tgt,
+      { ...fusedWeights(this, this.norm3), cross },
+      {
+        ...fusedOptions(this),
+        causal: (opts.tgtIsCausal ?? true) && !opts.tgtMask,
+        mask,
+        cache: { k, v, past },
+        memory: { k: mem[0], v: mem[1], mask: memMask },
+      },
+    );
+    cache.commit(layer, T);
+    return y;
   }
 
   /** An independent copy with the same configuration, weights, dtype and mode. */

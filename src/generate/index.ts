@@ -25,7 +25,6 @@ export {
 } from "./generate.js";
 export {
   type GPTDecodeState,
-  gptNextTokenModel,
   gptStepModel,
   type Seq2SeqDecodeState,
   type Seq2SeqStepOptions,

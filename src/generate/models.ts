@@ -64,9 +64,6 @@ export function gptStepModel(model: GPT, opts: { useCache?: boolean } = {}): Ste
   };
 }
 
-/** The former name of {@link gptStepModel}. */
-export const gptNextTokenModel = gptStepModel;
-
 /** A seq2seq decoding state: the memory of the source(s), its padding mask, the cache and the rows so far. */
 export interface Seq2SeqDecodeState {
   memory: Tensor;

@@ -1,8 +1,9 @@
 /**
- * The fused transformer layer in BERT and the encoder-decoder: BERT-small's forward (4 layers,
- * hidden 512, 8 heads) at batch 1 and 4, T 16 and 64, and a seq2seq model's greedy translation,
- * each with the backend's fused capability and with it hidden (the composed layers), alternating
- * in one process so both see the same machine. Keeps the best of --reps runs.
+ * The fused transformer layer in GPT, BERT and the encoder-decoder: GPT greedy decoding with the
+ * KV cache (a tiny model, bench/train.ts's small one and a 768-wide one), BERT-small's forward
+ * (4 layers, hidden 512, 8 heads) at batch 1 and 4, T 16 and 64, and a seq2seq model's greedy
+ * translation, each with the backend's fused capability and with it hidden (the composed layers),
+ * alternating in one process so both see the same machine. Keeps the best of --reps runs.
  *
  *   node --import tsx bench/fused-layer.ts [--reps 5] [--threads 1]
  */
@@ -11,6 +12,7 @@ import {
   BertForMaskedLM,
   backend,
   Generator,
+  GPT,
   Seq2SeqTransformer,
   setBackend,
   type Tensor,
@@ -18,6 +20,7 @@ import {
   translateGreedy,
   withNoGrad,
 } from "../src/index.js";
+import { greedyDecode } from "./shared.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -59,6 +62,21 @@ const ids = (n: number, shape: number[], V: number, seed: number): Tensor => {
   for (let i = 0; i < n; i++) d[i] = 1 + ((i * 7919 + seed * 104729) % (V - 1));
   return tensor(d, { shape });
 };
+
+for (const [name, nLayer, nHead, nEmbd, n] of [
+  ["tiny 2L/2H/32", 2, 2, 32, 256],
+  ["small 4L/4H/128", 4, 4, 128, 256],
+  ["4L/12H/768", 4, 12, 768, 32],
+] as const) {
+  const gpt = new GPT(
+    { vocabSize: 65, blockSize: 512, nLayer, nHead, nEmbd, dropout: 0, bias: true },
+    { generator: new Generator(0) },
+  ).eval();
+  const t = alternate(() => greedyDecode(gpt, n));
+  console.log(
+    `GPT ${name} greedy decoding, ${n} tokens: fused ${(n / t.fused).toFixed(0)} tok/s, composed ${(n / t.composed).toFixed(0)} tok/s, ${(t.composed / t.fused).toFixed(2)}×`,
+  );
+}
 
 const bert = new BertForMaskedLM(
   {

@@ -199,4 +199,10 @@ export const SPECS: (Omit<LayerSpec, "dtype"> & { name: string })[] = [
     activation: "silu",
     Sm: 5,
   },
+  {
+    name: "GPT-2 block, one token, wide: the 1536×384 feed-forward weights take the GEMM, q/k/v the matrix-vector loop",
+    ...{ B: 1, T: 1, C: 384, H: 6, F: 1536, normFirst: true, packed: true, bias: true, causal: true },
+    activation: "geluTanh",
+    cache: { past: 3, cap: 8 },
+  },
 ];

@@ -48,29 +48,29 @@ export function neg(x: Tensor): Tensor {
   return unaryOp("neg", x);
 }
 /** eˣ */
-export const exp = (x: Tensor): Tensor => unaryOp("exp", x);
+export const exp = unaryOps.exp;
 /** Natural log. */
-export const log = (x: Tensor): Tensor => unaryOp("log", x);
+export const log = unaryOps.log;
 /** √x */
-export const sqrt = (x: Tensor): Tensor => unaryOp("sqrt", x);
+export const sqrt = unaryOps.sqrt;
 /** 1/√x */
-export const rsqrt = (x: Tensor): Tensor => unaryOp("rsqrt", x);
+export const rsqrt = unaryOps.rsqrt;
 /** |x|; the gradient at 0 is 0, as in PyTorch. */
-export const abs = (x: Tensor): Tensor => unaryOp("abs", x);
+export const abs = unaryOps.abs;
 /** tanh(x) */
-export const tanh = (x: Tensor): Tensor => unaryOp("tanh", x);
+export const tanh = unaryOps.tanh;
 /** 1/(1+e⁻ˣ), computed without overflow. */
-export const sigmoid = (x: Tensor): Tensor => unaryOp("sigmoid", x);
+export const sigmoid = unaryOps.sigmoid;
 /** max(x, 0) */
-export const relu = (x: Tensor): Tensor => unaryOp("relu", x);
+export const relu = unaryOps.relu;
 /** x·σ(x) (a.k.a. swish). */
-export const silu = (x: Tensor): Tensor => unaryOp("silu", x);
-export const sin = (x: Tensor): Tensor => unaryOp("sin", x);
-export const cos = (x: Tensor): Tensor => unaryOp("cos", x);
+export const silu = unaryOps.silu;
+export const sin = unaryOps.sin;
+export const cos = unaryOps.cos;
 /** x² */
-export const square = (x: Tensor): Tensor => unaryOp("square", x);
+export const square = unaryOps.square;
 /** 1/x */
-export const reciprocal = (x: Tensor): Tensor => unaryOp("reciprocal", x);
+export const reciprocal = unaryOps.reciprocal;
 /** log(1 + eˣ), as torch.nn.functional.softplus (threshold 20). Also `unaryOps.softplus`, `x.softplus()`. */
 export const softplus = unaryOps.softplus;
 /** log σ(x), as torch.nn.functional.logsigmoid. */
@@ -78,7 +78,7 @@ export const logsigmoid = unaryOps.logsigmoid;
 /** x·tanh(softplus(x)) (Misra 2019), as torch.nn.functional.mish. */
 export const mish = unaryOps.mish;
 /** sign(x) ∈ {−1, 0, 1}; gradient 0. */
-export const sign = (x: Tensor): Tensor => unaryOp("sign", x);
+export const sign = unaryOps.sign;
 
 /**
  * GELU, x·Φ(x). `approximate: "tanh"` gives GPT-2's tanh form.

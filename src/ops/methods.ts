@@ -23,17 +23,7 @@ declare module "../tensor/tensor.js" {
     div(other: TensorLike): Tensor;
     pow(exponent: TensorLike): Tensor;
     neg(): Tensor;
-    exp(): Tensor;
-    log(): Tensor;
-    sqrt(): Tensor;
-    rsqrt(): Tensor;
-    abs(): Tensor;
-    tanh(): Tensor;
-    sigmoid(): Tensor;
-    relu(): Tensor;
     gelu(opts?: { approximate?: "none" | "tanh" }): Tensor;
-    silu(): Tensor;
-    square(): Tensor;
     maximum(other: TensorLike): Tensor;
     minimum(other: TensorLike): Tensor;
     clamp(opts: { min?: number; max?: number }): Tensor;
@@ -112,38 +102,8 @@ P.pow = function (o) {
 P.neg = function () {
   return ops.neg(this);
 };
-P.exp = function () {
-  return ops.exp(this);
-};
-P.log = function () {
-  return ops.log(this);
-};
-P.sqrt = function () {
-  return ops.sqrt(this);
-};
-P.rsqrt = function () {
-  return ops.rsqrt(this);
-};
-P.abs = function () {
-  return ops.abs(this);
-};
-P.tanh = function () {
-  return ops.tanh(this);
-};
-P.sigmoid = function () {
-  return ops.sigmoid(this);
-};
-P.relu = function () {
-  return ops.relu(this);
-};
 P.gelu = function (o) {
   return ops.gelu(this, o);
-};
-P.silu = function () {
-  return ops.silu(this);
-};
-P.square = function () {
-  return ops.square(this);
 };
 P.maximum = function (o) {
   return ops.maximum(this, o);

@@ -40,10 +40,9 @@ export function adamStep(
 /** adamStep over each parameter in turn. */
 export function adamStepMulti(args: AdamStepArgs): void {
   const { params, grads, expAvgs, expAvgSqs, maxExpAvgSqs } = args;
-  const opts = args;
   checkLists("adamStepMulti", params, [grads, expAvgs, expAvgSqs, ...(maxExpAvgSqs ? [maxExpAvgSqs] : [])]);
   for (let i = 0; i < params.length; i++) {
-    adamStep(params[i], grads[i], expAvgs[i], expAvgSqs[i], maxExpAvgSqs ? maxExpAvgSqs[i] : null, opts);
+    adamStep(params[i], grads[i], expAvgs[i], expAvgSqs[i], maxExpAvgSqs ? maxExpAvgSqs[i] : null, args);
   }
 }
 

@@ -58,8 +58,9 @@ struct Arr {
 
 struct Call {
   napi_env env;
-  size_t argc = 16;
-  napi_value argv[16];
+  static constexpr size_t kMaxArgs = 32;  // transformerLayer takes the most: 30
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
   EnvData* d = nullptr;
   const double* m = nullptr;
   bool ok = true;
@@ -74,6 +75,13 @@ struct Call {
   void fail(const char* msg) {
     if (ok) napi_throw_error(env, nullptr, msg);
     ok = false;
+  }
+  // Argument i as a typed array, or an empty Arr (an absent operand) when it is null or undefined.
+  Arr opt_arr(size_t i) {
+    napi_valuetype vt;
+    if (ok && i < argc && napi_typeof(env, argv[i], &vt) == napi_ok && (vt == napi_undefined || vt == napi_null))
+      return Arr();
+    return arr(i);
   }
   Arr arr(size_t i) {
     Arr a;
@@ -100,7 +108,6 @@ struct Call {
   }
 };
 
-inline bool is_f32(const Arr& a) { return a.t == napi_float32_array; }
 inline bool is_f64(const Arr& a) { return a.t == napi_float64_array; }
 
 template <class E>
@@ -941,8 +948,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 namespace layer {
 enum Slot {
   X, OUT, N1W, N1B, QW, QB, KW, KB, VW, VB, OW, OB, MASK, K, V, N3W, N3B, FCW, FCB, PRW, PRB,
-  N2W, N2B, CQW, CQB, COW, COB, MK, MV, MEM_MASK, COUNT  // the cross-attention's operands last, so
-                                                          // a layer without one passes N2W operands
+  N2W, N2B, CQW, CQB, COW, COB, MK, MV, MEM_MASK, COUNT  // the cross-attention's operands, null without one
 };
 }
 
@@ -989,7 +995,7 @@ bool run_layer(Call& c, const Arr* a) {
       if (need[i].required && need[i].n > 0) return false;
       continue;
     }
-    if (elem_type(a[i]) != (std::is_same<E, float>::value ? T_F32 : T_F64)) return false;
+    if (!all_type<E>({&a[i]})) return false;
     if (static_cast<i64>(a[i].len) < need[i].n) return false;
     ptr[i] = P<E>(a[i]);
   }
@@ -1024,36 +1030,20 @@ bool run_layer(Call& c, const Arr* a) {
   p.n2w = ptr[N2W], p.n2b = ptr[N2B], p.cqW = ptr[CQW], p.cqB = ptr[CQB], p.coW = ptr[COW], p.coB = ptr[COB];
   p.mk = ptr[MK], p.mv = ptr[MV];
   p.n3w = ptr[N3W], p.n3b = ptr[N3B], p.fcW = ptr[FCW], p.fcB = ptr[FCB], p.prW = ptr[PRW], p.prB = ptr[PRB];
-  if constexpr (std::is_same<E, float>::value)
-    g_kernels->f32.transformer_layer(p);
-  else
-    g_kernels->f64.transformer_layer(p);
+  ks<E>().transformer_layer(p);
   return true;
 }
 
 napi_value TransformerLayer(napi_env env, napi_callback_info info) {
-  Call c(env, info);  // reads the meta block (its own 16 arguments are not used)
+  Call c(env, info);
   if (!c.ok) return nullptr;
-  size_t argc = layer::COUNT;
-  napi_value argv[layer::COUNT];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != layer::COUNT && argc != layer::N2W) {
-    c.fail("qkv native: transformerLayer: expected 21 operands, or 30 with a cross-attention");
+  if (c.argc != layer::COUNT) {
+    c.fail("qkv native: transformerLayer: expected 30 operands (null where absent)");
     return nullptr;
   }
   Arr a[layer::COUNT];
-  for (size_t i = 0; i < argc; i++) {
-    napi_valuetype vt;
-    if (napi_typeof(env, argv[i], &vt) == napi_ok && (vt == napi_undefined || vt == napi_null)) continue;  // absent
-    if (napi_get_typedarray_info(env, argv[i], &a[i].t, &a[i].len, &a[i].p, nullptr, nullptr) != napi_ok) {
-      napi_value exc;
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) napi_get_and_clear_last_exception(env, &exc);
-      c.fail("qkv native: transformerLayer: expected a typed array or null");
-      return nullptr;
-    }
-  }
+  for (size_t i = 0; i < layer::COUNT; i++) a[i] = c.opt_arr(i);
+  if (!c.ok) return nullptr;
   const int t = elem_type(a[layer::X]);
   const bool ok = t == T_F32 ? run_layer<float>(c, a) : t == T_F64 ? run_layer<double>(c, a) : false;
   return boolean(env, ok);

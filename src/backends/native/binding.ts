@@ -5,7 +5,7 @@
  */
 import { OP_TABLES, type OpFamily } from "../../backend/op-table.js";
 
-/** Functions exported by the C++ addon (see native/addon.cc for the meta layout of each). */
+/** Functions exported by the C++ addon (their numeric arguments: meta-layout.ts). */
 export interface NativeAddon {
   setMeta(meta: Float64Array): void;
   info(): { isa: string; threads: number; hwThreads: number };
@@ -68,7 +68,7 @@ export interface NativeAddon {
   scatterAdd(gy: ArrayBufferView, index: ArrayBufferView, gx: ArrayBufferView): boolean;
   attentionForward(...arrays: ArrayBufferView[]): boolean;
   attentionBackward(...arrays: ArrayBufferView[]): boolean;
-  /** The 30 operands of one transformer layer in the order of layer::Slot (see addon.cc). */
+  /** The 30 operands of one transformer layer in the order of layer::Slot (see addon.cc); null = absent. */
   transformerLayer(...arrays: (ArrayBufferView | null)[]): boolean;
   adamStepMulti(
     ps: ArrayBufferView[],

@@ -428,7 +428,7 @@ function attentionBackward(args: AttentionBackwardArgs): void {
 
 // ---- inference -----------------------------------------------------------------------------------
 
-/** Meta slots 12 … 16 (or 17 … 21): a mask's offset and its 4 strides over (B, H, T, S). */
+/** A mask's offset and its 4 strides over (B, H, T, S), from meta slot `at` (maskOffset or memMaskOffset). */
 function putLayerMask(at: number, m: Strided | null): void {
   meta[at] = m ? m.offset : 0;
   for (let d = 0; d < 4; d++) meta[at + 1 + d] = m ? m.strides[d] : 0;
@@ -454,64 +454,38 @@ function transformerLayerForward(args: TransformerLayerArgs, out: FloatArray): v
   meta[L.act] = UNARY[args.activation];
   putLayerMask(L.maskOffset, args.mask);
   putLayerMask(L.memMaskOffset, args.memoryMask);
-  // Without a cross-attention its 9 operands are left off: fewer Node-API conversions per step.
-  const ok =
-    args.Sm > 0
-      ? addon().transformerLayer(
-          args.x,
-          out,
-          args.norm1W,
-          args.norm1B,
-          args.qW,
-          args.qB,
-          args.kW,
-          args.kB,
-          args.vW,
-          args.vB,
-          args.outW,
-          args.outB,
-          args.mask?.data ?? null,
-          args.k,
-          args.v,
-          args.norm3W,
-          args.norm3B,
-          args.fcW,
-          args.fcB,
-          args.projW,
-          args.projB,
-          args.norm2W,
-          args.norm2B,
-          args.crossQW,
-          args.crossQB,
-          args.crossOutW,
-          args.crossOutB,
-          args.memoryK,
-          args.memoryV,
-          args.memoryMask?.data ?? null,
-        )
-      : addon().transformerLayer(
-          args.x,
-          out,
-          args.norm1W,
-          args.norm1B,
-          args.qW,
-          args.qB,
-          args.kW,
-          args.kB,
-          args.vW,
-          args.vB,
-          args.outW,
-          args.outB,
-          args.mask?.data ?? null,
-          args.k,
-          args.v,
-          args.norm3W,
-          args.norm3B,
-          args.fcW,
-          args.fcB,
-          args.projW,
-          args.projB,
-        );
+  const ok = addon().transformerLayer(
+    args.x,
+    out,
+    args.norm1W,
+    args.norm1B,
+    args.qW,
+    args.qB,
+    args.kW,
+    args.kB,
+    args.vW,
+    args.vB,
+    args.outW,
+    args.outB,
+    args.mask?.data ?? null,
+    args.k,
+    args.v,
+    args.norm3W,
+    args.norm3B,
+    args.fcW,
+    args.fcB,
+    args.projW,
+    args.projB,
+    args.norm2W,
+    args.norm2B,
+    args.crossQW,
+    args.crossQB,
+    args.crossOutW,
+    args.crossOutB,
+    args.memoryK,
+    args.memoryV,
+    args.memoryMask?.data ?? null,
+  );
   // The op validated everything, so a refusal here is a bug, never a reason to fall back.
   if (!ok) throw new Error("native transformerLayer: the addon rejected its arguments");
 }
@@ -543,9 +517,8 @@ function totalLength(xs: readonly FloatArray[]): number {
 // One call for the whole list: the addon splits it into fixed chunks spread over the thread pool.
 function adamStepMulti(args: AdamStepArgs): void {
   const { params, grads, expAvgs, expAvgSqs, maxExpAvgSqs } = args;
-  const opts = args;
   if (totalLength(params) >= nativeThresholds.optimizer) {
-    putAdam(opts, maxExpAvgSqs !== null);
+    putAdam(args, maxExpAvgSqs !== null);
     const [ps, gs, ms, vs] = [params, grads, expAvgs, expAvgSqs] as FloatArray[][];
     const ok = maxExpAvgSqs
       ? addon().adamStepMulti(ps, gs, ms, vs, maxExpAvgSqs as FloatArray[])

@@ -27,7 +27,7 @@ import { ones, zeros } from "../tensor/create.js";
 import { empty } from "../tensor/create-internal.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
-import { sameShape, shapeStr } from "../util/shape.js";
+import { shapeStr } from "../util/shape.js";
 import { xavierUniform_, zeros_ } from "./init.js";
 import type { KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
@@ -48,6 +48,39 @@ export function toAdditiveMask(mask: Tensor, dtype: FloatDType): Tensor {
     );
   }
   return to(mask, dtype);
+}
+
+/**
+ * A torch-style attention mask ((L, S) or (N·H, L, S); bool true = not allowed, or additive) and
+ * key padding mask ((N, S); bool true = padding) as one additive mask broadcastable to
+ * (N, H, L, S), or null when neither is given. Shared by MultiheadAttention and the fused layers.
+ * @example const m = attentionMask(tgtMask, tgtKeyPaddingMask, [N, H, L, S], "float32");
+ */
+export function attentionMask(
+  attnMask: Tensor | null | undefined,
+  keyPaddingMask: Tensor | null | undefined,
+  [N, H, L, S]: readonly number[],
+  dtype: FloatDType,
+): Tensor | null {
+  let mask: Tensor | null = null;
+  if (attnMask) {
+    if (attnMask.hasShape([L, S]))
+      mask = toAdditiveMask(attnMask, dtype); // (L, S)
+    else if (attnMask.hasShape([N * H, L, S])) mask = reshape(toAdditiveMask(attnMask, dtype), [N, H, L, S]);
+    else
+      throw new Error(
+        `MultiheadAttention: attnMask of shape ${shapeStr(attnMask.shape)} must be (${L}, ${S}) or (${N * H}, ${L}, ${S})`,
+      );
+  }
+  if (keyPaddingMask) {
+    if (!keyPaddingMask.hasShape([N, S]))
+      throw new Error(
+        `MultiheadAttention: keyPaddingMask of shape ${shapeStr(keyPaddingMask.shape)} must be (${N}, ${S})`,
+      );
+    const km = reshape(toAdditiveMask(keyPaddingMask, dtype), [N, 1, 1, S]);
+    mask = mask ? add(mask, km) : km;
+  }
+  return mask;
 }
 
 /**
@@ -271,31 +304,10 @@ export class MultiheadAttention extends Module {
       throw new Error(`MultiheadAttention: cache holds batch ${kh.shape[0]}, query has ${N}`);
     const S = kh.shape[2];
 
-    // One additive float mask broadcastable to (N, H, L, S).
-    const dtype = q.dtype as FloatDType;
-    let mask: Tensor | null = null;
-    if (opts.attnMask) {
-      const m = opts.attnMask;
-      if (m.ndim === 2 && sameShape(m.shape, [L, S]))
-        mask = toAdditiveMask(m, dtype); // (L, S)
-      else if (m.ndim === 3 && sameShape(m.shape, [N * H, L, S]))
-        mask = reshape(toAdditiveMask(m, dtype), [N, H, L, S]);
-      else
-        throw new Error(
-          `MultiheadAttention: attnMask of shape ${shapeStr(m.shape)} must be (${L}, ${S}) or (${N * H}, ${L}, ${S})`,
-        );
-    }
     let kpm = opts.keyPaddingMask ?? null;
-    if (kpm) {
-      if (!batched && kpm.ndim === 1) kpm = unsqueeze(kpm, 0);
-      if (!sameShape(kpm.shape, [N, S])) {
-        throw new Error(
-          `MultiheadAttention: keyPaddingMask of shape ${shapeStr(kpm.shape)} must be (${N}, ${S})`,
-        );
-      }
-      const km = reshape(toAdditiveMask(kpm, dtype), [N, 1, 1, S]);
-      mask = mask ? add(mask, km) : km;
-    }
+    if (kpm && !batched && kpm.ndim === 1) kpm = unsqueeze(kpm, 0);
+    const dtype = q.dtype as FloatDType;
+    let mask = attentionMask(opts.attnMask, kpm, [N, H, L, S], dtype); // additive, broadcast to (N, H, L, S)
     const causal = (opts.isCausal ?? false) && !opts.attnMask;
     const bottomRight = cache !== undefined || L === S;
     const needWeights = opts.needWeights ?? true;

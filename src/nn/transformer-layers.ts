@@ -17,11 +17,10 @@ import {
   type LinearParams,
   narrow,
   relu,
-  reshape,
 } from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
-import { MultiheadAttention, toAdditiveMask } from "./attention.js";
+import { attentionMask, MultiheadAttention } from "./attention.js";
 import { Dropout } from "./dropout.js";
 import type { KVCache } from "./kv-cache.js";
 import { LayerNorm } from "./layer-norm.js";
@@ -92,32 +91,6 @@ function canFuse(l: TransformerEncoderLayer | TransformerDecoderLayer, x: Tensor
   if (isGradEnabled() || x.ndim !== 3 || !l.self_attn.batchFirst || !l.self_attn.in_proj_weight) return false;
   if (typeof l.activation !== "string" || !hasFusedTransformerLayer(x.dtype)) return false;
   return !(l.training && l.dropout.p > 0);
-}
-
-/**
- * A torch-style attention mask ((L, S) or (N·H, L, S); bool true = not allowed, or additive) and
- * key padding mask ((N, S); bool true = padding) as one additive mask broadcastable to
- * (N, H, L, S), as MultiheadAttention builds it. Undefined for shapes it rejects, so that the
- * composed forward reports them.
- */
-function additiveMask(
-  attnMask: Tensor | null | undefined,
-  kpm: Tensor | null | undefined,
-  [N, H, L, S]: number[],
-  dtype: "float32" | "float64",
-): Tensor | null | undefined {
-  let m: Tensor | null = null;
-  if (attnMask) {
-    if (attnMask.hasShape([L, S])) m = toAdditiveMask(attnMask, dtype);
-    else if (attnMask.hasShape([N * H, L, S])) m = reshape(toAdditiveMask(attnMask, dtype), [N, H, L, S]);
-    else return undefined;
-  }
-  if (kpm) {
-    if (!kpm.hasShape([N, S])) return undefined;
-    const k = reshape(toAdditiveMask(kpm, dtype), [N, 1, 1, S]);
-    m = m ? add(m, k) : k;
-  }
-  return m;
 }
 
 /** Rows i·E … (i+1)·E − 1 of a packed in-projection (0 = q, 1 = k, 2 = v), as a Linear's parameters. */
@@ -223,8 +196,7 @@ export class TransformerEncoderLayer extends Module {
   private fused(src: Tensor, opts: EncoderLayerForwardOptions): Tensor | null {
     const [N, S] = src.shape;
     const dtype = src.dtype as FloatDType;
-    const mask = additiveMask(opts.srcMask, opts.srcKeyPaddingMask, [N, this.nhead, S, S], dtype);
-    if (mask === undefined) return null;
+    const mask = attentionMask(opts.srcMask, opts.srcKeyPaddingMask, [N, this.nhead, S, S], dtype);
     const causal = (opts.isCausal ?? false) && !opts.srcMask;
     return fusedTransformerLayer(src, fusedWeights(this, this.norm2), {
       ...fusedOptions(this),
@@ -359,11 +331,11 @@ export class TransformerDecoderLayer extends Module {
     const H = this.nhead;
     const dtype = tgt.dtype as FloatDType;
     const { k, v, past } = cache.reserve(layer, [N, H, T, E / H], T, dtype);
-    const mask = additiveMask(opts.tgtMask, opts.tgtKeyPaddingMask, [N, H, T, past + T], dtype);
+    const mask = attentionMask(opts.tgtMask, opts.tgtKeyPaddingMask, [N, H, T, past + T], dtype);
     let mem = cache.memory(layer);
     const Sm = mem ? mem[0].shape[2] : memory.shape[1];
-    const memMask = additiveMask(opts.memoryMask, opts.memoryKeyPaddingMask, [N, H, T, Sm], dtype);
-    if (mask === undefined || memMask === undefined || (!mem && memory.ndim !== 3)) return null;
+    const memMask = attentionMask(opts.memoryMask, opts.memoryKeyPaddingMask, [N, H, T, Sm], dtype);
+    if (!mem && memory.ndim !== 3) return null;
     const ca = this.multihead_attn;
     if (!mem) {
       const m = crossAttentionMemory(memory, inProj(ca, 1), inProj(ca, 2), H); // (N, H, Sm, hd) each

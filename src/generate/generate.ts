@@ -56,7 +56,7 @@ export interface GenerateOptions<S = unknown> extends Omit<SamplingOptions, "pre
    * U+FFFD), is held back until it is settled. `row` is 0 for one sequence.
    */
   onText?: (delta: string, row: number) => void;
-  /** State of a one-sequence model, passed to every `nextLogits` call. Default `{}`. */
+  /** State of a `NextTokenModel`, passed to every `nextLogits` call (default `{}`); a `StepModel` keeps its own, from `init`. */
   state?: S;
 }
 
@@ -229,16 +229,20 @@ function* decodeLoop<S>(
       const id = run.finish === null ? run.choose(logits.subarray(r * V, (r + 1) * V)) : null;
       next.push([run.last]);
       if (id === null) continue;
-      const stopByCallback = (yield () => opts.onToken?.(id, run.generated.length - 1, r)) === false;
+      // Callbacks cost a yield (a closure and a resume) per row and token only when they are set.
+      const { onToken, onText } = opts;
+      const stopByCallback =
+        onToken !== undefined && (yield () => onToken(id, run.generated.length - 1, r)) === false;
       const piece = run.advance();
-      if (piece) yield () => opts.onText?.(piece, r);
+      if (piece && onText) yield () => onText(piece, r);
       if (stopByCallback && run.finish === null) run.finish = "callback";
     }
     feed = next;
   }
   for (let r = 0; r < rows; r++) {
     const rest = runs[r].take(runs[r].text.length);
-    if (rest) yield () => opts.onText?.(rest, r);
+    const { onText } = opts;
+    if (rest && onText) yield () => onText(rest, r);
   }
   return runs.map((r) => r.result());
 }

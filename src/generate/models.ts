@@ -43,8 +43,11 @@ export function gptStepModel(model: GPT, opts: { useCache?: boolean } = {}): Ste
       return withNoGrad(() => {
         let feed: readonly (readonly number[])[] = newIds;
         if (!useCache || !state.cache || state.cache.length + T > blockSize) {
-          // (Re)start: run the last blockSize tokens from scratch.
-          state.cache = useCache ? new KVCache(nLayer) : undefined;
+          // (Re)start: run the last blockSize tokens from scratch, in the storage already allocated.
+          if (useCache) {
+            state.cache ??= new KVCache(nLayer);
+            state.cache.reset();
+          }
           feed = state.history.map((h) => h.slice(-blockSize));
         }
         const t = feed[0].length;

@@ -1,6 +1,7 @@
 /**
  * Browser-safe checkpoint I/O: safetensors parsing/serialization, Hugging Face checkpoints
- * from and to bytes, and narrow-float bit conversions. File-system helpers live in ./node-fs.js and are deliberately not re-exported.
+ * from and to bytes, and narrow-float bit conversions. File-system helpers live in the node-*.ts
+ * files beside this one and are exported from `qkv/node` only, so this module bundles for a browser.
  */
 
 export {

@@ -322,7 +322,7 @@ bool read_nd(Call& c, size_t pos, int nops, const Arr* arrs, bool contiguous_out
   return true;
 }
 
-// unary(x, out) meta: op
+// unary(x, out) meta: ml::unary (meta-layout.ts)
 napi_value Unary(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
@@ -339,7 +339,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   }));
 }
 
-// unaryBackward(x, y, gy, gx) meta: op
+// unaryBackward(x, y, gy, gx) meta: ml::unary (meta-layout.ts)
 napi_value UnaryBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), y = c.arr(1), gy = c.arr(2), gx = c.arr(3);
@@ -356,7 +356,7 @@ napi_value UnaryBackward(napi_env env, napi_callback_info info) {
   }));
 }
 
-// binary(a, b, out) meta: op, nd, shape, aOff, aStrides, bOff, bStrides
+// binary(a, b, out) meta: ml::binary (meta-layout.ts)
 napi_value Binary(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
@@ -380,7 +380,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   }));
 }
 
-// compare(a, b, out: Uint8Array) meta: op, nd, shape, aOff, aStrides, bOff, bStrides
+// compare(a, b, out: Uint8Array) meta: ml::compare (meta-layout.ts)
 napi_value Compare(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr a = c.arr(0), b = c.arr(1), o = c.arr(2);
@@ -403,7 +403,7 @@ napi_value Compare(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// where(cond, a, b, out) meta: nd, shape, cOff, cStrides, aOff, aStrides, bOff, bStrides
+// where(cond, a, b, out) meta: ml::strided (meta-layout.ts)
 napi_value Where(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr cd = c.arr(0), a = c.arr(1), b = c.arr(2), o = c.arr(3);
@@ -422,7 +422,7 @@ napi_value Where(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// copy(src, dst) meta: nd, shape, sOff, sStrides, dOff, dStrides
+// copy(src, dst) meta: ml::strided (meta-layout.ts)
 napi_value Copy(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr s = c.arr(0), d = c.arr(1);
@@ -444,7 +444,7 @@ napi_value Copy(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// clamp(x, out) meta: lo, hi
+// clamp(x, out) meta: ml::clamp (meta-layout.ts)
 napi_value Clamp(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
@@ -455,7 +455,7 @@ napi_value Clamp(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// reduce(x, out) meta: op, outer, n, inner
+// reduce(x, out) meta: ml::reduce (meta-layout.ts)
 napi_value Reduce(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
@@ -473,7 +473,7 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   }));
 }
 
-// softmax(x, out) meta: rows, n, log
+// softmax(x, out) meta: ml::softmax (meta-layout.ts)
 napi_value Softmax(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1);
@@ -488,7 +488,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   }));
 }
 
-// softmaxBackward(y, gy, gx) meta: rows, n, log
+// softmaxBackward(y, gy, gx) meta: ml::softmax (meta-layout.ts)
 napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr y = c.arr(0), gy = c.arr(1), gx = c.arr(2);
@@ -506,7 +506,7 @@ napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
 }
 
 
-// layerNormForward(x, out, mean, rstd, weight?, bias?) meta: rows, n, eps, hasW, hasB
+// layerNormForward(x, out, mean, rstd, weight?, bias?) meta: ml::layerNormForward (meta-layout.ts)
 napi_value LayerNormForward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), o = c.arr(1), mean = c.arr(2), rstd = c.arr(3);
@@ -531,7 +531,7 @@ napi_value LayerNormForward(napi_env env, napi_callback_info info) {
   }));
 }
 
-// layerNormBackward(x, mean, rstd, gy, gx, weight?, gw?, gb?) meta: rows, n, hasW, hasGW, hasGB
+// layerNormBackward(x, mean, rstd, gy, gx, weight?, gw?, gb?) meta: ml::layerNormBackward (meta-layout.ts)
 napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), mean = c.arr(1), rstd = c.arr(2), gy = c.arr(3), gx = c.arr(4);
@@ -567,7 +567,7 @@ bool targets_ok(const Arr& target, i64 rows, i64 C, int ignore) {
   return true;
 }
 
-// crossEntropyForward(logits, target, loss, lse) meta: rows, C, ignoreIndex, smoothing
+// crossEntropyForward(logits, target, loss, lse) meta: ml::crossEntropy (meta-layout.ts)
 napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr lg = c.arr(0), tg = c.arr(1), loss = c.arr(2), lse = c.arr(3);
@@ -584,7 +584,7 @@ napi_value CrossEntropyForward(napi_env env, napi_callback_info info) {
   }));
 }
 
-// crossEntropyBackward(logits, target, lse, gLoss, gLogits) meta: rows, C, ignoreIndex, smoothing
+// crossEntropyBackward(logits, target, lse, gLoss, gLogits) meta: ml::crossEntropy (meta-layout.ts)
 napi_value CrossEntropyBackward(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr lg = c.arr(0), tg = c.arr(1), lse = c.arr(2), gl = c.arr(3), go = c.arr(4);
@@ -610,7 +610,7 @@ bool index_ok(const Arr& idx, i64 count, i64 n) {
   return bad == 0;
 }
 
-// indexSelect(x, index, out) meta: outer, n, inner
+// indexSelect(x, index, out) meta: ml::indexing (meta-layout.ts)
 napi_value IndexSelect(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), idx = c.arr(1), o = c.arr(2);
@@ -624,7 +624,7 @@ napi_value IndexSelect(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// indexAdd(gy, index, gx) meta: outer, n, inner
+// indexAdd(gy, index, gx) meta: ml::indexing (meta-layout.ts)
 napi_value IndexAdd(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr gy = c.arr(0), idx = c.arr(1), gx = c.arr(2);
@@ -639,7 +639,7 @@ napi_value IndexAdd(napi_env env, napi_callback_info info) {
   }));
 }
 
-// gather(x, index, out) meta: outer, n, inner, m
+// gather(x, index, out) meta: ml::indexing (meta-layout.ts)
 napi_value Gather(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr x = c.arr(0), idx = c.arr(1), o = c.arr(2);
@@ -654,7 +654,7 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// scatterAdd(gy, index, gx) meta: outer, n, inner, m
+// scatterAdd(gy, index, gx) meta: ml::indexing (meta-layout.ts)
 napi_value ScatterAdd(napi_env env, napi_callback_info info) {
   Call c(env, info);
   Arr gy = c.arr(0), idx = c.arr(1), gx = c.arr(2);
@@ -848,7 +848,7 @@ napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   }));
 }
 
-// scaleInPlace(xs[]) meta: scale
+// scaleInPlace(xs[]) meta: ml::scaleInPlace (meta-layout.ts)
 napi_value ScaleInPlace(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.ok) return nullptr;
@@ -870,7 +870,7 @@ void adam_multi_call(const std::vector<Arr>* l, bool hmax, int n, const i64* ns,
                 o);
 }
 
-// adamStepMulti(ps[], gs[], ms[], vs[], vmaxs[]?) meta: lr beta1 beta2 eps weightDecay step decoupled hasMax
+// adamStepMulti(ps[], gs[], ms[], vs[], vmaxs[]?) meta: ml::adam (meta-layout.ts)
 // (one step shared by all tensors)
 napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
   Call c(env, info);
@@ -903,7 +903,7 @@ napi_value AdamStepMulti(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// gemm(a, b, out, bias?, preact?) meta: batch M N K aOff aBS transA bOff bBS transB accumulate hasBias
+// gemm(a, b, out, bias?, preact?) meta: ml::gemm (meta-layout.ts)
 // activation(-1 | any UnaryOp code) hasPreact. With an activation the call always passes 5 arrays.
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Call c(env, info);

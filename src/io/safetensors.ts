@@ -5,6 +5,7 @@
  * is allocated, and every error names the file and the problem.
  */
 
+import { QkvError } from "../util/errors.js";
 import {
   bf16BitsToF32Bits,
   f8e4m3ToNumber,
@@ -136,13 +137,11 @@ export interface SerializeSafetensorsOptions {
  * catch (e) { if (e instanceof SafetensorsError) console.log(e.file); } // "m.safetensors"
  * ```
  */
-export class SafetensorsError extends Error {
-  /** File (or buffer) name the error is about. */
-  readonly file: string;
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
+export class SafetensorsError extends QkvError {
+  declare readonly file: string;
+  constructor(file: string, problem: string, field?: string) {
+    super(`${file}: ${problem}`, { file, field });
     this.name = "SafetensorsError";
-    this.file = file;
   }
 }
 

@@ -3,6 +3,8 @@
  * checkers that turn a malformed object into an error naming the offending field.
  */
 
+import { QkvError } from "../util/errors.js";
+
 /**
  * One entry of `tokenizer.json`'s `added_tokens` list.
  *
@@ -105,9 +107,9 @@ export interface HFTokenizerJSON {
  * try { loadTokenizer({}); } catch (e) { e instanceof TokenizerFormatError; } // true
  * ```
  */
-export class TokenizerFormatError extends Error {
-  constructor(message: string) {
-    super(message);
+export class TokenizerFormatError extends QkvError {
+  constructor(message: string, where: { file?: string; field?: string } = {}) {
+    super(message, where);
     this.name = "TokenizerFormatError";
   }
 }

@@ -3,6 +3,8 @@
  * The field names follow nanoGPT's train.py (camelCased) so its recipes carry over.
  */
 
+import { QkvError } from "../util/errors.js";
+
 export type ModelKind = "gpt" | "bert" | "seq2seq";
 export type TokenizerKind = "char" | "bpe";
 
@@ -168,12 +170,10 @@ export const DEFAULTS: TrainConfig = {
 };
 
 /** A configuration error; `field` is the config key (the CLI maps it to its flag). */
-export class ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+export class ConfigError extends QkvError {
+  declare readonly field: string;
+  constructor(field: string, message: string, file?: string) {
+    super(message, { field, file });
     this.name = "ConfigError";
   }
 }

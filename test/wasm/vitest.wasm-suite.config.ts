@@ -1,7 +1,9 @@
 /**
  * Runs every test outside test/native and test/wasm with the wasm backend selected:
  *   QKV_FORCE_WASM=1 npx vitest run --config test/wasm/vitest.wasm-suite.config.ts
- * (`npm run test:wasm`). QKV_WASM_THREADS sets its thread count (default 1).
+ * (`npm run test:wasm`). QKV_WASM_THREADS sets its thread count (default 1). Node 20 gets the flag
+ * for relaxed SIMD, so the suite runs the module browsers and newer Node pick; QKV_WASM_SIMD=simd
+ * forces the plain SIMD128 one.
  */
 import { defineConfig } from "vitest/config";
 
@@ -14,5 +16,6 @@ export default defineConfig({
     setupFiles: ["test/pool.setup.ts", "test/wasm/wasm-suite.setup.ts"],
     testTimeout: 180_000,
     pool: "forks",
+    execArgv: ["--experimental-wasm-relaxed-simd"],
   },
 });

@@ -11,10 +11,16 @@ export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autog
 export type { Backend } from "./backend/backend.js";
 export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {
+  AUTO_BACKEND_ORDER,
+  type BackendChoice,
+  type BackendInfo,
+  type BackendLoaderOptions,
   backend,
+  backendInfo,
   cpuBackend,
   getBackendName,
   listBackends,
+  ready,
   registerBackend,
   setBackend,
 } from "./backend/select.js";
@@ -38,9 +44,9 @@ export * from "./tensor/create.js";
 export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
-export { QkvError } from "./util/errors.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";
+export { QkvError } from "./util/errors.js";
 export {
   defaultGenerator,
   Generator,

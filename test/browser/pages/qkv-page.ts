@@ -11,7 +11,7 @@ const api = {
   listBackends: () => listBackends(),
   ready: () => ready(),
   setBackend: (name: string) => setBackend(name).name,
-  isolated: () => globalThis.crossOriginIsolated === true,
+  isolated: () => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
   forwardLogits,
   trainLosses,
   /** Fetches the named checkpoint files, as a page that downloads a model would, and samples. */
@@ -27,7 +27,8 @@ const api = {
   /** The same, with File objects (what a folder pick or a drop hands the page). */
   async sampleFromFileObjects(names: string[], prompt: string) {
     const files: File[] = [];
-    for (const n of names) files.push(new File([await (await fetch(`/ck/${n}`)).arrayBuffer()], n));
+    for (const n of names)
+      files.push(new File([new Uint8Array(await (await fetch(`/ck/${n}`)).arrayBuffer())], n));
     return sampleFromFiles(files, prompt);
   },
   fromPretrainedError(): { name: string; message: string } | null {

@@ -6,7 +6,7 @@
  *
  * @example
  * const skip = chromiumMissing(); // a reason string when /usr/bin/chromium is absent, else null
- * const page = await openPage({ script: await bundle("test/browser/pages/qkv-page.ts") });
+ * const page = await openPage({ script: await bundle("test/browser/pages/qkv-page.ts") }); // or openUrl(url)
  * const name = await page.page.evaluate(() => globalThis.qkvPage.backendName());
  * expect(page.errors).toEqual([]);
  * await page.close();
@@ -130,30 +130,17 @@ export interface OpenPage {
 }
 
 /**
- * Opens a page in a fresh chromium (own temporary profile) that loads `script` as a module from
- * /main.js, next to `files`; `html` replaces the default page (which only loads /main.js). Resolves
- * once the page has loaded and, when the script sets `globalThis.pageReady` to a promise, once that
- * settles (a rejection fails the open, with its message).
- * @example const p = await openPage({ script: code, files: { "/model.safetensors": { body: bytes } } });
+ * Opens `url` in a fresh chromium (own temporary profile, the flags above) and collects the page's
+ * errors; for a page served elsewhere (e.g. by `qkv serve`). Resolves once the page has loaded and,
+ * when its script sets `globalThis.pageReady` to a promise, once that settles (a rejection fails the
+ * open, with its message). `close` ends the browser and removes the profile.
+ * @example const p = await openUrl("http://127.0.0.1:8080/"); await p.page.click("#train"); await p.close();
  */
-export async function openPage(opts: {
-  script: string;
-  html?: string;
-  files?: Readonly<Record<string, Served>>;
-  isolated?: boolean;
-}): Promise<OpenPage> {
-  const html =
-    opts.html ??
-    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>qkv test</title></head><body><script type="module" src="/main.js"></script></body></html>';
-  const server = await serve(
-    { ...opts.files, "/index.html": { body: html }, "/main.js": { body: opts.script } },
-    { isolated: opts.isolated ?? true },
-  );
+export async function openUrl(url: string): Promise<OpenPage> {
   const profile = mkdtempSync(join(tmpdir(), "qkv-chromium-"));
   let context: BrowserContext | null = null;
-  const closeAll = async () => {
+  const close = async () => {
     await context?.close().catch(() => {});
-    await server.close();
     rmSync(profile, { recursive: true, force: true });
   };
   try {
@@ -171,14 +158,48 @@ export async function openPage(opts: {
     page.on("requestfailed", (r) =>
       errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`),
     );
-    await page.goto(server.url, { waitUntil: "load" });
+    await page.goto(url, { waitUntil: "load" });
     await page.evaluate(async () => {
       const ready = (globalThis as { pageReady?: Promise<unknown> }).pageReady;
       if (ready) await ready;
     });
-    return { page, url: server.url, errors, close: closeAll };
+    return { page, url, errors, close };
   } catch (e) {
-    await closeAll();
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * Serves `script` as /main.js (a module), next to `files`, from {@link serve}, and opens the page
+ * with {@link openUrl}; `html` replaces the default page, which only loads /main.js. `close` also
+ * stops the server.
+ * @example const p = await openPage({ script: code, files: { "/model.safetensors": { body: bytes } } });
+ */
+export async function openPage(opts: {
+  script: string;
+  html?: string;
+  files?: Readonly<Record<string, Served>>;
+  isolated?: boolean;
+}): Promise<OpenPage> {
+  const html =
+    opts.html ??
+    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>qkv test</title></head><body><script type="module" src="/main.js"></script></body></html>';
+  const server = await serve(
+    { ...opts.files, "/index.html": { body: html }, "/main.js": { body: opts.script } },
+    { isolated: opts.isolated ?? true },
+  );
+  try {
+    const opened = await openUrl(server.url);
+    return {
+      ...opened,
+      close: async () => {
+        await opened.close();
+        await server.close();
+      },
+    };
+  } catch (e) {
+    await server.close();
     throw e;
   }
 }

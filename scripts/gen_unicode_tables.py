@@ -13,7 +13,8 @@ Classes written (each a sorted list of inclusive [lo, hi] ranges):
   BERT_WHITESPACE, BERT_PUNCTUATION          BertPreTokenizer's split and isolate classes
   BERT_CONTROL, BERT_SPACE                   BertNormalizer clean_text: removed / turned into " "
   BERT_CHINESE                               BertNormalizer handle_chinese_chars
-  COMBINING_MARK                             what StripAccents removes
+  COMBINING_MARK                             what StripAccents removes (Mn, Mc, Me)
+  BERT_NONSPACING_MARK                       what BertNormalizer's strip_accents removes after NFD (Mn)
   LOWERCASE                                  the Lowercase normalizer's map, as [lo, hi, delta] runs
                                              plus LOWERCASE_SPECIAL for multi-character results
   NORMALIZATION_KNOWN                        code points whose NFD/NFKD/NFC/NFKC behaviour (single
@@ -93,9 +94,10 @@ def main():
     clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
     chinese = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False)
     strip = normalizers.StripAccents()
+    bert_strip = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False)
     lower = normalizers.Lowercase()
 
-    cls = {k: set() for k in ["gl", "gn", "gw", "bw", "bp", "bc", "bs", "zh", "mn"]}
+    cls = {k: set() for k in ["gl", "gn", "gw", "bw", "bp", "bc", "bs", "zh", "mn", "bmn"]}
     lower_map = {}
 
     def probe(cp):
@@ -123,6 +125,8 @@ def main():
             cls["zh"].add(cp)
         if strip.normalize_str(c) == "":
             cls["mn"].add(cp)
+        if bert_strip.normalize_str("a" + c) == "a":
+            cls["bmn"].add(cp)
         lo = lower.normalize_str(c)
         if lo != c:
             lower_map[cp] = lo
@@ -197,7 +201,8 @@ def main():
         table("BERT_CONTROL", "What BertNormalizer's clean_text removes.", cls["bc"]),
         table("BERT_SPACE", "What BertNormalizer's clean_text turns into a space (besides the space itself).", cls["bs"]),
         table("BERT_CHINESE", "What BertNormalizer's handle_chinese_chars pads with spaces.", cls["zh"]),
-        table("COMBINING_MARK", "What StripAccents removes.", cls["mn"]),
+        table("COMBINING_MARK", "What StripAccents removes (combining marks: Mn, Mc, Me).", cls["mn"]),
+        table("BERT_NONSPACING_MARK", "What BertNormalizer's strip_accents removes after NFD (nonspacing marks, Mn).", cls["bmn"]),
         table(
             "NORMALIZATION_KNOWN",
             "Code points tokenizers' Unicode normalization treats as the Unicode "

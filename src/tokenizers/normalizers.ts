@@ -32,7 +32,7 @@ export interface BertNormalizerOptions {
 /**
  * BertNormalizer, in HF's order: clean text (drop NUL, U+FFFD and control characters, turn
  * whitespace into spaces), pad CJK ideographs with spaces, strip accents (NFD, then drop
- * combining marks), lowercase.
+ * nonspacing marks), lowercase.
  *
  * @example
  * ```ts
@@ -57,14 +57,20 @@ export function bertNormalizer(opts: BertNormalizerOptions): Normalizer {
       for (const ch of s) out += BERT_CLASSES.chinese.has(ch.codePointAt(0)!) ? ` ${ch} ` : ch;
       s = out;
     }
-    if (strip) s = stripAccents(hfNormalize(s, "NFD"));
+    if (strip) {
+      // BertNormalizer drops only nonspacing marks (Mn), unlike StripAccents (all marks).
+      let out = "";
+      for (const ch of hfNormalize(s, "NFD")) if (!BERT_CLASSES.nonspacingMark.has(ch.codePointAt(0)!)) out += ch;
+      s = out;
+    }
     if (opts.lowercase) s = hfLowercase(s);
     return s;
   };
 }
 
 /**
- * Drop combining marks (HF's StripAccents; it does not decompose first, so pair it with NFD).
+ * Drop combining marks, nonspacing, spacing and enclosing (HF's StripAccents; it does not
+ * decompose first, so pair it with NFD).
  *
  * @example
  * ```ts

@@ -7,6 +7,7 @@
 
 import {
   BERT_CHINESE,
+  BERT_NONSPACING_MARK,
   BERT_CONTROL,
   BERT_PUNCTUATION,
   BERT_SPACE,
@@ -76,6 +77,7 @@ export const BERT_CLASSES = {
   space: new CodePointSet(BERT_SPACE),
   chinese: new CodePointSet(BERT_CHINESE),
   combiningMark: new CodePointSet(COMBINING_MARK),
+  nonspacingMark: new CodePointSet(BERT_NONSPACING_MARK),
 };
 
 const NORMALIZATION_KNOWN_SET = new CodePointSet(NORMALIZATION_KNOWN);

@@ -11,16 +11,20 @@ put it beside it from the local pip mirror:
 Everything is built locally (no hub): tokenizers trained on test/fixtures/tokenizers/corpus.txt
 (Shakespeare + hostile lines), then each encodes the same seeded hostile strings. Writes:
   <name>.tokenizer.json   wordpiece, wordpiece-cased, unigram, unigram-bytefallback, spm-t5,
-                          spm-bytefallback, bpe (GPT-2 style), roberta
+                          spm-bytefallback, bpe (GPT-2 style), roberta; and qkv-wordpiece, which
+                          qkv trains (test/tokenizers/export-wordpiece.ts, via npx tsx)
   cases.json.gz           (gzip) the strings; per tokenizer ids, decodings, pair ids/type ids;
                           batches with padding/truncation; the GPT-2 split probes
-  wordpiece-train.json    HF WordPieceTrainer's vocabulary on the corpus (qkv compares its own)
+  wordpiece-train.json    HF WordPieceTrainer's vocabulary on the corpus (qkv compares its own).
+                          HF's WordPiece training is not deterministic (hash-map order): rerun,
+                          this script gives a slightly different wordpiece.tokenizer.json
 """
 
 import gzip
 import json
 import pathlib
 import random
+import subprocess
 import sys
 import unicodedata
 
@@ -247,6 +251,9 @@ def main():
         "bpe": byte_level_bpe(lines),
         "roberta": roberta(lines),
     }
+    # qkv's own WordPiece training output, encoded by HF (qkv must agree on its own file).
+    subprocess.run(["npx", "tsx", "test/tokenizers/export-wordpiece.ts"], cwd=ROOT, check=True)
+    built["qkv-wordpiece"] = Tokenizer.from_file(str(OUT / "qkv-wordpiece.tokenizer.json"))
     cased = Tokenizer.from_str(built["wordpiece"].to_str())
     cased.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=True, lowercase=False)
     cased.post_processor = processors.BertProcessing(("[SEP]", cased.token_to_id("[SEP]")), ("[CLS]", cased.token_to_id("[CLS]")))
@@ -254,7 +261,8 @@ def main():
 
     cases = {"oracle": f"huggingface tokenizers {tokenizers.__version__} (Python), seed {SEED}", "strings": strings, "pairs": [list(p) for p in pairs], "tokenizers": {}}
     for name, tok in built.items():
-        tok.save(str(OUT / f"{name}.tokenizer.json"))
+        if name != "qkv-wordpiece":
+            tok.save(str(OUT / f"{name}.tokenizer.json"))
         rec = record(tok, strings, pairs)
         if name in ("wordpiece", "roberta", "spm-t5"):
             rec["batches"] = batches(tok, batch_strings, batch_pairs)
@@ -265,7 +273,8 @@ def main():
     # The GPT-2 split around code points whose class the engine's Unicode may see differently.
     split = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     probe_cps = [0x88F, *range(0x11DB0, 0x11DDC), 0x1E030, 0x10D4A, 0x2EBF0, 0x31350, 0x1C89, 0xA7CB]
-    cases["split_probes"] = [{"cp": cp, "pieces": [s for s, _ in split.pre_tokenize_str("a" + chr(cp) + "b")]} for cp in probe_cps]
+    probes = ["a" + chr(cp) + "b" for cp in probe_cps]
+    cases["split_probes"] = [{"cp": cp, "pieces": [s[a:b] for _, (a, b) in split.pre_tokenize_str(s)]} for cp, s in zip(probe_cps, probes)]
 
     # HF's WordPiece training vocabulary (its `##x` ids vary between runs: hash-map order).
     cases_text = json.dumps(cases, ensure_ascii=False)

@@ -3,14 +3,15 @@
  * of seeded hostile strings (scripts/gen_tokenizer_parity.py): WordPiece (uncased + cased
  * with BertProcessing), Unigram (trained by HF, with and without byte fallback), two files
  * converted from real SentencePiece models (Precompiled charsmap), GPT-2-style byte-level BPE
- * and RoBERTa post-processing. Every count of mismatches must be 0.
+ * and RoBERTa post-processing; and HF on qkv's own trained WordPiece file. Every count of
+ * mismatches must be 0.
  */
 
 import { describe, expect, it } from "vitest";
 import { HFTokenizer, loadTokenizer } from "../../src/tokenizers/index.js";
 import { type ParityCases, parityCases, parityTokenizerJSON, unpack } from "./parity-fixtures.js";
 
-const NAMES = ["wordpiece", "wordpiece-cased", "unigram", "unigram-bytefallback", "spm-t5", "spm-bytefallback", "bpe", "roberta"];
+const NAMES = ["wordpiece", "wordpiece-cased", "qkv-wordpiece", "unigram", "unigram-bytefallback", "spm-t5", "spm-bytefallback", "bpe", "roberta"];
 
 interface Tally {
   checked: number;

@@ -142,10 +142,14 @@ export function decoderFromJSON(json: HFComponent | null, path: string): Decoder
     case "Sequence": {
       const list = expectField(json, "decoders", path);
       if (!Array.isArray(list)) throw new TokenizerFormatError(`${path}.decoders must be an array`);
-      const parts = list.map((d, i) => decoderFromJSON(component(d, `${path}.decoders[${i}]`), `${path}.decoders[${i}]`));
+      const parts = list.map((d, i) =>
+        decoderFromJSON(component(d, `${path}.decoders[${i}]`), `${path}.decoders[${i}]`),
+      );
       return (tokens) => parts.reduce((acc, f) => f(acc), tokens);
     }
     default:
-      throw new TokenizerFormatError(`${path}.type ${JSON.stringify(json.type)} is not a decoder qkv supports`);
+      throw new TokenizerFormatError(
+        `${path}.type ${JSON.stringify(json.type)} is not a decoder qkv supports`,
+      );
   }
 }

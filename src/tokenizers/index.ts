@@ -15,7 +15,12 @@ export { BYTE_TO_CHAR, bytesToUnicode, CHAR_TO_BYTE, unicodeToBytes } from "./by
 export { CharTokenizer, type CharTokenizerOptions } from "./char.js";
 export { type Decoder, decoderFromJSON } from "./decoders.js";
 export { type PipelineModel, Unigram, WordPiece } from "./models.js";
-export { bertNormalizer, type BertNormalizerOptions, type Normalizer, normalizerFromJSON } from "./normalizers.js";
+export {
+  type BertNormalizerOptions,
+  bertNormalizer,
+  type Normalizer,
+  normalizerFromJSON,
+} from "./normalizers.js";
 export {
   type EncodeOptions,
   type Encoding,
@@ -28,9 +33,6 @@ export { type PostProcessor, postProcessorFromJSON } from "./post-processors.js"
 export { type Piece, type PreTokenizer, preTokenizerFromJSON } from "./pre-tokenizers.js";
 export { Precompiled } from "./precompiled.js";
 export { GPT2_SPLIT_PATTERN, gpt2PreTokenize } from "./pretokenize.js";
-export { CodePointSet, GPT2_CLASSES, hfLowercase, hfNormalize } from "./unicode.js";
-export { UNICODE_TABLES_SOURCE } from "./unicode-tables.js";
-export { trainWordPiece, type WordPieceTrainOptions } from "./wordpiece-train.js";
 export type { Tokenizer } from "./tokenizer.js";
 export {
   type HFAddedToken,
@@ -40,6 +42,9 @@ export {
   type HFWordLevelModel,
   TokenizerFormatError,
 } from "./tokenizer-json.js";
+export { CodePointSet, GPT2_CLASSES, hfLowercase, hfNormalize } from "./unicode.js";
+export { UNICODE_TABLES_SOURCE } from "./unicode-tables.js";
+export { trainWordPiece, type WordPieceTrainOptions } from "./wordpiece-train.js";
 
 /**
  * Whether a tokenizer.json is the plain byte-level BPE shape {@link ByteLevelBPE} reads (qkv's
@@ -95,7 +100,9 @@ export function loadTokenizer(json: unknown): Tokenizer {
   const type = expectString(expectField(model, "type", "model"), "model.type");
   switch (type) {
     case "BPE":
-      return isPlainByteLevel(root, model) ? ByteLevelBPE.fromTokenizerJSON(root) : HFTokenizer.fromJSON(root);
+      return isPlainByteLevel(root, model)
+        ? ByteLevelBPE.fromTokenizerJSON(root)
+        : HFTokenizer.fromJSON(root);
     case "WordLevel":
       return CharTokenizer.fromJSON(root);
     case "WordPiece":

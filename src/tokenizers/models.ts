@@ -56,14 +56,23 @@ export class WordPiece implements PipelineModel {
   static fromJSON(model: Record<string, unknown>): WordPiece {
     const vocab = readVocab(expectField(model, "vocab", "model"), "model.vocab");
     const unk = expectString(expectField(model, "unk_token", "model"), "model.unk_token");
-    const prefix = model.continuing_subword_prefix == null ? "##" : expectString(model.continuing_subword_prefix, "model.continuing_subword_prefix");
-    const max = model.max_input_chars_per_word == null ? 100 : expectId(model.max_input_chars_per_word, "model.max_input_chars_per_word");
+    const prefix =
+      model.continuing_subword_prefix == null
+        ? "##"
+        : expectString(model.continuing_subword_prefix, "model.continuing_subword_prefix");
+    const max =
+      model.max_input_chars_per_word == null
+        ? 100
+        : expectId(model.max_input_chars_per_word, "model.max_input_chars_per_word");
     return new WordPiece(vocab, unk, prefix, max);
   }
 
   private unk(): number[] {
     const id = this.vocab.get(this.unkToken);
-    if (id === undefined) throw new TokenizerFormatError(`WordPiece: unk_token ${JSON.stringify(this.unkToken)} is not in the vocabulary`);
+    if (id === undefined)
+      throw new TokenizerFormatError(
+        `WordPiece: unk_token ${JSON.stringify(this.unkToken)} is not in the vocabulary`,
+      );
     return [id];
   }
 
@@ -174,10 +183,13 @@ export class Unigram implements PipelineModel {
 
   static fromJSON(model: Record<string, unknown>): Unigram {
     const vocab = expectField(model, "vocab", "model");
-    if (!Array.isArray(vocab)) throw new TokenizerFormatError("model.vocab must be an array of [piece, score] pairs");
+    if (!Array.isArray(vocab))
+      throw new TokenizerFormatError("model.vocab must be an array of [piece, score] pairs");
     const pieces = vocab.map((entry, i): [string, number] => {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || typeof entry[1] !== "number") {
-        throw new TokenizerFormatError(`model.vocab[${i}] must be a [piece, score] pair, got ${JSON.stringify(entry)}`);
+        throw new TokenizerFormatError(
+          `model.vocab[${i}] must be a [piece, score] pair, got ${JSON.stringify(entry)}`,
+        );
       }
       return [entry[0], entry[1]];
     });
@@ -214,7 +226,9 @@ export class Unigram implements PipelineModel {
       }
       if (!single) {
         if (this.unkId === null)
-          throw new TokenizerFormatError(`Unigram: ${JSON.stringify(word.slice(start, charEnd))} has no piece and the model has no unk_id`);
+          throw new TokenizerFormatError(
+            `Unigram: ${JSON.stringify(word.slice(start, charEnd))} has no piece and the model has no unk_id`,
+          );
         const candidate = base + unkScore;
         if (from[charEnd] < 0 || candidate > score[charEnd]) {
           score[charEnd] = candidate;
@@ -342,6 +356,8 @@ export function modelFromJSON(root: Record<string, unknown>, value: unknown): Pi
     case "BPE":
       return BytePairModel.fromJSON(root, model);
     default:
-      throw new TokenizerFormatError(`model.type ${JSON.stringify(type)} is not supported (expected "BPE", "WordPiece", "Unigram" or "WordLevel")`);
+      throw new TokenizerFormatError(
+        `model.type ${JSON.stringify(type)} is not supported (expected "BPE", "WordPiece", "Unigram" or "WordLevel")`,
+      );
   }
 }

@@ -6,7 +6,13 @@
  */
 
 import { Precompiled } from "./precompiled.js";
-import { expectField, expectObject, expectString, type HFComponent, TokenizerFormatError } from "./tokenizer-json.js";
+import {
+  expectField,
+  expectObject,
+  expectString,
+  type HFComponent,
+  TokenizerFormatError,
+} from "./tokenizer-json.js";
 import { BERT_CLASSES, hfLowercase, hfNormalize } from "./unicode.js";
 
 /** A normalizer: text in, normalized text out. */
@@ -60,7 +66,8 @@ export function bertNormalizer(opts: BertNormalizerOptions): Normalizer {
     if (strip) {
       // BertNormalizer drops only nonspacing marks (Mn), unlike StripAccents (all marks).
       let out = "";
-      for (const ch of hfNormalize(s, "NFD")) if (!BERT_CLASSES.nonspacingMark.has(ch.codePointAt(0)!)) out += ch;
+      for (const ch of hfNormalize(s, "NFD"))
+        if (!BERT_CLASSES.nonspacingMark.has(ch.codePointAt(0)!)) out += ch;
       s = out;
     }
     if (opts.lowercase) s = hfLowercase(s);
@@ -167,11 +174,15 @@ export function normalizerFromJSON(json: HFComponent, path: string): Normalizer 
     case "Sequence": {
       const list = expectField(json, "normalizers", path);
       if (!Array.isArray(list)) throw new TokenizerFormatError(`${path}.normalizers must be an array`);
-      const parts = list.map((n, i) => normalizerFromJSON(component(n, `${path}.normalizers[${i}]`), `${path}.normalizers[${i}]`));
+      const parts = list.map((n, i) =>
+        normalizerFromJSON(component(n, `${path}.normalizers[${i}]`), `${path}.normalizers[${i}]`),
+      );
       return (s) => parts.reduce((acc, f) => f(acc), s);
     }
     default:
-      throw new TokenizerFormatError(`${path}.type ${JSON.stringify(json.type)} is not a normalizer qkv supports`);
+      throw new TokenizerFormatError(
+        `${path}.type ${JSON.stringify(json.type)} is not a normalizer qkv supports`,
+      );
   }
 }
 

@@ -5,10 +5,15 @@
  * Spec: https://huggingface.co/docs/tokenizers/pipeline
  */
 
-import { decoderFromJSON, type Decoder } from "./decoders.js";
+import { type Decoder, decoderFromJSON } from "./decoders.js";
 import { modelFromJSON, type PipelineModel } from "./models.js";
 import { component, type Normalizer, normalizerFromJSON } from "./normalizers.js";
-import { type Encoding, plainEncoding, type PostProcessor, postProcessorFromJSON } from "./post-processors.js";
+import {
+  type Encoding,
+  type PostProcessor,
+  plainEncoding,
+  postProcessorFromJSON,
+} from "./post-processors.js";
 import { type Piece, type PreTokenizer, preTokenizerFromJSON } from "./pre-tokenizers.js";
 import type { Tokenizer } from "./tokenizer.js";
 import {
@@ -88,7 +93,12 @@ export class TruncationError extends TokenizerFormatError {
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 
 /** Cut `text` around added tokens (HF's leftmost-longest match with lstrip/rstrip/single_word). */
-function splitAdded(text: string, tokens: readonly AddedEntry[], re: RegExp | null, byPattern: Map<string, AddedEntry>): Array<{ text: string; start: number } | AddedEntry> {
+function splitAdded(
+  text: string,
+  tokens: readonly AddedEntry[],
+  re: RegExp | null,
+  byPattern: Map<string, AddedEntry>,
+): Array<{ text: string; start: number } | AddedEntry> {
   if (re === null || text === "") return text === "" ? [] : [{ text, start: 0 }];
   const out: Array<{ text: string; start: number } | AddedEntry> = [];
   let last = 0;
@@ -98,7 +108,10 @@ function splitAdded(text: string, tokens: readonly AddedEntry[], re: RegExp | nu
     let start = m.index;
     let stop = start + m[0].length;
     if (token.single_word) {
-      const before = start === 0 ? "" : String.fromCodePoint(text.codePointAt(start - 1 - (isLowSurrogate(text, start - 1) ? 1 : 0))!);
+      const before =
+        start === 0
+          ? ""
+          : String.fromCodePoint(text.codePointAt(start - 1 - (isLowSurrogate(text, start - 1) ? 1 : 0))!);
       const after = stop >= text.length ? "" : String.fromCodePoint(text.codePointAt(stop)!);
       if ((before !== "" && WORD_CHAR.test(before)) || (after !== "" && WORD_CHAR.test(after))) continue;
     }
@@ -146,17 +159,28 @@ function readPadding(value: unknown): PaddingOptions | null {
     padTypeId: expectId(p.pad_type_id ?? 0, "padding.pad_type_id"),
     padToken: typeof p.pad_token === "string" ? p.pad_token : "[PAD]",
     length,
-    padToMultipleOf: p.pad_to_multiple_of == null ? null : expectId(p.pad_to_multiple_of, "padding.pad_to_multiple_of"),
+    padToMultipleOf:
+      p.pad_to_multiple_of == null ? null : expectId(p.pad_to_multiple_of, "padding.pad_to_multiple_of"),
   };
 }
 
 function readTruncation(value: unknown): TruncationOptions | null {
   if (value == null) return null;
   const t = expectObject(value, "truncation");
-  const strategies = { LongestFirst: "longest_first", OnlyFirst: "only_first", OnlySecond: "only_second" } as const;
+  const strategies = {
+    LongestFirst: "longest_first",
+    OnlyFirst: "only_first",
+    OnlySecond: "only_second",
+  } as const;
   const s = t.strategy ?? "LongestFirst";
-  if (typeof s !== "string" || !(s in strategies)) throw new TokenizerFormatError(`truncation.strategy ${JSON.stringify(s)} is not LongestFirst, OnlyFirst or OnlySecond`);
-  if (t.stride != null && t.stride !== 0) throw new TokenizerFormatError("truncation.stride is not supported (overflowing tokens are dropped)", { field: "truncation.stride" });
+  if (typeof s !== "string" || !(s in strategies))
+    throw new TokenizerFormatError(
+      `truncation.strategy ${JSON.stringify(s)} is not LongestFirst, OnlyFirst or OnlySecond`,
+    );
+  if (t.stride != null && t.stride !== 0)
+    throw new TokenizerFormatError("truncation.stride is not supported (overflowing tokens are dropped)", {
+      field: "truncation.stride",
+    });
   return {
     maxLength: expectId(expectField(t, "max_length", "truncation"), "truncation.max_length"),
     strategy: strategies[s as keyof typeof strategies],
@@ -177,7 +201,8 @@ function pad(e: Encoding, length: number, p: PaddingOptions): Encoding {
   const n = length - e.ids.length;
   if (n <= 0) return e;
   const fill = (v: number) => new Array<number>(n).fill(v);
-  const join = (xs: number[], v: number) => (p.direction === "right" ? [...xs, ...fill(v)] : [...fill(v), ...xs]);
+  const join = (xs: number[], v: number) =>
+    p.direction === "right" ? [...xs, ...fill(v)] : [...fill(v), ...xs];
   return {
     ids: join(e.ids, p.padId),
     typeIds: join(e.typeIds, p.padTypeId),
@@ -232,23 +257,47 @@ export class HFTokenizer implements Tokenizer {
     this.json = json;
     this.model = modelFromJSON(json, expectField(json, "model", ""));
     this.type = this.model.kind;
-    this.normalizer = json.normalizer == null ? null : normalizerFromJSON(component(json.normalizer, "normalizer"), "normalizer");
-    this.preTokenizer = json.pre_tokenizer == null ? null : preTokenizerFromJSON(component(json.pre_tokenizer, "pre_tokenizer"), "pre_tokenizer");
+    this.normalizer =
+      json.normalizer == null
+        ? null
+        : normalizerFromJSON(component(json.normalizer, "normalizer"), "normalizer");
+    this.preTokenizer =
+      json.pre_tokenizer == null
+        ? null
+        : preTokenizerFromJSON(component(json.pre_tokenizer, "pre_tokenizer"), "pre_tokenizer");
     if (this.model.kind === "bpe") {
       const pre = json.pre_tokenizer as Record<string, unknown> | null;
       const isByteLevel = (p: unknown): boolean => {
         const c = p as Record<string, unknown> | null;
-        return c != null && (c.type === "ByteLevel" || (c.type === "Sequence" && Array.isArray(c.pretokenizers) && c.pretokenizers.some(isByteLevel)));
+        return (
+          c != null &&
+          (c.type === "ByteLevel" ||
+            (c.type === "Sequence" && Array.isArray(c.pretokenizers) && c.pretokenizers.some(isByteLevel)))
+        );
       };
-      if (!isByteLevel(pre)) throw new TokenizerFormatError('pre_tokenizer: a BPE model needs a "ByteLevel" pre-tokenizer (qkv runs byte-level BPE only)', { field: "pre_tokenizer" });
+      if (!isByteLevel(pre))
+        throw new TokenizerFormatError(
+          'pre_tokenizer: a BPE model needs a "ByteLevel" pre-tokenizer (qkv runs byte-level BPE only)',
+          { field: "pre_tokenizer" },
+        );
     }
-    this.postProcessor = postProcessorFromJSON(json.post_processor == null ? null : component(json.post_processor, "post_processor"), "post_processor");
-    this.decoder = decoderFromJSON(json.decoder == null ? null : component(json.decoder, "decoder"), "decoder");
+    this.postProcessor = postProcessorFromJSON(
+      json.post_processor == null ? null : component(json.post_processor, "post_processor"),
+      "post_processor",
+    );
+    this.decoder = decoderFromJSON(
+      json.decoder == null ? null : component(json.decoder, "decoder"),
+      "decoder",
+    );
     this.padding = readPadding(json.padding);
     this.truncation = readTruncation(json.truncation);
 
-    const addedTokens = json.added_tokens === undefined ? [] : readAddedTokens(json.added_tokens, { allowStrip: true });
-    this.added = addedTokens.map((t) => ({ ...t, pattern: t.normalized && this.normalizer !== null ? this.normalizer(t.content) : t.content }));
+    const addedTokens =
+      json.added_tokens === undefined ? [] : readAddedTokens(json.added_tokens, { allowStrip: true });
+    this.added = addedTokens.map((t) => ({
+      ...t,
+      pattern: t.normalized && this.normalizer !== null ? this.normalizer(t.content) : t.content,
+    }));
     const special = new Map<string, number>();
     let maxId = this.model.size - 1;
     for (const t of this.added) {
@@ -305,7 +354,10 @@ export class HFTokenizer implements Tokenizer {
           continue;
         }
         const first = part.start === 0 && sub.start === 0;
-        const pieces: Piece[] = this.preTokenizer === null ? [{ text: sub.text, first }] : this.preTokenizer([{ text: sub.text, first }]);
+        const pieces: Piece[] =
+          this.preTokenizer === null
+            ? [{ text: sub.text, first }]
+            : this.preTokenizer([{ text: sub.text, first }]);
         for (const piece of pieces) {
           if (piece.text === "") continue;
           for (const id of this.model.tokenize(piece.text)) {
@@ -325,7 +377,10 @@ export class HFTokenizer implements Tokenizer {
     const t = this.truncation;
     if (t !== null) {
       const nAdded = addSpecialTokens ? this.postProcessor.addedTokens(b !== null) : 0;
-      if (t.maxLength < nAdded) throw new TruncationError(`truncation.max_length ${t.maxLength} leaves no room beside the ${nAdded} special tokens`);
+      if (t.maxLength < nAdded)
+        throw new TruncationError(
+          `truncation.max_length ${t.maxLength} leaves no room beside the ${nAdded} special tokens`,
+        );
       const max = t.maxLength - nAdded;
       const total = a.ids.length + (b?.ids.length ?? 0);
       if (total > max) {
@@ -350,7 +405,10 @@ export class HFTokenizer implements Tokenizer {
         } else {
           const target = t.strategy === "only_first" ? a : b;
           if (target === null) throw new TruncationError("truncation strategy only_second needs a pair");
-          if (target.ids.length <= toRemove) throw new TruncationError(`truncation (${t.strategy}): the sequence to truncate is too short for max_length ${t.maxLength}`);
+          if (target.ids.length <= toRemove)
+            throw new TruncationError(
+              `truncation (${t.strategy}): the sequence to truncate is too short for max_length ${t.maxLength}`,
+            );
           truncateTo(target, target.ids.length - toRemove, t.direction);
         }
       }
@@ -399,8 +457,13 @@ export class HFTokenizer implements Tokenizer {
    * batch.map((e) => e.attentionMask);
    * ```
    */
-  encodeBatch(inputs: ReadonlyArray<string | readonly [string, string]>, options: { addSpecialTokens?: boolean } = {}): Encoding[] {
-    const out = inputs.map((x) => (typeof x === "string" ? this.encodeFull(x, options) : this.encodeFull(x[0], { ...options, pair: x[1] })));
+  encodeBatch(
+    inputs: ReadonlyArray<string | readonly [string, string]>,
+    options: { addSpecialTokens?: boolean } = {},
+  ): Encoding[] {
+    const out = inputs.map((x) =>
+      typeof x === "string" ? this.encodeFull(x, options) : this.encodeFull(x[0], { ...options, pair: x[1] }),
+    );
     const p = this.padding;
     if (p !== null && p.length === null) {
       const longest = roundUp(Math.max(0, ...out.map((e) => e.ids.length)), p.padToMultipleOf);
@@ -425,7 +488,8 @@ export class HFTokenizer implements Tokenizer {
       const id = ids[i];
       const added = this.addedById.get(id);
       const token = added?.content ?? this.model.idToToken(id);
-      if (token === undefined) throw new RangeError(`decode: id ${id} (at position ${i}) is not in the vocabulary`);
+      if (token === undefined)
+        throw new RangeError(`decode: id ${id} (at position ${i}) is not in the vocabulary`);
       if (skip && this.specialTokens.has(token)) continue;
       tokens.push(token);
     }
@@ -479,8 +543,20 @@ export class HFTokenizer implements Tokenizer {
             pad_token: p.padToken,
           };
     const t = this.truncation;
-    const names = { longest_first: "LongestFirst", only_first: "OnlyFirst", only_second: "OnlySecond" } as const;
-    json.truncation = t === null ? null : { direction: t.direction === "left" ? "Left" : "Right", max_length: t.maxLength, strategy: names[t.strategy], stride: 0 };
+    const names = {
+      longest_first: "LongestFirst",
+      only_first: "OnlyFirst",
+      only_second: "OnlySecond",
+    } as const;
+    json.truncation =
+      t === null
+        ? null
+        : {
+            direction: t.direction === "left" ? "Left" : "Right",
+            max_length: t.maxLength,
+            strategy: names[t.strategy],
+            stride: 0,
+          };
     return json;
   }
 }

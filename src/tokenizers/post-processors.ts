@@ -5,7 +5,14 @@
  */
 
 import { component } from "./normalizers.js";
-import { expectField, expectId, expectObject, expectString, type HFComponent, TokenizerFormatError } from "./tokenizer-json.js";
+import {
+  expectField,
+  expectId,
+  expectObject,
+  expectString,
+  type HFComponent,
+  TokenizerFormatError,
+} from "./tokenizer-json.js";
 
 /**
  * Token ids with their per-token fields, the unit the pipeline passes around.
@@ -45,7 +52,12 @@ interface Template {
  * ```
  */
 export function plainEncoding(ids: number[], typeId: number): Encoding {
-  return { ids, typeIds: ids.map(() => typeId), specialTokensMask: ids.map(() => 0), attentionMask: ids.map(() => 1) };
+  return {
+    ids,
+    typeIds: ids.map(() => typeId),
+    specialTokensMask: ids.map(() => 0),
+    attentionMask: ids.map(() => 1),
+  };
 }
 
 /** Concatenate encodings (what HF does for a pair when no processor adds tokens). */
@@ -61,7 +73,12 @@ function concat(parts: Encoding[]): Encoding {
 }
 
 function special(ids: number[], typeId: number): Encoding {
-  return { ids, typeIds: ids.map(() => typeId), specialTokensMask: ids.map(() => 1), attentionMask: ids.map(() => 1) };
+  return {
+    ids,
+    typeIds: ids.map(() => typeId),
+    specialTokensMask: ids.map(() => 1),
+    attentionMask: ids.map(() => 1),
+  };
 }
 
 function withType(e: Encoding, typeId: number): Encoding {
@@ -93,7 +110,8 @@ function templateProcessor(single: Template, pair: Template): PostProcessor {
 }
 
 function readPair(value: unknown, path: string): [string, number] {
-  if (!Array.isArray(value) || value.length !== 2) throw new TokenizerFormatError(`${path} must be a [token, id] pair`);
+  if (!Array.isArray(value) || value.length !== 2)
+    throw new TokenizerFormatError(`${path} must be a [token, id] pair`);
   return [expectString(value[0], `${path}[0]`), expectId(value[1], `${path}[1]`)];
 }
 
@@ -107,13 +125,17 @@ function readTemplate(value: unknown, path: string, specials: Map<string, number
         const st = expectObject(entry.SpecialToken, `${where}.SpecialToken`);
         const name = expectString(expectField(st, "id", `${where}.SpecialToken`), `${where}.SpecialToken.id`);
         const ids = specials.get(name);
-        if (ids === undefined) throw new TokenizerFormatError(`${where}: special token ${JSON.stringify(name)} is missing from special_tokens`);
+        if (ids === undefined)
+          throw new TokenizerFormatError(
+            `${where}: special token ${JSON.stringify(name)} is missing from special_tokens`,
+          );
         return { special: ids, typeId: expectId(st.type_id ?? 0, `${where}.SpecialToken.type_id`) };
       }
       if (entry.Sequence !== undefined) {
         const sq = expectObject(entry.Sequence, `${where}.Sequence`);
         const id = expectString(expectField(sq, "id", `${where}.Sequence`), `${where}.Sequence.id`);
-        if (id !== "A" && id !== "B") throw new TokenizerFormatError(`${where}.Sequence.id must be "A" or "B"`);
+        if (id !== "A" && id !== "B")
+          throw new TokenizerFormatError(`${where}.Sequence.id must be "A" or "B"`);
         return { sequence: id, typeId: expectId(sq.type_id ?? 0, `${where}.Sequence.type_id`) };
       }
       throw new TokenizerFormatError(`${where} must be {"SpecialToken": ...} or {"Sequence": ...}`);
@@ -139,7 +161,13 @@ export function postProcessorFromJSON(json: HFComponent | null, path: string): P
       const [, cls] = readPair(expectField(json, "cls", path), `${path}.cls`);
       const [, sep] = readPair(expectField(json, "sep", path), `${path}.sep`);
       return templateProcessor(
-        { pieces: [{ special: [cls], typeId: 0 }, { sequence: "A", typeId: 0 }, { special: [sep], typeId: 0 }] },
+        {
+          pieces: [
+            { special: [cls], typeId: 0 },
+            { sequence: "A", typeId: 0 },
+            { special: [sep], typeId: 0 },
+          ],
+        },
         {
           pieces: [
             { special: [cls], typeId: 0 },
@@ -156,7 +184,13 @@ export function postProcessorFromJSON(json: HFComponent | null, path: string): P
       const [, cls] = readPair(expectField(json, "cls", path), `${path}.cls`);
       const [, sep] = readPair(expectField(json, "sep", path), `${path}.sep`);
       return templateProcessor(
-        { pieces: [{ special: [cls], typeId: 0 }, { sequence: "A", typeId: 0 }, { special: [sep], typeId: 0 }] },
+        {
+          pieces: [
+            { special: [cls], typeId: 0 },
+            { sequence: "A", typeId: 0 },
+            { special: [sep], typeId: 0 },
+          ],
+        },
         {
           pieces: [
             { special: [cls], typeId: 0 },
@@ -174,8 +208,12 @@ export function postProcessorFromJSON(json: HFComponent | null, path: string): P
       for (const [name, raw] of Object.entries(table)) {
         const entry = expectObject(raw, `${path}.special_tokens.${name}`);
         const ids = expectField(entry, "ids", `${path}.special_tokens.${name}`);
-        if (!Array.isArray(ids)) throw new TokenizerFormatError(`${path}.special_tokens.${name}.ids must be an array`);
-        specials.set(name, ids.map((id, i) => expectId(id, `${path}.special_tokens.${name}.ids[${i}]`)));
+        if (!Array.isArray(ids))
+          throw new TokenizerFormatError(`${path}.special_tokens.${name}.ids must be an array`);
+        specials.set(
+          name,
+          ids.map((id, i) => expectId(id, `${path}.special_tokens.${name}.ids[${i}]`)),
+        );
       }
       return templateProcessor(
         readTemplate(expectField(json, "single", path), `${path}.single`, specials),
@@ -185,12 +223,17 @@ export function postProcessorFromJSON(json: HFComponent | null, path: string): P
     case "Sequence": {
       const list = expectField(json, "processors", path);
       if (!Array.isArray(list)) throw new TokenizerFormatError(`${path}.processors must be an array`);
-      const parts = list.map((p, i) => postProcessorFromJSON(component(p, `${path}.processors[${i}]`), `${path}.processors[${i}]`));
+      const parts = list.map((p, i) =>
+        postProcessorFromJSON(component(p, `${path}.processors[${i}]`), `${path}.processors[${i}]`),
+      );
       const adding = parts.filter((p) => p !== concatProcessor);
-      if (adding.length > 1) throw new TokenizerFormatError(`${path}: more than one processor that adds special tokens`);
+      if (adding.length > 1)
+        throw new TokenizerFormatError(`${path}: more than one processor that adds special tokens`);
       return adding[0] ?? concatProcessor;
     }
     default:
-      throw new TokenizerFormatError(`${path}.type ${JSON.stringify(json.type)} is not a post-processor qkv supports`);
+      throw new TokenizerFormatError(
+        `${path}.type ${JSON.stringify(json.type)} is not a post-processor qkv supports`,
+      );
   }
 }

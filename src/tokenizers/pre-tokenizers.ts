@@ -59,7 +59,11 @@ function splitWords(pieces: Piece[], punctuation: boolean): Piece[] {
  * metaspace("▁", "always", true)([{ text: "hi you", first: true }]); // ▁hi, ▁you
  * ```
  */
-export function metaspace(replacement: string, prependScheme: "always" | "first" | "never", split: boolean): PreTokenizer {
+export function metaspace(
+  replacement: string,
+  prependScheme: "always" | "first" | "never",
+  split: boolean,
+): PreTokenizer {
   return (pieces) => {
     const out: Piece[] = [];
     for (const piece of pieces) {
@@ -128,11 +132,17 @@ export function preTokenizerFromJSON(json: HFComponent, path: string): PreTokeni
     case "Metaspace": {
       const replacement = typeof json.replacement === "string" ? json.replacement : "▁";
       if (Array.from(replacement).length !== 1) {
-        throw new TokenizerFormatError(`${path}.replacement must be one character, got ${JSON.stringify(replacement)}`);
+        throw new TokenizerFormatError(
+          `${path}.replacement must be one character, got ${JSON.stringify(replacement)}`,
+        );
       }
       let scheme: "always" | "first" | "never";
       if (json.prepend_scheme === undefined) scheme = json.add_prefix_space === false ? "never" : "always";
-      else if (json.prepend_scheme === "always" || json.prepend_scheme === "first" || json.prepend_scheme === "never")
+      else if (
+        json.prepend_scheme === "always" ||
+        json.prepend_scheme === "first" ||
+        json.prepend_scheme === "never"
+      )
         scheme = json.prepend_scheme;
       else throw new TokenizerFormatError(`${path}.prepend_scheme must be "always", "first" or "never"`);
       return metaspace(replacement, scheme, json.split !== false);
@@ -148,6 +158,8 @@ export function preTokenizerFromJSON(json: HFComponent, path: string): PreTokeni
       return (pieces) => parts.reduce((acc, f) => f(acc), pieces);
     }
     default:
-      throw new TokenizerFormatError(`${path}.type ${JSON.stringify(json.type)} is not a pre-tokenizer qkv supports`);
+      throw new TokenizerFormatError(
+        `${path}.type ${JSON.stringify(json.type)} is not a pre-tokenizer qkv supports`,
+      );
   }
 }

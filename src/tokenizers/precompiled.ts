@@ -48,11 +48,14 @@ export class Precompiled {
   private readonly cache = new Map<number, string>();
 
   constructor(bytes: Uint8Array) {
-    if (bytes.length < 4) throw new TokenizerFormatError("precompiled_charsmap is shorter than its 4-byte header");
+    if (bytes.length < 4)
+      throw new TokenizerFormatError("precompiled_charsmap is shorter than its 4-byte header");
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const trieSize = view.getUint32(0, true);
     if (trieSize % 4 !== 0 || 4 + trieSize > bytes.length) {
-      throw new TokenizerFormatError(`precompiled_charsmap: trie size ${trieSize} does not fit its ${bytes.length} bytes`);
+      throw new TokenizerFormatError(
+        `precompiled_charsmap: trie size ${trieSize} does not fit its ${bytes.length} bytes`,
+      );
     }
     this.trie = new Uint32Array(trieSize / 4);
     for (let i = 0; i < this.trie.length; i++) this.trie[i] = view.getUint32(4 + 4 * i, true);

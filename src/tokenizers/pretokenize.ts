@@ -22,7 +22,7 @@ export const GPT2_SPLIT_PATTERN =
   "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\p{White_Space}\\p{L}\\p{N}]+|\\p{White_Space}+(?!\\P{White_Space})|\\p{White_Space}+";
 
 /** Character class of one code point in the GPT-2 split. */
-const enum Cls {
+enum Cls {
   Letter,
   Number,
   Space,

@@ -10,8 +10,8 @@
  */
 
 import { MinHeap } from "./heap.js";
-import { HFTokenizer } from "./pipeline.js";
 import { bertNormalizer } from "./normalizers.js";
+import { HFTokenizer } from "./pipeline.js";
 import { preTokenizerFromJSON } from "./pre-tokenizers.js";
 import { addedTokenJSON } from "./tokenizer-json.js";
 
@@ -58,13 +58,21 @@ export function trainWordPiece(text: string, options: WordPieceTrainOptions): HF
   const lowercase = options.lowercase ?? true;
   const minFrequency = options.minFrequency ?? 0;
   if (!Number.isInteger(options.vocabSize) || options.vocabSize < specials.length) {
-    throw new RangeError(`vocabSize must be an integer ≥ ${specials.length} (the special tokens), got ${options.vocabSize}`);
+    throw new RangeError(
+      `vocabSize must be an integer ≥ ${specials.length} (the special tokens), got ${options.vocabSize}`,
+    );
   }
-  if (!specials.includes(unk)) throw new Error(`unkToken ${JSON.stringify(unk)} must be one of the special tokens`);
+  if (!specials.includes(unk))
+    throw new Error(`unkToken ${JSON.stringify(unk)} must be one of the special tokens`);
   if (new Set(specials).size !== specials.length) throw new Error("specialTokens contains duplicates");
 
   // 1. Words, in order of first appearance, with counts.
-  const normalize = bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: null, lowercase });
+  const normalize = bertNormalizer({
+    cleanText: true,
+    handleChineseChars: true,
+    stripAccents: null,
+    lowercase,
+  });
   const pre = preTokenizerFromJSON({ type: "BertPreTokenizer" }, "pre_tokenizer");
   const wordCounts = new Map<string, number>();
   for (const line of text.split("\n")) {
@@ -138,7 +146,7 @@ export function trainWordPiece(text: string, options: WordPieceTrainOptions): HF
     k: number;
   }
   const heap = new MinHeap<Entry>((x, y) => x.count > y.count || (x.count === y.count && x.k < y.k));
-  words.forEach((_, wi) => countWord(wi, 1));
+  for (let wi = 0; wi < words.length; wi++) countWord(wi, 1);
   for (const [k, count] of pairCounts) heap.push({ count, k });
   touched.clear();
   while (vocab.length < options.vocabSize) {
@@ -186,7 +194,11 @@ export function trainWordPiece(text: string, options: WordPieceTrainOptions): HF
     cls !== undefined && sep !== undefined
       ? {
           type: "TemplateProcessing",
-          single: [{ SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
+          single: [
+            { SpecialToken: { id: "[CLS]", type_id: 0 } },
+            { Sequence: { id: "A", type_id: 0 } },
+            { SpecialToken: { id: "[SEP]", type_id: 0 } },
+          ],
           pair: [
             { SpecialToken: { id: "[CLS]", type_id: 0 } },
             { Sequence: { id: "A", type_id: 0 } },
@@ -205,10 +217,22 @@ export function trainWordPiece(text: string, options: WordPieceTrainOptions): HF
     truncation: null,
     padding: null,
     added_tokens: specials.map((s, i) => addedTokenJSON(s, i)),
-    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
+    normalizer: {
+      type: "BertNormalizer",
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase,
+    },
     pre_tokenizer: { type: "BertPreTokenizer" },
     post_processor: template,
     decoder: { type: "WordPiece", prefix, cleanup: true },
-    model: { type: "WordPiece", unk_token: unk, continuing_subword_prefix: prefix, max_input_chars_per_word: 100, vocab: vocabJSON },
+    model: {
+      type: "WordPiece",
+      unk_token: unk,
+      continuing_subword_prefix: prefix,
+      max_input_chars_per_word: 100,
+      vocab: vocabJSON,
+    },
   });
 }

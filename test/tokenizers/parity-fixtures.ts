@@ -22,7 +22,11 @@ export interface TokenizerCases {
   batches?: Array<{
     config: {
       padding: { direction: "left" | "right"; pad_to_multiple_of?: number; length?: number } | null;
-      truncation: { max_length: number; strategy: "longest_first" | "only_first" | "only_second"; direction?: "left" | "right" } | null;
+      truncation: {
+        max_length: number;
+        strategy: "longest_first" | "only_first" | "only_second";
+        direction?: "left" | "right";
+      } | null;
     };
     pad_id: number;
     inputs: Array<string | [string, string]>;
@@ -51,7 +55,9 @@ let cached: ParityCases | undefined;
 
 /** Read (once) and parse cases.json.gz. */
 export function parityCases(): ParityCases {
-  cached ??= JSON.parse(gunzipSync(readFileSync(`${FIXTURE_DIR}parity/cases.json.gz`)).toString("utf8")) as ParityCases;
+  cached ??= JSON.parse(
+    gunzipSync(readFileSync(`${FIXTURE_DIR}parity/cases.json.gz`)).toString("utf8"),
+  ) as ParityCases;
   return cached;
 }
 

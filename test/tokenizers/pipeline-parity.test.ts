@@ -11,7 +11,17 @@ import { describe, expect, it } from "vitest";
 import { HFTokenizer, loadTokenizer } from "../../src/tokenizers/index.js";
 import { type ParityCases, parityCases, parityTokenizerJSON, unpack } from "./parity-fixtures.js";
 
-const NAMES = ["wordpiece", "wordpiece-cased", "qkv-wordpiece", "unigram", "unigram-bytefallback", "spm-t5", "spm-bytefallback", "bpe", "roberta"];
+const NAMES = [
+  "wordpiece",
+  "wordpiece-cased",
+  "qkv-wordpiece",
+  "unigram",
+  "unigram-bytefallback",
+  "spm-t5",
+  "spm-bytefallback",
+  "bpe",
+  "roberta",
+];
 
 interface Tally {
   checked: number;
@@ -21,7 +31,9 @@ interface Tally {
 function compare(tally: Tally, what: string, got: unknown, want: unknown): void {
   tally.checked++;
   if (JSON.stringify(got) !== JSON.stringify(want)) {
-    tally.mismatches.push(`${what}: got ${JSON.stringify(got)?.slice(0, 200)}, HF ${JSON.stringify(want)?.slice(0, 200)}`);
+    tally.mismatches.push(
+      `${what}: got ${JSON.stringify(got)?.slice(0, 200)}, HF ${JSON.stringify(want)?.slice(0, 200)}`,
+    );
   }
 }
 
@@ -39,11 +51,31 @@ function checkTokenizer(cases: ParityCases, name: string, tok: HFTokenizer): Tal
   cases.strings.forEach((s, i) => {
     const want = unpack(c.ids[i]);
     const label = `${name} #${i} ${JSON.stringify(s).slice(0, 60)}`;
-    compare(tally, `${label} ids`, safe(() => tok.encode(s)), want);
-    compare(tally, `${label} plain ids`, safe(() => tok.encode(s, { addSpecialTokens: false })), unpack(c.plain_ids[i] ?? c.ids[i]));
+    compare(
+      tally,
+      `${label} ids`,
+      safe(() => tok.encode(s)),
+      want,
+    );
+    compare(
+      tally,
+      `${label} plain ids`,
+      safe(() => tok.encode(s, { addSpecialTokens: false })),
+      unpack(c.plain_ids[i] ?? c.ids[i]),
+    );
     const decoded = c.decoded[i] ?? s;
-    compare(tally, `${label} decode`, safe(() => tok.decode(want)), decoded);
-    compare(tally, `${label} decode keeping special`, safe(() => tok.decode(want, { skipSpecialTokens: false })), c.decoded_with_special[i] ?? decoded);
+    compare(
+      tally,
+      `${label} decode`,
+      safe(() => tok.decode(want)),
+      decoded,
+    );
+    compare(
+      tally,
+      `${label} decode keeping special`,
+      safe(() => tok.decode(want, { skipSpecialTokens: false })),
+      c.decoded_with_special[i] ?? decoded,
+    );
   });
   cases.pairs.forEach(([a, b], i) => {
     const e = safe(() => tok.encodeFull(a, { pair: b }));
@@ -57,8 +89,22 @@ function checkTokenizer(cases: ParityCases, name: string, tok: HFTokenizer): Tal
     t.padding =
       padding === null
         ? null
-        : { direction: padding.direction, padId: batch.pad_id, padTypeId: 0, padToken: "[PAD]", length: padding.length ?? null, padToMultipleOf: padding.pad_to_multiple_of ?? null };
-    t.truncation = truncation === null ? null : { maxLength: truncation.max_length, strategy: truncation.strategy, direction: truncation.direction ?? "right" };
+        : {
+            direction: padding.direction,
+            padId: batch.pad_id,
+            padTypeId: 0,
+            padToken: "[PAD]",
+            length: padding.length ?? null,
+            padToMultipleOf: padding.pad_to_multiple_of ?? null,
+          };
+    t.truncation =
+      truncation === null
+        ? null
+        : {
+            maxLength: truncation.max_length,
+            strategy: truncation.strategy,
+            direction: truncation.direction ?? "right",
+          };
     const got = safe(() => t.encodeBatch(batch.inputs));
     const label = `${name} batch #${bi}`;
     if (batch.error !== null) {
@@ -69,9 +115,24 @@ function checkTokenizer(cases: ParityCases, name: string, tok: HFTokenizer): Tal
       compare(tally, label, got, batch.ids);
       continue;
     }
-    compare(tally, `${label} ids`, got.map((e) => e.ids), batch.ids);
-    compare(tally, `${label} type ids`, got.map((e) => e.typeIds), batch.type_ids);
-    compare(tally, `${label} attention mask`, got.map((e) => e.attentionMask), batch.attention_mask);
+    compare(
+      tally,
+      `${label} ids`,
+      got.map((e) => e.ids),
+      batch.ids,
+    );
+    compare(
+      tally,
+      `${label} type ids`,
+      got.map((e) => e.typeIds),
+      batch.type_ids,
+    );
+    compare(
+      tally,
+      `${label} attention mask`,
+      got.map((e) => e.attentionMask),
+      batch.attention_mask,
+    );
   }
   return tally;
 }

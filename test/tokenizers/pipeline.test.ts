@@ -46,7 +46,11 @@ describe("GPT-2 split classes pinned to HF tokenizers' Unicode", () => {
     for (let cp = 0; cp < 0x110000; cp++) {
       if (cp >= 0xd800 && cp <= 0xdfff) continue;
       const ch = String.fromCodePoint(cp);
-      if (/\p{L}/u.test(ch) !== GPT2_CLASSES.letter.has(cp) || /\p{N}/u.test(ch) !== GPT2_CLASSES.number.has(cp)) differ++;
+      if (
+        /\p{L}/u.test(ch) !== GPT2_CLASSES.letter.has(cp) ||
+        /\p{N}/u.test(ch) !== GPT2_CLASSES.number.has(cp)
+      )
+        differ++;
     }
     const unicode = Number.parseInt((process.versions.unicode ?? "0").split(".")[0], 10);
     if (unicode >= 17) expect(differ).toBeGreaterThan(1000); // Unicode 17 added thousands of letters
@@ -77,7 +81,9 @@ describe("WordPiece training", () => {
 
   it("is deterministic and writes the committed fixture", () => {
     const tok = trainWordPiece(corpus, QKV_WORDPIECE_OPTIONS);
-    expect(JSON.parse(JSON.stringify(tok.toJSON()))).toEqual(JSON.parse(parityTokenizerJSON("qkv-wordpiece")));
+    expect(JSON.parse(JSON.stringify(tok.toJSON()))).toEqual(
+      JSON.parse(parityTokenizerJSON("qkv-wordpiece")),
+    );
   });
 
   it("gives BERT's template and round-trips through tokenizer.json", () => {
@@ -101,7 +107,18 @@ describe("WordPiece training", () => {
 
 describe("models on their own", () => {
   it("WordPiece: longest match first, ## continuations, unk for long or uncoverable words", () => {
-    const wp = new WordPiece(new Map([["[UNK]", 0], ["un", 1], ["##aff", 2], ["##able", 3], ["a", 4]]), "[UNK]", "##", 5);
+    const wp = new WordPiece(
+      new Map([
+        ["[UNK]", 0],
+        ["un", 1],
+        ["##aff", 2],
+        ["##able", 3],
+        ["a", 4],
+      ]),
+      "[UNK]",
+      "##",
+      5,
+    );
     expect(wp.tokenize("unaffable")).toEqual([0]); // 9 > 5 characters
     expect(new WordPiece(wp.vocab, "[UNK]").tokenize("unaffable")).toEqual([1, 2, 3]);
     expect(new WordPiece(wp.vocab, "[UNK]").tokenize("unx")).toEqual([0]);
@@ -109,10 +126,23 @@ describe("models on their own", () => {
 
   it("Unigram: Viterbi picks the best total score; unknowns fuse; byte fallback", () => {
     // "▁ab": ▁a + b = −1 − 2 = −3 beats ▁ + a + b (−3 − 2 − 2) and unk paths.
-    const u = new Unigram([["<unk>", 0], ["▁a", -1], ["a", -2], ["b", -2], ["▁", -3]], 0, false);
+    const u = new Unigram(
+      [
+        ["<unk>", 0],
+        ["▁a", -1],
+        ["a", -2],
+        ["b", -2],
+        ["▁", -3],
+      ],
+      0,
+      false,
+    );
     expect(u.tokenize("▁ab")).toEqual([1, 3]);
     expect(u.tokenize("▁xyb")).toEqual([4, 0, 3]); // x and y fuse into one unk
-    const bytes: Array<[string, number]> = Array.from({ length: 256 }, (_, b) => [`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`, 0]);
+    const bytes: Array<[string, number]> = Array.from({ length: 256 }, (_, b) => [
+      `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`,
+      0,
+    ]);
     const bf = new Unigram([["<unk>", 0], ["a", -1], ...bytes], 0, true);
     expect(bf.tokenize("aé")).toEqual([1, 2 + 0xc3, 2 + 0xa9]);
   });
@@ -125,11 +155,17 @@ describe("errors name the problem", () => {
     const bad = (patch: Record<string, unknown>) => () => HFTokenizer.fromJSON({ ...wordpiece(), ...patch });
     expect(bad({ normalizer: { type: "Quantum" } })).toThrow(/normalizer.type "Quantum"/);
     expect(bad({ pre_tokenizer: { type: "Split" } })).toThrow(/pre_tokenizer.type "Split"/);
-    expect(bad({ post_processor: { type: "TemplateProcessing", single: [{ SpecialToken: { id: "[X]" } }], pair: [] } })).toThrow(/\[X\]/);
+    expect(
+      bad({
+        post_processor: { type: "TemplateProcessing", single: [{ SpecialToken: { id: "[X]" } }], pair: [] },
+      }),
+    ).toThrow(/\[X\]/);
     expect(bad({ decoder: { type: "CTC" } })).toThrow(/decoder.type "CTC"/);
     expect(bad({ truncation: { max_length: 8, strategy: "Sideways" } })).toThrow(/truncation.strategy/);
     expect(bad({ model: { type: "Unigram", vocab: [["a", "high"]] } })).toThrow(/model.vocab\[0\]/);
-    expect(bad({ normalizer: { type: "Precompiled", precompiled_charsmap: "AAAA!" } })).toThrow(TokenizerFormatError);
+    expect(bad({ normalizer: { type: "Precompiled", precompiled_charsmap: "AAAA!" } })).toThrow(
+      TokenizerFormatError,
+    );
     expect(() => HFTokenizer.fromJSON("{not json")).toThrow(/not valid JSON/);
   });
 
@@ -153,10 +189,24 @@ describe("errors name the problem", () => {
 
   it("toJSON keeps the settings and HF's field names", () => {
     const tok = HFTokenizer.fromJSON(wordpiece());
-    tok.padding = { direction: "left", padId: 0, padTypeId: 0, padToken: "[PAD]", length: 16, padToMultipleOf: null };
+    tok.padding = {
+      direction: "left",
+      padId: 0,
+      padTypeId: 0,
+      padToken: "[PAD]",
+      length: 16,
+      padToMultipleOf: null,
+    };
     tok.truncation = { maxLength: 16, strategy: "only_first", direction: "right" };
     const json = tok.toJSON();
-    expect(json.padding).toEqual({ strategy: { Fixed: 16 }, direction: "Left", pad_to_multiple_of: null, pad_id: 0, pad_type_id: 0, pad_token: "[PAD]" });
+    expect(json.padding).toEqual({
+      strategy: { Fixed: 16 },
+      direction: "Left",
+      pad_to_multiple_of: null,
+      pad_id: 0,
+      pad_type_id: 0,
+      pad_token: "[PAD]",
+    });
     const again = HFTokenizer.fromJSON(JSON.stringify(json));
     expect(again.encode("to be or not")).toHaveLength(16);
     expect(again.encode("to be or not")).toEqual(tok.encode("to be or not"));

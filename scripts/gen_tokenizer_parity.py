@@ -11,7 +11,8 @@ put it beside it from the local pip mirror:
 Everything is built locally (no hub): tokenizers trained on test/fixtures/tokenizers/corpus.txt
 (Shakespeare + hostile lines), then each encodes the same seeded hostile strings. Writes:
   <name>.tokenizer.json   wordpiece, wordpiece-cased, unigram, unigram-bytefallback, spm-t5,
-                          spm-bytefallback, bpe (GPT-2 style), roberta; and qkv-wordpiece, which
+                          spm-bytefallback, bpe (GPT-2 style), roberta, llama-style, unigram-nfd,
+                          wordpiece-padded (padding and truncation in the file); and qkv-wordpiece, which
                           qkv trains (test/tokenizers/export-wordpiece.ts, via npx tsx)
   cases.json.gz           (gzip) the strings; per tokenizer ids, decodings, pair ids/type ids;
                           batches with padding/truncation; the GPT-2 split probes
@@ -35,7 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "test" / "fixtures" / "tokenizers" / "parity"
 CORPUS = ROOT / "test" / "fixtures" / "tokenizers" / "corpus.txt"
 SEED = 20261202
-N_STRINGS = 2500
+N_STRINGS = 2000
 N_PAIRS = 400
 
 # Code point pools for the generator: (weight, ranges or explicit list).
@@ -187,12 +188,12 @@ def packed(ids):
 def record(tok, strings, pairs):
     """Per string: ids, and the decoding (null where it equals the input); ids without special
     tokens and the decoding that keeps them are stored only where they differ."""
-    enc = tok.encode_batch(strings)
-    ids = [e.ids for e in enc]
+    # One encode() per string, not encode_batch: with padding on, a batch pads to its longest.
+    ids = [tok.encode(s).ids for s in strings]
     decoded = tok.decode_batch(ids)
     with_special = tok.decode_batch(ids, skip_special_tokens=False)
-    plain = [e.ids for e in tok.encode_batch(strings, add_special_tokens=False)]
-    penc = tok.encode_batch(pairs)
+    plain = [tok.encode(s, add_special_tokens=False).ids for s in strings]
+    penc = [tok.encode(a, b) for a, b in pairs]
     return {
         "ids": [packed(x) for x in ids],
         "decoded": [None if d == s else d for d, s in zip(decoded, strings)],
@@ -258,6 +259,23 @@ def main():
     cased.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=True, lowercase=False)
     cased.post_processor = processors.BertProcessing(("[SEP]", cased.token_to_id("[SEP]")), ("[CLS]", cased.token_to_id("[CLS]")))
     built["wordpiece-cased"] = cased
+
+    # Older LLaMA-style files: no pre-tokenizer, the normalizer prepends ▁ and replaces spaces.
+    llama = Tokenizer.from_str(built["unigram-bytefallback"].to_str())
+    llama.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    llama.pre_tokenizer = None
+    built["llama-style"] = llama
+    # The other Unicode normalizers, and Metaspace without prepending or splitting.
+    nfd = Tokenizer.from_str(built["unigram"].to_str())
+    nfd.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.StripAccents(), normalizers.Lowercase(), normalizers.NFC(), normalizers.Strip()])
+    nfd.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=False)
+    nfd.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="never", split=False)
+    built["unigram-nfd"] = nfd
+    # Padding and truncation given in the file itself: HF applies them in encode().
+    padded = Tokenizer.from_str(built["wordpiece"].to_str())
+    padded.enable_padding(direction="left", pad_id=0, pad_token="[PAD]", pad_to_multiple_of=8)
+    padded.enable_truncation(max_length=20, strategy="longest_first")
+    built["wordpiece-padded"] = padded
 
     cases = {"oracle": f"huggingface tokenizers {tokenizers.__version__} (Python), seed {SEED}", "strings": strings, "pairs": [list(p) for p in pairs], "tokenizers": {}}
     for name, tok in built.items():

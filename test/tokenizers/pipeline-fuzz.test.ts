@@ -20,6 +20,9 @@ const NAMES = [
   "spm-bytefallback",
   "bpe",
   "roberta",
+  "llama-style",
+  "unigram-nfd",
+  "wordpiece-padded",
 ];
 const FRAGMENTS = [
   "[CLS]",

@@ -3,7 +3,9 @@
  * of seeded hostile strings (scripts/gen_tokenizer_parity.py): WordPiece (uncased + cased
  * with BertProcessing), Unigram (trained by HF, with and without byte fallback), two files
  * converted from real SentencePiece models (Precompiled charsmap), GPT-2-style byte-level BPE
- * and RoBERTa post-processing; and HF on qkv's own trained WordPiece file. Every count of
+ * and RoBERTa post-processing, a LLaMA-style Prepend/Replace normalizer, NFKD/StripAccents/
+ * Lowercase/NFC/Strip with Metaspace that neither prepends nor splits, padding and truncation
+ * given in the file; and HF on qkv's own trained WordPiece file. Every count of
  * mismatches must be 0.
  */
 
@@ -21,6 +23,9 @@ const NAMES = [
   "spm-bytefallback",
   "bpe",
   "roberta",
+  "llama-style",
+  "unigram-nfd",
+  "wordpiece-padded",
 ];
 
 interface Tally {
@@ -142,6 +147,7 @@ describe("tokenizer.json pipeline parity with Hugging Face tokenizers", () => {
 
   it("has thousands of strings and every tokenizer's results", () => {
     expect(cases.strings.length).toBeGreaterThan(2000);
+    expect(Object.keys(cases.tokenizers).sort()).toEqual([...NAMES].sort());
     for (const name of NAMES) expect(cases.tokenizers[name].ids).toHaveLength(cases.strings.length);
   });
 

@@ -12,7 +12,8 @@ Everything is built locally (no hub): tokenizers trained on test/fixtures/tokeni
 (Shakespeare + hostile lines), then each encodes the same seeded hostile strings. Writes:
   <name>.tokenizer.json   wordpiece, wordpiece-cased, unigram, unigram-bytefallback, spm-t5,
                           spm-bytefallback, bpe (GPT-2 style), roberta, llama-style, unigram-nfd,
-                          wordpiece-padded (padding and truncation in the file); and qkv-wordpiece, which
+                          wordpiece-padded (padding and truncation in the file), wordpiece-added
+                          (added tokens with single_word/lstrip/rstrip/normalized); and qkv-wordpiece, which
                           qkv trains (test/tokenizers/export-wordpiece.ts, via npx tsx)
   cases.json.gz           (gzip) the strings; per tokenizer ids, decodings, pair ids/type ids;
                           batches with padding/truncation; the GPT-2 split probes
@@ -62,7 +63,7 @@ POOLS = [
 
 EMOJI_SEQUENCES = ["👨‍👩‍👧‍👦", "👩‍❤️‍💋‍👨", "🏳️‍🌈", "🇯🇵🇫🇷", "👍🏽", "1️⃣", "🧑🏿‍🚀", "❤️‍🔥", "🏴󠁧󠁢󠁳󠁣󠁴󠁿"]
 WORDS = ["the", "Citizen", "ROMEO", "thou", "art", "don't", "I'm", "we'll", "they've", "it's", "café", "naïve", "Straße", "ǅemal", "ΣΟΦΟΣ", "İstanbul", "ﬁne", "Ｆｕｌｌ", "①②", "x²", "ℌ", "㍻", "e\u0301", "a\u0308\u0323", "Z\u0351\u0359\u0332"]
-SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "<s>", "</s>", "<mask>", "<pad>", "<unk>", "<|endoftext|>"]
+SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "<s>", "</s>", "<mask>", "<pad>", "<unk>", "<|endoftext|>", "<|im-start|>", "New-Word", "[X]", "hello", "HELLO"]
 
 
 def random_string(rng: random.Random) -> str:
@@ -271,6 +272,12 @@ def main():
     nfd.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=False)
     nfd.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="never", split=False)
     built["unigram-nfd"] = nfd
+    # Added tokens with every matching flag: regex characters in the content, single_word,
+    # lstrip/rstrip, normalized (matched after lowercasing) and not.
+    added = Tokenizer.from_str(built["wordpiece"].to_str())
+    added.add_special_tokens([tokenizers.AddedToken("<|im-start|>", normalized=False), tokenizers.AddedToken("[X]", lstrip=True, rstrip=True, normalized=False)])
+    added.add_tokens([tokenizers.AddedToken("New-Word", single_word=True, normalized=True), tokenizers.AddedToken("hello", normalized=True), tokenizers.AddedToken("HELLO", normalized=False)])
+    built["wordpiece-added"] = added
     # Padding and truncation given in the file itself: HF applies them in encode().
     padded = Tokenizer.from_str(built["wordpiece"].to_str())
     padded.enable_padding(direction="left", pad_id=0, pad_token="[PAD]", pad_to_multiple_of=8)

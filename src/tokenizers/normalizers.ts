@@ -109,7 +109,7 @@ export function readPattern(value: unknown, path: string): RegExp {
   const obj = expectObject(value, path);
   if (typeof obj.String === "string") {
     if (obj.String === "") throw new TokenizerFormatError(`${path}.String must not be empty`);
-    return new RegExp(obj.String.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"), "gu");
+    return new RegExp(obj.String.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"), "gu");
   }
   if (typeof obj.Regex === "string") {
     try {

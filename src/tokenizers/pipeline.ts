@@ -95,14 +95,12 @@ const WORD_CHAR = /[\p{L}\p{N}_]/u;
 /** Cut `text` around added tokens (HF's leftmost-longest match with lstrip/rstrip/single_word). */
 function splitAdded(
   text: string,
-  tokens: readonly AddedEntry[],
   re: RegExp | null,
   byPattern: Map<string, AddedEntry>,
 ): Array<{ text: string; start: number } | AddedEntry> {
   if (re === null || text === "") return text === "" ? [] : [{ text, start: 0 }];
   const out: Array<{ text: string; start: number } | AddedEntry> = [];
   let last = 0;
-  void tokens;
   for (const m of text.matchAll(re)) {
     const token = byPattern.get(m[0])!;
     let start = m.index;
@@ -140,7 +138,7 @@ function isLowSurrogate(s: string, i: number): boolean {
 function matcher(patterns: string[]): RegExp | null {
   if (patterns.length === 0) return null;
   const sorted = [...new Set(patterns)].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-  return new RegExp(sorted.map((s) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|"), "gu");
+  return new RegExp(sorted.map((s) => s.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join("|"), "gu");
 }
 
 function readPadding(value: unknown): PaddingOptions | null {
@@ -248,6 +246,7 @@ export class HFTokenizer implements Tokenizer {
   private readonly added: AddedEntry[];
   private readonly addedById = new Map<number, AddedEntry>();
   private readonly addedByContent = new Map<string, AddedEntry>();
+  private readonly addedByPattern = new Map<string, AddedEntry>();
   private readonly rawTokens: Map<string, AddedEntry>;
   private readonly normTokens: Map<string, AddedEntry>;
   private readonly rawRe: RegExp | null;
@@ -303,6 +302,7 @@ export class HFTokenizer implements Tokenizer {
     for (const t of this.added) {
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
+      this.addedByPattern.set(t.pattern, t);
       if (t.special) special.set(t.content, t.id);
       maxId = Math.max(maxId, t.id);
     }
@@ -340,14 +340,14 @@ export class HFTokenizer implements Tokenizer {
   private encodeSequence(text: string, typeId: number): Encoding {
     const ids: number[] = [];
     const specialMask: number[] = [];
-    for (const part of splitAdded(text, this.added, this.rawRe, this.rawTokens)) {
+    for (const part of splitAdded(text, this.rawRe, this.rawTokens)) {
       if ("id" in part) {
         ids.push(part.id);
         specialMask.push(0);
         continue;
       }
       const normalized = this.normalizer === null ? part.text : this.normalizer(part.text);
-      for (const sub of splitAdded(normalized, this.added, this.normRe, this.normTokens)) {
+      for (const sub of splitAdded(normalized, this.normRe, this.normTokens)) {
         if ("id" in sub) {
           ids.push(sub.id);
           specialMask.push(0);
@@ -486,11 +486,10 @@ export class HFTokenizer implements Tokenizer {
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      const added = this.addedById.get(id);
-      const token = added?.content ?? this.model.idToToken(id);
+      const token = this.idToToken(id);
       if (token === undefined)
         throw new RangeError(`decode: id ${id} (at position ${i}) is not in the vocabulary`);
-      if (skip && this.specialTokens.has(token)) continue;
+      if (skip && this.addedById.get(id)?.special === true) continue;
       tokens.push(token);
     }
     return this.decoder(tokens).join("");
@@ -505,7 +504,9 @@ export class HFTokenizer implements Tokenizer {
    * ```
    */
   tokenToId(token: string): number | undefined {
-    return this.addedByContent.get(token)?.id ?? this.model.tokenToId(token);
+    return (
+      this.addedByContent.get(token)?.id ?? this.addedByPattern.get(token)?.id ?? this.model.tokenToId(token)
+    );
   }
 
   /**
@@ -517,7 +518,8 @@ export class HFTokenizer implements Tokenizer {
    * ```
    */
   idToToken(id: number): string | undefined {
-    return this.addedById.get(id)?.content ?? this.model.idToToken(id);
+    // A `normalized` added token is known by its normalized content, as in HF.
+    return this.addedById.get(id)?.pattern ?? this.model.idToToken(id);
   }
 
   /**

@@ -23,6 +23,7 @@ const NAMES = [
   "llama-style",
   "unigram-nfd",
   "wordpiece-padded",
+  "wordpiece-added",
 ];
 const FRAGMENTS = [
   "[CLS]",

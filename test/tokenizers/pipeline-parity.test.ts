@@ -26,6 +26,7 @@ const NAMES = [
   "llama-style",
   "unigram-nfd",
   "wordpiece-padded",
+  "wordpiece-added",
 ];
 
 interface Tally {

@@ -53,6 +53,14 @@ export class WordPiece implements PipelineModel {
     this.size = this.idToString.length;
   }
 
+  /**
+   * Read tokenizer.json's `model` section of type WordPiece.
+   *
+   * @example
+   * ```ts
+   * WordPiece.fromJSON({ type: "WordPiece", unk_token: "[UNK]", vocab: { "[UNK]": 0, a: 1 } }).tokenize("a"); // [1]
+   * ```
+   */
   static fromJSON(model: Record<string, unknown>): WordPiece {
     const vocab = readVocab(expectField(model, "vocab", "model"), "model.vocab");
     const unk = expectString(expectField(model, "unk_token", "model"), "model.unk_token");
@@ -181,6 +189,14 @@ export class Unigram implements PipelineModel {
     }
   }
 
+  /**
+   * Read tokenizer.json's `model` section of type Unigram (`vocab` is a list of [piece, score]).
+   *
+   * @example
+   * ```ts
+   * Unigram.fromJSON({ type: "Unigram", unk_id: 0, vocab: [["<unk>", 0], ["a", -1]] }).tokenize("a"); // [1]
+   * ```
+   */
   static fromJSON(model: Record<string, unknown>): Unigram {
     const vocab = expectField(model, "vocab", "model");
     if (!Array.isArray(vocab))
@@ -306,6 +322,7 @@ export class BytePairModel implements PipelineModel {
     this.size = bpe.vocabSize;
   }
 
+  /** Read a byte-level BPE `model` section (vocab and merges). */
   static fromJSON(root: Record<string, unknown>, model: Record<string, unknown>): BytePairModel {
     const bpe = ByteLevelBPE.fromTokenizerJSON({
       model,

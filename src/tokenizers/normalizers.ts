@@ -104,6 +104,11 @@ function stripWhitespace(text: string, left: boolean, right: boolean): string {
  * Read a `{ String: "..." }` or `{ Regex: "..." }` pattern, as Replace and Split use. Regexes run
  * on the engine's RegExp (`u` flag), which agrees with Oniguruma on the simple patterns such
  * files carry.
+ *
+ * @example
+ * ```ts
+ * "a  b".replace(readPattern({ Regex: " {2,}" }, "normalizer.pattern"), " "); // "a b"
+ * ```
  */
 export function readPattern(value: unknown, path: string): RegExp {
   const obj = expectObject(value, path);

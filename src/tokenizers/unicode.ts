@@ -32,23 +32,31 @@ import {
  * ```
  */
 export class CodePointSet {
-  private readonly bmp = new Uint8Array(0x10000);
-  private readonly astral: Int32Array;
+  private bmp: Uint8Array | null = null;
+  private astral: Int32Array = new Int32Array(0);
 
-  constructor(flatRanges: readonly number[]) {
+  constructor(private readonly flatRanges: readonly number[]) {}
+
+  /** Build the lookup tables on first use, so importing qkv costs nothing. */
+  private build(): Uint8Array {
+    const bmp = new Uint8Array(0x10000);
     const astral: number[] = [];
-    for (let i = 0; i < flatRanges.length; i += 2) {
-      const lo = flatRanges[i];
-      const hi = flatRanges[i + 1];
-      for (let cp = lo; cp <= Math.min(hi, 0xffff); cp++) this.bmp[cp] = 1;
+    const r = this.flatRanges;
+    for (let i = 0; i < r.length; i += 2) {
+      const lo = r[i];
+      const hi = r[i + 1];
+      if (lo <= 0xffff) bmp.fill(1, lo, Math.min(hi, 0xffff) + 1);
       if (hi > 0xffff) astral.push(Math.max(lo, 0x10000), hi);
     }
     this.astral = Int32Array.from(astral);
+    this.bmp = bmp;
+    return bmp;
   }
 
   /** Whether `cp` is in the set. */
   has(cp: number): boolean {
-    if (cp <= 0xffff) return this.bmp[cp] === 1;
+    const bmp = this.bmp ?? this.build();
+    if (cp <= 0xffff) return bmp[cp] === 1;
     const r = this.astral;
     let lo = 0;
     let hi = r.length / 2 - 1;
@@ -82,7 +90,10 @@ export const BERT_CLASSES = {
 
 const NORMALIZATION_KNOWN_SET = new CodePointSet(NORMALIZATION_KNOWN);
 
-const LOWER_MAP: Map<number, string> = (() => {
+let lowerMap: Map<number, string> | null = null;
+
+function lowerTable(): Map<number, string> {
+  if (lowerMap !== null) return lowerMap;
   const map = new Map<number, string>();
   for (let i = 0; i < LOWERCASE_RUNS.length; i += 3) {
     for (let cp = LOWERCASE_RUNS[i]; cp <= LOWERCASE_RUNS[i + 1]; cp++) {
@@ -90,8 +101,9 @@ const LOWER_MAP: Map<number, string> = (() => {
     }
   }
   for (const [cp, s] of Object.entries(LOWERCASE_SPECIAL)) map.set(Number(cp), s);
+  lowerMap = map;
   return map;
-})();
+}
 
 /**
  * Lowercase as tokenizers' `Lowercase` normalizer does: each code point on its own (Rust's
@@ -103,9 +115,10 @@ const LOWER_MAP: Map<number, string> = (() => {
  * ```
  */
 export function hfLowercase(text: string): string {
+  const table = lowerTable();
   let out = "";
   for (const ch of text) {
-    const mapped = LOWER_MAP.get(ch.codePointAt(0)!);
+    const mapped = table.get(ch.codePointAt(0)!);
     out += mapped ?? ch;
   }
   return out;

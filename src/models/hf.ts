@@ -93,7 +93,7 @@ export function loadHFWeights(
   for (const [hfKey, raw] of tensors) {
     const key = map.toModel(legacyName(hfKey));
     if (key === null || map.tied.has(key)) continue;
-    if (!(key in own)) {
+    if (!Object.hasOwn(own, key)) { // own names only: never Object.prototype's "constructor"
       unexpected.push(hfKey);
       continue;
     }

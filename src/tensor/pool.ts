@@ -14,6 +14,7 @@
  */
 // dtype.ts re-exports this module's allocators; the cycle is safe because neither module uses
 // the other while it initialises.
+import { QkvError } from "../util/errors.js";
 import { type AnyArray, type DType, dtypeOf } from "./dtype.js";
 
 /** Buffers smaller than this (elements) are cheap for the JS engine and not pooled. */
@@ -27,6 +28,50 @@ let capacityBytes = 512 * 2 ** 20;
 /** Debug aid: fill `allocateUninit` memory with garbage (NaN, 0x7fffffff) so a kernel that skips elements shows. */
 let poison = false;
 const stats = { reused: 0, fresh: 0, released: 0, dropped: 0 };
+
+/**
+ * How many times each storage has been handed back to the pool. A tensor remembers the count its
+ * storage had when the tensor was made; when they differ, the storage was recycled under it (a
+ * tensor kept from inside `tidy()` without being returned) and its values are someone else's.
+ * Storage that was never released has no entry (generation 0).
+ */
+const generations = new WeakMap<ArrayBufferLike, number>();
+/** Whether ops check their inputs' generation (on by default: one WeakMap lookup per input). */
+let checkRecycled = true;
+
+/** The recycling generation of the storage behind `a` (0 until it is first released). */
+export function generationOf(a: AnyArray): number {
+  return generations.get(a.buffer) ?? 0;
+}
+
+/**
+ * Raised when an op reads a tensor whose storage went back to the pool after the tensor was made:
+ * typically a tensor created inside `tidy()` and kept (in a variable, array or cache) without
+ * being returned from it.
+ * @example
+ * let kept; tidy(() => { kept = x.mul(2); });
+ * kept.add(1); // RecycledTensorError: add: input 0 …
+ */
+export class RecycledTensorError extends QkvError {
+  constructor(op: string, what: string) {
+    super(
+      `${op}: ${what} uses storage that was recycled after it was made (a tensor created inside ` +
+        "tidy() and kept without being returned from it): return it from tidy(), or clone() it outside",
+      { field: what },
+    );
+    this.name = "RecycledTensorError";
+  }
+}
+
+/**
+ * Throws {@link RecycledTensorError} when `t`'s storage was recycled since `t` was made. `what`
+ * names the operand ("input 1"). Free when checking is off; otherwise one WeakMap lookup.
+ */
+export function assertLive(op: string, t: { data: AnyArray; generation: number }, what = "a tensor"): void {
+  if (checkRecycled && (generations.get(t.data.buffer) ?? 0) !== t.generation) {
+    throw new RecycledTensorError(op, what);
+  }
+}
 
 function key(dtype: DType, n: number): string {
   return `${dtype}:${n}`;
@@ -106,6 +151,7 @@ export function release(a: AnyArray): void {
   }
   list.push(a);
   inPool.add(a.buffer);
+  generations.set(a.buffer, (generations.get(a.buffer) ?? 0) + 1);
   pooledBytes += a.byteLength;
   stats.released++;
 }
@@ -132,14 +178,17 @@ export function endTracking(s: Set<AnyArray>): void {
 /**
  * Pool settings and counters. `capacityMiB` bounds the memory kept for reuse (default 512);
  * 0 turns pooling off and empties the pool. `poison` makes uninitialised allocations hold garbage
- * instead of whatever they held before (the test suite runs with it on).
+ * instead of whatever they held before (the test suite runs with it on). `checkRecycled` (default
+ * on) makes ops refuse inputs whose storage was recycled after they were made (see
+ * {@link RecycledTensorError}); off, such a tensor silently reads whatever now lives there.
  * @example
  * memoryPool({ capacityMiB: 128 });
  * memoryPool().reused; // buffers handed out again since start
  */
-export function memoryPool(opts: { capacityMiB?: number; poison?: boolean } = {}): {
+export function memoryPool(opts: { capacityMiB?: number; poison?: boolean; checkRecycled?: boolean } = {}): {
   capacityMiB: number;
   poison: boolean;
+  checkRecycled: boolean;
   pooledMiB: number;
   reused: number;
   fresh: number;
@@ -156,5 +205,6 @@ export function memoryPool(opts: { capacityMiB?: number; poison?: boolean } = {}
     }
   }
   if (opts.poison !== undefined) poison = opts.poison;
-  return { capacityMiB: capacityBytes / 2 ** 20, poison, pooledMiB: pooledBytes / 2 ** 20, ...stats };
+  if (opts.checkRecycled !== undefined) checkRecycled = opts.checkRecycled;
+  return { capacityMiB: capacityBytes / 2 ** 20, poison, checkRecycled, pooledMiB: pooledBytes / 2 ** 20, ...stats };
 }

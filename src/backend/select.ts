@@ -6,6 +6,7 @@
  */
 import { cpuBackend } from "../backends/cpu/index.js";
 import { loadNativeBackend, nativeLoadError } from "../backends/native/index.js";
+import { isShapeOnlyStorage } from "../tensor/pool.js";
 import type { Backend } from "./backend.js";
 
 export { cpuBackend };
@@ -46,6 +47,9 @@ function fromEnvironment(): Backend {
  * backend().name; // "cpu"
  */
 export function backend(): Backend {
+  // Shape-only tensors have no elements: a kernel over them would read past their storage.
+  if (isShapeOnlyStorage())
+    throw new Error("a kernel ran while building with shape-only storage (withShapeOnlyStorage)");
   return current ?? fromEnvironment();
 }
 

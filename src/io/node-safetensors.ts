@@ -4,16 +4,17 @@
  * No array ever spans the whole file, so files over 4 GiB load, and a caller that needs a few
  * tensors (or only the header, to check names and shapes) pays only for those.
  */
-import { type FileHandle, open } from "node:fs/promises";
+
 import { readSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import {
   decodeSafetensorsEntry,
   parseSafetensorsHeader,
   type RawTensor,
   rawDtypeOf,
   SAFETENSORS_MAX_HEADER_BYTES,
-  SafetensorsError,
   type SafetensorsEntry,
+  SafetensorsError,
   type SafetensorsHeader,
 } from "./safetensors.js";
 

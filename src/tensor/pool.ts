@@ -109,8 +109,38 @@ function track(a: AnyArray): AnyArray {
   return a;
 }
 
+/**
+ * Depth of {@link withShapeOnlyStorage} scopes. Inside one, allocations return an empty array:
+ * tensors keep their shapes but own no memory, so a model can be built only to list the names
+ * and shapes of its parameters (checked against a checkpoint's header before the real build).
+ */
+let shapeOnly = 0;
+
+/** True inside {@link withShapeOnlyStorage} (tensors there have shapes but no elements). */
+export function isShapeOnlyStorage(): boolean {
+  return shapeOnly > 0;
+}
+
+/**
+ * Runs `fn` with shape-only storage: every allocation is an empty array, so building a module
+ * costs its objects, not its parameters' memory. Nothing computed inside may be read, and no
+ * kernel may run (the backend refuses): use it with `withoutInit` to take a model's
+ * `stateDict()` shapes. Not for tensors that outlive the call.
+ * @example
+ * const shapes = withShapeOnlyStorage(() => withoutInit(() => new GPT(config))).stateDict();
+ */
+export function withShapeOnlyStorage<T>(fn: () => T): T {
+  shapeOnly++;
+  try {
+    return fn();
+  } finally {
+    shapeOnly--;
+  }
+}
+
 /** A zero-filled array of `n` elements, recycled when the pool has one of that size. */
 export function allocate(dtype: DType, n: number): AnyArray {
+  if (shapeOnly > 0) return make(dtype, 0);
   const reused = take(dtype, n);
   if (reused) {
     reused.fill(0);
@@ -122,6 +152,7 @@ export function allocate(dtype: DType, n: number): AnyArray {
 
 /** Like {@link allocate} but with arbitrary contents: only for callers that write every element. */
 export function allocateUninit(dtype: DType, n: number): AnyArray {
+  if (shapeOnly > 0) return make(dtype, 0);
   let a = take(dtype, n);
   if (!a) {
     if (n >= MIN_POOLED) stats.fresh++;
@@ -206,5 +237,11 @@ export function memoryPool(opts: { capacityMiB?: number; poison?: boolean; check
   }
   if (opts.poison !== undefined) poison = opts.poison;
   if (opts.checkRecycled !== undefined) checkRecycled = opts.checkRecycled;
-  return { capacityMiB: capacityBytes / 2 ** 20, poison, checkRecycled, pooledMiB: pooledBytes / 2 ** 20, ...stats };
+  return {
+    capacityMiB: capacityBytes / 2 ** 20,
+    poison,
+    checkRecycled,
+    pooledMiB: pooledBytes / 2 ** 20,
+    ...stats,
+  };
 }

@@ -6,7 +6,7 @@
 import { contiguousStrides, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import type { AnyArray, DType } from "./dtype.js";
 import { dtypeOf } from "./dtype.js";
-import { assertLive, generationOf } from "./pool.js";
+import { assertLive, generationOf, isShapeOnlyStorage } from "./pool.js";
 
 /**
  * One recorded op, as autograd (../autograd/graph.ts) builds it: its inputs and the rule mapping
@@ -51,7 +51,7 @@ export class Tensor {
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     this.generation = generationOf(data);
-    if (!strides && offset === 0 && sizeOf(shape) !== data.length) {
+    if (!strides && offset === 0 && sizeOf(shape) !== data.length && !isShapeOnlyStorage()) {
       throw new Error(`Tensor: ${data.length} elements cannot have shape ${shapeStr(shape)}`);
     }
   }

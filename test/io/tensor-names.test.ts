@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  GPT,
   Generator,
+  GPT,
   nn,
   parseSafetensors,
   type RawTensor,
@@ -28,7 +28,9 @@ describe("tensor names that shadow Object.prototype", () => {
     const m = new Map(HOSTILE.map((n, i) => [n, raw([i, i + 0.5])]));
     const { tensors } = parseSafetensors(serializeSafetensors(m));
     expect([...tensors.keys()].sort()).toEqual([...HOSTILE].sort());
-    HOSTILE.forEach((n, i) => expect(Array.from(tensors.get(n)!.data)).toEqual([i, i + 0.5]));
+    HOSTILE.forEach((n, i) => {
+      expect(Array.from(tensors.get(n)!.data)).toEqual([i, i + 0.5]);
+    });
   });
 
   it("parse from a hand-written header whose only key is __proto__", () => {

@@ -125,13 +125,17 @@ function storedBytes(t: RawTensor): number {
 /**
  * Splits tensors into shards of at most `maxBytes` as huggingface_hub's
  * split_state_dict_into_shards does: in order, a new shard when the next tensor would overflow
- * the current one, and a tensor bigger than the limit alone in a shard of its own.
+ * the current one, and a tensor bigger than the limit alone in a shard of its own. The order is
+ * the names sorted, which is what transformers 5's save_pretrained hands it (checked against
+ * its output in test/fixtures/hf/gpt2-tiny-sharded).
  */
 function splitShards(tensors: Map<string, RawTensor>, maxBytes: number): Map<string, RawTensor>[] {
   const shards: Map<string, RawTensor>[] = [];
   let current = new Map<string, RawTensor>();
   let size = 0;
-  for (const [name, t] of tensors) {
+  const names = [...tensors.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const name of names) {
+    const t = tensors.get(name) as RawTensor;
     const n = storedBytes(t);
     if (n > maxBytes) {
       shards.push(new Map([[name, t]]));

@@ -7,6 +7,7 @@
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { threadId } from "node:worker_threads";
+import { QkvError } from "../util/errors.js";
 import { openSafetensorsFile, readSafetensorsTensors } from "./node-safetensors.js";
 import {
   type RawTensor,
@@ -140,13 +141,15 @@ export async function readJson<T = unknown>(path: string, what: string): Promise
     text = await readFile(path, "utf8");
   } catch (e) {
     if (codeOf(e) === "ENOENT")
-      throw Object.assign(new Error(`${what} not found: ${path}`), { code: "ENOENT" });
-    throw wrap(e, `cannot read ${what} ${path}`);
+      throw Object.assign(new QkvError(`${what} not found: ${path}`, { file: path }), { code: "ENOENT" });
+    throw Object.assign(new QkvError(`cannot read ${what} ${path}: ${messageOf(e)}`, { file: path }), {
+      code: codeOf(e),
+    });
   }
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as T;
   } catch (e) {
-    throw new Error(`${what} ${path} is not valid JSON: ${messageOf(e)}`, { cause: e });
+    throw new QkvError(`${what} ${path} is not valid JSON: ${messageOf(e)}`, { file: path });
   }
 }
 

@@ -10,8 +10,9 @@ import type { RawTensor } from "../io/safetensors.js";
 import { withoutInit } from "../nn/init.js";
 import type { Module } from "../nn/module.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
-import { withShapeOnlyStorage } from "../tensor/pool.js";
+import { ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
+import { QkvError } from "../util/errors.js";
 import { sameShape, shapeStr } from "../util/shape.js";
 import type { Bert, BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
@@ -179,7 +180,29 @@ export function buildFromHF<M extends Module>(
   mapOf: (model: M) => HFKeyMap,
   opts: HFLoadOptions & { what?: string } = {},
 ): M {
-  const shapes = withShapeOnlyStorage(() => withoutInit(build));
+  // The model may not need more than the checkpoint holds (a little slack for fresh optional
+  // heads and buffers): a config asking for 50,000 layers or 10M positions is refused while
+  // building, before it costs objects or memory.
+  let nTensors = 0;
+  let nElements = 0;
+  for (const t of tensors.values()) {
+    nTensors++;
+    nElements += t.shape.reduce((a, b) => a * b, 1);
+  }
+  const what = opts.what ?? "checkpoint";
+  let shapes: M;
+  try {
+    shapes = withShapeOnlyStorage(() => withoutInit(build), {
+      maxTensors: 2 * nTensors + 16,
+      maxElements: 2 * nElements + 2 ** 20,
+    });
+  } catch (e) {
+    if (!(e instanceof ShapeBudgetExceeded)) throw e;
+    throw new QkvError(
+      `${what}: config.json describes a model bigger than the checkpoint (more than ${e.tensors} tensors or ${e.elements} values; the checkpoint has ${nTensors} tensors of ${nElements} values)`,
+      { file: "config.json" },
+    );
+  }
   const { missing } = planHFWeights(shapes.stateDict(), tensors, mapOf(shapes), { ...opts, warn: () => {} });
   const model = missing.length > 0 ? build() : withoutInit(build);
   loadHFWeights(model, tensors, mapOf(model), opts);

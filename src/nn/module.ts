@@ -64,8 +64,20 @@ export abstract class Module {
 
   /** This module and all below it, with dotted names ("" for this one). */
   namedModules(prefix = ""): [string, Module][] {
-    const out: [string, Module][] = [[prefix, this]];
-    for (const [k, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${k}` : k));
+    // Depth first with an explicit stack, in the same order as the recursion it replaces: no
+    // call per level and no spread of a child's list into push() (a ModuleList of 50,000 blocks
+    // would exceed the engine's argument limit).
+    const out: [string, Module][] = [];
+    const stack: [string, Module][] = [[prefix, this]];
+    while (stack.length > 0) {
+      const [name, m] = stack.pop() as [string, Module];
+      out.push([name, m]);
+      const kids = m.namedChildren();
+      for (let i = kids.length - 1; i >= 0; i--) {
+        const [k, c] = kids[i];
+        stack.push([name ? `${name}.${k}` : k, c]);
+      }
+    }
     return out;
   }
 

@@ -115,6 +115,25 @@ function track(a: AnyArray): AnyArray {
  * and shapes of its parameters (checked against a checkpoint's header before the real build).
  */
 let shapeOnly = 0;
+/** Budget of the innermost shape-only scope: tensors and elements it may still allocate. */
+let shapeBudget: { tensors: number; elements: number } | null = null;
+
+/**
+ * Thrown from an allocation inside {@link withShapeOnlyStorage} once its budget is spent: the
+ * module being built is bigger than the caller allows (e.g. than a checkpoint's header holds).
+ * @example
+ * try { withShapeOnlyStorage(build, { maxTensors: 10, maxElements: 1e6 }); }
+ * catch (e) { if (e instanceof ShapeBudgetExceeded) console.log(e.tensors, e.elements); }
+ */
+export class ShapeBudgetExceeded extends QkvError {
+  constructor(
+    readonly tensors: number,
+    readonly elements: number,
+  ) {
+    super(`the module needs more than ${tensors} tensors or ${elements} elements`);
+    this.name = "ShapeBudgetExceeded";
+  }
+}
 
 /** True inside {@link withShapeOnlyStorage} (tensors there have shapes but no elements). */
 export function isShapeOnlyStorage(): boolean {
@@ -129,18 +148,43 @@ export function isShapeOnlyStorage(): boolean {
  * @example
  * const shapes = withShapeOnlyStorage(() => withoutInit(() => new GPT(config))).stateDict();
  */
-export function withShapeOnlyStorage<T>(fn: () => T): T {
+export function withShapeOnlyStorage<T>(
+  fn: () => T,
+  budget: { maxTensors?: number; maxElements?: number } = {},
+): T {
+  const outer = shapeBudget;
+  const limits = {
+    tensors: budget.maxTensors ?? Number.POSITIVE_INFINITY,
+    elements: budget.maxElements ?? Number.POSITIVE_INFINITY,
+  };
+  shapeBudget = { ...limits };
   shapeOnly++;
   try {
     return fn();
+  } catch (e) {
+    // A budget error raised deep inside (maybe rewrapped by a constructor) is reported as is.
+    if (shapeBudget.tensors < 0 || shapeBudget.elements < 0)
+      throw new ShapeBudgetExceeded(limits.tensors, limits.elements);
+    throw e;
   } finally {
     shapeOnly--;
+    shapeBudget = outer;
   }
+}
+
+/** An empty array standing for `n` elements, charged to the shape-only budget. */
+function shapeOnlyArray(dtype: DType, n: number): AnyArray {
+  if (shapeBudget) {
+    shapeBudget.tensors -= 1;
+    shapeBudget.elements -= n;
+    if (shapeBudget.tensors < 0 || shapeBudget.elements < 0) throw new ShapeBudgetExceeded(0, 0);
+  }
+  return make(dtype, 0);
 }
 
 /** A zero-filled array of `n` elements, recycled when the pool has one of that size. */
 export function allocate(dtype: DType, n: number): AnyArray {
-  if (shapeOnly > 0) return make(dtype, 0);
+  if (shapeOnly > 0) return shapeOnlyArray(dtype, n);
   const reused = take(dtype, n);
   if (reused) {
     reused.fill(0);
@@ -152,7 +196,7 @@ export function allocate(dtype: DType, n: number): AnyArray {
 
 /** Like {@link allocate} but with arbitrary contents: only for callers that write every element. */
 export function allocateUninit(dtype: DType, n: number): AnyArray {
-  if (shapeOnly > 0) return make(dtype, 0);
+  if (shapeOnly > 0) return shapeOnlyArray(dtype, n);
   let a = take(dtype, n);
   if (!a) {
     if (n >= MIN_POOLED) stats.fresh++;

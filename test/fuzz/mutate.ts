@@ -28,7 +28,7 @@ export const HOSTILE_NUMBERS = [
   2 ** 32 + 1,
   2 ** 53,
   2 ** 53 + 2,
-  9007199254740993,
+  9007199254740992, // the CLI case 9007199254740993 as a JSON number rounds to this
   1e15,
   1e21,
   1e308,
@@ -68,8 +68,9 @@ function paths(v: Json, max = 4000): (string | number)[][] {
   const walk = (x: Json, p: (string | number)[]) => {
     if (out.length >= max) return;
     out.push(p);
-    if (Array.isArray(x)) x.forEach((y, i) => walk(y, [...p, i]));
-    else if (x !== null && typeof x === "object")
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) walk(x[i], [...p, i]);
+    } else if (x !== null && typeof x === "object")
       for (const k of Object.keys(x as object)) walk((x as Record<string, Json>)[k], [...p, k]);
   };
   walk(v, []);

@@ -51,7 +51,7 @@ export * from "./ops/index.js";
 export * as optim from "./optim/index.js";
 export * from "./tensor/create.js";
 export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
-export { memoryPool } from "./tensor/pool.js";
+export { memoryPool, RecycledTensorError } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";

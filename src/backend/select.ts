@@ -8,6 +8,7 @@
 import { cpuBackend } from "../backends/cpu/index.js";
 import { loadNativeBackend, nativeLoadError } from "../backends/native/index.js";
 import { initWasm, loadWasmBackend, wasmLoadError } from "../backends/wasm/index.js";
+import { isShapeOnlyStorage } from "../tensor/pool.js";
 import { QkvError } from "../util/errors.js";
 import type { Backend } from "./backend.js";
 
@@ -132,6 +133,9 @@ function select(b: Backend, how: BackendChoice): Backend {
  * backend().name; // "native" in Node with the addon built, "cpu" in a page before `await ready()`
  */
 export function backend(): Backend {
+  // Shape-only tensors have no elements: a kernel over them would read past their storage.
+  if (isShapeOnlyStorage())
+    throw new Error("a kernel ran while building with shape-only storage (withShapeOnlyStorage)");
   return current ?? fromEnvironment();
 }
 

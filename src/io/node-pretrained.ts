@@ -3,20 +3,27 @@
  * or shards listed in model.safetensors.index.json), and `fromPretrained` / `savePretrained` for
  * any model class with a static `fromHF` and an instance `toHF`. Exported from `qkv/node` only:
  * the models themselves know nothing of folders, so the main entry bundles for a browser, where
- * `loadPretrained(cls, files)` reads the same files from bytes by the same code (./pretrained.ts).
+ * `parseHFCheckpoint` turns fetched bytes into the same checkpoint.
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type HFCheckpoint, serializeHFCheckpoint } from "./hf-checkpoint.js";
+import { QkvError } from "../util/errors.js";
+import {
+  type HFCheckpoint,
+  type HFSaveOptions,
+  hfConfigObject,
+  serializeHFCheckpointFiles,
+} from "./hf-checkpoint.js";
 import { readJson, readSafetensorsFile, writeFileAtomic } from "./node-fs.js";
+import { openSafetensorsFile, type SafetensorsFile } from "./node-safetensors.js";
 import {
   type CheckpointSource,
   type HFLoadable,
   type HFSavable,
   loadPretrainedFrom,
   type Pretrained,
-  readHFCheckpointFrom,
 } from "./pretrained.js";
+import type { RawTensor } from "./safetensors.js";
 
 export type { HFLoadable, HFSavable, Pretrained } from "./pretrained.js";
 
@@ -29,40 +36,161 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * A folder on disk as a checkpoint source: the reader shared with the browser's `loadPretrained`,
- * with messages naming each file's path.
- * @example const { config } = await readHFCheckpointFrom(folderSource("checkpoints/gpt2"));
+ * A Hugging Face folder opened for loading: its config, and its tensors as lazy RawTensors
+ * (dtype and shape from the safetensors headers, `data` read from the file on each access), so
+ * a loader can check every name and shape before reading a byte of tensor data.
+ * @example
+ * const src = await openPretrainedDir("checkpoints/gpt2");
+ * try { console.log([...src.tensors.keys()]); } finally { await src.close(); }
  */
-export function folderSource(dir: string): CheckpointSource {
-  return {
-    where: dir,
-    path: (name) => join(dir, name),
-    has: (name) => isFile(join(dir, name)),
-    json: (name, what) => readJson(join(dir, name), what),
-    safetensors: async (name) => (await readSafetensorsFile(join(dir, name))).tensors,
-  };
+export interface PretrainedSource {
+  config: Record<string, unknown>;
+  /** Lazy tensors, valid until {@link close}: reading `data` reads the tensor from its file. */
+  tensors: Map<string, RawTensor>;
+  /** Reads one tensor eagerly (into its own storage). */
+  read(name: string): Promise<RawTensor>;
+  close(): Promise<void>;
+}
+
+function indexError(indexPath: string, problem: string, field?: string): QkvError {
+  return new QkvError(`safetensors index ${indexPath}: ${problem}`, { file: indexPath, field });
+}
+
+/** A shard name from an index must be a plain file name in the same folder. */
+function validShardName(name: unknown): name is string {
+  return (
+    typeof name === "string" &&
+    name.length > 0 &&
+    name.length <= 255 &&
+    name !== "." &&
+    name !== ".." &&
+    !/[\\/\0]/.test(name)
+  );
 }
 
 /**
- * Reads `dir/config.json` and the weights: `model.safetensors`, or the shards listed in
- * `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are refused with a hint.
+ * Opens `dir`: reads config.json and the safetensors headers only (`model.safetensors`, or every
+ * shard listed in `model.safetensors.index.json`, whose entries are checked against the shards'
+ * headers). PyTorch pickles (`pytorch_model.bin`) are refused with a hint. Errors name the file.
+ * @example const { config, tensors, close } = await openPretrainedDir("checkpoints/gpt2");
+ */
+export async function openPretrainedDir(dir: string): Promise<PretrainedSource> {
+  const configPath = join(dir, "config.json");
+  const config = hfConfigObject(await readJson(configPath, "model config"), configPath);
+  const files: SafetensorsFile[] = [];
+  const owner = new Map<string, SafetensorsFile>();
+  const source = (): PretrainedSource => {
+    const tensors = new Map<string, RawTensor>();
+    for (const [name, f] of owner) tensors.set(name, f.lazy(name));
+    return {
+      config,
+      tensors,
+      read: async (name) => {
+        const f = owner.get(name);
+        if (!f)
+          throw new QkvError(`${dir}: no tensor named ${JSON.stringify(name)}`, { file: dir, field: name });
+        return f.read(name);
+      },
+      close: async () => {
+        await Promise.all(files.map((f) => f.close()));
+      },
+    };
+  };
+  try {
+    const single = join(dir, "model.safetensors");
+    if (await isFile(single)) {
+      const f = await openSafetensorsFile(single);
+      files.push(f);
+      for (const e of f.header.entries) owner.set(e.name, f);
+      return source();
+    }
+    const indexPath = join(dir, "model.safetensors.index.json");
+    if (await isFile(indexPath)) {
+      const index: unknown = await readJson(indexPath, "safetensors index");
+      if (index === null || typeof index !== "object" || Array.isArray(index))
+        throw indexError(indexPath, "must hold a JSON object");
+      const map = (index as Record<string, unknown>).weight_map;
+      if (map === null || typeof map !== "object" || Array.isArray(map))
+        throw indexError(
+          indexPath,
+          `"weight_map" must be an object of tensor name to shard file`,
+          "weight_map",
+        );
+      const byShard = new Map<string, string[]>();
+      for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
+        if (!validShardName(shard)) {
+          const shown = JSON.stringify(shard)?.slice(0, 80) ?? String(shard);
+          throw indexError(
+            indexPath,
+            `weight_map[${JSON.stringify(tensor)}] names an invalid shard ${shown}`,
+            "weight_map",
+          );
+        }
+        const names = byShard.get(shard) ?? [];
+        names.push(tensor);
+        byShard.set(shard, names);
+      }
+      for (const [shard, names] of byShard) {
+        const f = await openSafetensorsFile(join(dir, shard));
+        files.push(f);
+        const absent = names.filter((n) => !f.entries.has(n));
+        if (absent.length > 0) {
+          const list = absent
+            .slice(0, 8)
+            .map((n) => JSON.stringify(n))
+            .join(", ");
+          throw indexError(
+            indexPath,
+            `lists ${absent.length} tensor(s) that ${shard} lacks: ${list}`,
+            "weight_map",
+          );
+        }
+        for (const n of names) owner.set(n, f);
+      }
+      return source();
+    }
+  } catch (e) {
+    await Promise.all(files.map((f) => f.close().catch(() => {})));
+    throw e;
+  }
+  const hint = (await isFile(join(dir, "pytorch_model.bin")))
+    ? " (only pytorch_model.bin is present: qkv reads safetensors only; convert it with HF's save_pretrained(safe_serialization=True))"
+    : "";
+  throw new QkvError(`no model.safetensors in ${dir}${hint}`, { file: join(dir, "model.safetensors") });
+}
+
+/**
+ * Reads `dir/config.json` and every tensor of the weights: `model.safetensors`, or the shards
+ * listed in `model.safetensors.index.json` (each tensor by its own positional read, so files
+ * over 4 GiB load). Use {@link fromPretrained} to load a model without reading what it lacks.
  * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
  */
 export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
-  return readHFCheckpointFrom(folderSource(dir));
+  const src = await openPretrainedDir(dir);
+  try {
+    const tensors = new Map<string, RawTensor>();
+    for (const name of src.tensors.keys()) tensors.set(name, await src.read(name));
+    return { config: src.config, tensors };
+  } finally {
+    await src.close();
+  }
 }
 
 /**
- * Writes `dir/model.safetensors` and then `dir/config.json`, each atomically, with the bytes
- * `serializeHFCheckpoint` gives (so a page's download and a folder hold the same files); other
- * files in `dir` are left alone.
+ * Writes the weights (`dir/model.safetensors`, or with `opts.maxShardSize` HF-named shards and
+ * `model.safetensors.index.json`) and then `dir/config.json`, each atomically, with the bytes
+ * `serializeHFCheckpointFiles` gives (so a page's download and a folder hold the same files);
+ * other files in `dir` are left alone.
  * @example await writePretrainedDir("out/model", model.toHF());
  */
-export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint): Promise<void> {
-  const files = serializeHFCheckpoint(checkpoint);
+export async function writePretrainedDir(
+  dir: string,
+  checkpoint: HFCheckpoint,
+  opts: HFSaveOptions = {},
+): Promise<void> {
+  const files = serializeHFCheckpointFiles(checkpoint, opts);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "model.safetensors"), files.safetensors);
-  await writeFileAtomic(join(dir, "config.json"), files.config);
+  for (const f of files) await writeFileAtomic(join(dir, f.name), f.content);
 }
 
 /**
@@ -73,8 +201,39 @@ export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint):
  * const clf = await fromPretrained(BertForSequenceClassification, dir, { numLabels: 3, strict: false });
  */
 export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, opts?: O): Promise<M> {
-  const { config, tensors } = await readPretrainedDir(dir);
-  return cls.fromHF(config, tensors, opts);
+  // Lazy tensors: the model checks names and shapes from the headers, then reads each tensor it
+  // uses once, so a mismatched checkpoint is refused without reading its data, and a file costs
+  // the model's memory plus one tensor, not the file's size.
+  const src = await openPretrainedDir(dir);
+  try {
+    return cls.fromHF(src.config, src.tensors, opts);
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Writes `model` as a Hugging Face folder (HF's `model.save_pretrained(dir)`): what `toHF()`
+ * returns, through {@link writePretrainedDir}.
+ * @example await savePretrained(model, "out/my-gpt"); // then AutoModel.from_pretrained("out/my-gpt")
+ */
+export async function savePretrained(model: HFSavable, dir: string, opts: HFSaveOptions = {}): Promise<void> {
+  await writePretrainedDir(dir, model.toHF(), opts);
+}
+
+/**
+ * A folder on disk as a checkpoint source: the reader shared with the browser's `loadPretrained`,
+ * with messages naming each file's path.
+ * @example const { model } = await loadPretrainedFrom(GPT, folderSource("runs/default/best"));
+ */
+export function folderSource(dir: string): CheckpointSource {
+  return {
+    where: dir,
+    path: (name) => join(dir, name),
+    has: (name) => isFile(join(dir, name)),
+    json: (name, what) => readJson(join(dir, name), what),
+    safetensors: async (name) => (await readSafetensorsFile(join(dir, name))).tensors,
+  };
 }
 
 /**
@@ -89,13 +248,4 @@ export async function loadPretrainedDir<M, O>(
   opts?: O,
 ): Promise<Pretrained<M>> {
   return loadPretrainedFrom(cls, folderSource(dir), opts);
-}
-
-/**
- * Writes `model` as a Hugging Face folder (HF's `model.save_pretrained(dir)`): what `toHF()`
- * returns, through {@link writePretrainedDir}.
- * @example await savePretrained(model, "out/my-gpt"); // then AutoModel.from_pretrained("out/my-gpt")
- */
-export async function savePretrained(model: HFSavable, dir: string): Promise<void> {
-  await writePretrainedDir(dir, model.toHF());
 }

@@ -32,13 +32,13 @@ import { shapeStr } from "../util/shape.js";
 import { type GPTConfig, type GPTOptions, validateGPTConfig } from "./gpt-config.js";
 import {
   addZeroBiases,
+  buildFromHF,
   dropZeroBiases,
   exportHFWeights,
   folderLoadingIsNodeOnly,
   gpt2KeyMap,
   type HFCheckpoint,
   type HFLoadOptions,
-  loadHFWeights,
 } from "./hf.js";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf-config.js";
 
@@ -353,8 +353,10 @@ export class GPT extends Module {
     const config = gpt2ConfigFromHF(configJson);
     let weights = tensors;
     if (!config.bias) weights = dropZeroBiases(tensors);
-    const model = new GPT(config);
-    loadHFWeights(model, weights, gpt2KeyMap(), { ...opts, what: "GPT-2 checkpoint" });
+    const model = buildFromHF(() => new GPT(config), weights, gpt2KeyMap, {
+      ...opts,
+      what: "GPT-2 checkpoint",
+    });
     model.hfConfig = { ...configJson };
     return model.eval();
   }

@@ -31,6 +31,15 @@ export {
   nativeLoadError,
   setNumThreads,
 } from "./backends/native/index.js";
+export {
+  getWasmThreads,
+  initWasm,
+  loadWasmBackend,
+  setWasmThreads,
+  stopWasmThreads,
+  wasmInfo,
+  wasmLoadError,
+} from "./backends/wasm/index.js";
 export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";

@@ -7,6 +7,7 @@
  */
 import { cpuBackend } from "../backends/cpu/index.js";
 import { loadNativeBackend, nativeLoadError } from "../backends/native/index.js";
+import { initWasm, loadWasmBackend, wasmLoadError } from "../backends/wasm/index.js";
 import { QkvError } from "../util/errors.js";
 import type { Backend } from "./backend.js";
 
@@ -17,6 +18,8 @@ const registry = new Map<string, () => Backend | null>([
   ["cpu", () => cpuBackend],
   // Node only: elsewhere (or without a built addon) it reports itself unavailable.
   ["native", loadNativeBackend],
+  // Synchronous load: Node and workers; a browser's main thread awaits initWasm() first.
+  ["wasm", loadWasmBackend],
 ]);
 
 /** What a backend may add to its loader: why it did not load, and an asynchronous preparation. */
@@ -32,11 +35,13 @@ export interface BackendLoaderOptions {
 const extras = new Map<string, BackendLoaderOptions>([
   // The loader's message starts by saying the backend is unavailable; the reason is what follows.
   ["native", { whyNot: () => nativeLoadError()?.replace(/^qkv native backend unavailable: /, "") ?? null }],
+  // On a browser main thread the module must be compiled asynchronously: ready() runs initWasm().
+  ["wasm", { whyNot: wasmLoadError, prepare: () => initWasm() }],
 ]);
 
 /**
- * The automatic order: fastest first. Names not registered are skipped (the wasm backend registers
- * itself in builds that have it).
+ * The automatic order: fastest first. A name not registered is skipped, said as "not part of this
+ * build".
  */
 export const AUTO_BACKEND_ORDER: readonly string[] = ["native", "wasm", "cpu"];
 

@@ -35,7 +35,8 @@ export interface BackendLoaderOptions {
 const extras = new Map<string, BackendLoaderOptions>([
   // The loader's message starts by saying the backend is unavailable; the reason is what follows.
   ["native", { whyNot: () => nativeLoadError()?.replace(/^qkv native backend unavailable: /, "") ?? null }],
-  // On a browser main thread the module must be compiled asynchronously: ready() runs initWasm().
+  // On a browser main thread the module must compile asynchronously first (initWasm); elsewhere the
+  // synchronous loader compiles it itself.
   ["wasm", { whyNot: wasmLoadError, prepare: () => initWasm() }],
 ]);
 

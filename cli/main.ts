@@ -69,7 +69,7 @@ function backendOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option("--threads <n>", "threads for the native backend (env QKV_NUM_THREADS)").argParser(
+      new Option("--threads <n>", "threads for the native or wasm backend (env QKV_NUM_THREADS)").argParser(
         intFlag("--threads", 1),
       ),
     );

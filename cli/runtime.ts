@@ -1,5 +1,6 @@
 /** Shared CLI plumbing: backend selection, the bundled data path, output helpers. */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -9,6 +10,8 @@ import {
   nativeInfo,
   setBackend,
   setNumThreads,
+  setWasmThreads,
+  wasmInfo,
 } from "../src/index.js";
 import { CliError } from "./errors.js";
 
@@ -59,6 +62,8 @@ export function chooseBackend(
   const threads =
     opts.threads ?? (process.env.QKV_NUM_THREADS ? Number(process.env.QKV_NUM_THREADS) : undefined);
   if (threads !== undefined && info.name === "native") setNumThreads(threads);
+  // The wasm backend starts on one thread; the CLI gives it every core, as native has by default.
+  if (info.name === "wasm") setWasmThreads(threads ?? availableParallelism());
   return describeBackend();
 }
 
@@ -71,6 +76,10 @@ export function describeBackend(): string {
   if (name === "native") {
     const info = nativeInfo();
     if (info) return `native (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
+  }
+  if (name === "wasm") {
+    const info = wasmInfo();
+    if (info) return `wasm (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
   }
   return name;
 }

@@ -42,8 +42,8 @@ const extras = new Map<string, BackendLoaderOptions>([
 ]);
 
 /**
- * The automatic order: fastest first. Names not registered are skipped (the wasm backend registers
- * itself in builds that have it).
+ * The automatic order: fastest first. A name not registered is skipped, said as "not part of this
+ * build".
  */
 export const AUTO_BACKEND_ORDER: readonly string[] = ["native", "wasm", "cpu"];
 

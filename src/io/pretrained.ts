@@ -114,9 +114,10 @@ export async function loadPretrainedFrom<M, O>(
     try {
       tokenizer = loadTokenizer(json);
     } catch (e) {
-      throw new QkvError(`${src.path("tokenizer.json")}: ${(e as Error).message}`, {
-        file: src.path("tokenizer.json"),
-      });
+      // The tokenizer's own errors may already name tokenizer.json; name the file's path once.
+      const path = src.path("tokenizer.json");
+      const msg = (e as Error).message.replace(/^tokenizer\.json:\s*/, "");
+      throw new QkvError(`${path}: ${msg}`, { file: path });
     }
   }
   let trainConfig: Record<string, unknown> | null = null;

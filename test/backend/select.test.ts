@@ -14,6 +14,7 @@ import {
   setBackend,
 } from "../../src/backend/select.js";
 import { loadNativeBackend, nativeLoadError } from "../../src/backends/native/index.js";
+import { initWasm, loadWasmBackend, wasmLoadError } from "../../src/backends/wasm/index.js";
 import { QkvError } from "../../src/util/errors.js";
 
 /** A backend that computes as cpu does but answers to another name. */
@@ -23,13 +24,14 @@ function standIn(name: string): Backend {
 
 afterEach(() => {
   registerBackend("native", loadNativeBackend, { whyNot: nativeLoadError });
-  registerBackend("wasm", () => null, { whyNot: () => "stand-in removed" });
+  registerBackend("wasm", loadWasmBackend, { whyNot: wasmLoadError, prepare: () => initWasm() });
   setBackend("cpu");
 });
 
 describe("automatic backend order", () => {
-  it("is native, then wasm, then cpu", () => {
+  it("is native, then wasm, then cpu, and this build registers all three", () => {
     expect(AUTO_BACKEND_ORDER).toEqual(["native", "wasm", "cpu"]);
+    expect(listBackends()).toEqual(expect.arrayContaining(["native", "wasm", "cpu"]));
   });
 
   it("takes native when it loads, even with wasm available", () => {

@@ -3,7 +3,7 @@
 // from bytes and sample the same tokens, and the default backend must be the fastest that loads.
 // Skipped, with the reason printed, only where /usr/bin/chromium is absent.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CharTokenizer, Generator, GPT, pretrainedFiles } from "../../src/index.js";
+import { CharTokenizer, Generator, GPT, pretrainedFiles, setBackend } from "../../src/index.js";
 import { bundle, chromiumMissing, type OpenPage, openPage, type Served } from "./harness.js";
 import { CONFIG, forwardLogits, sampleFromFiles, trainLosses } from "./pages/spec.js";
 
@@ -32,6 +32,8 @@ describe.skipIf(missing !== null)("qkv in chromium", () => {
     ) as Promise<T>;
 
   beforeAll(async () => {
+    // Node's side of each comparison is the reference backend, whatever suite runs this file.
+    setBackend("cpu");
     const files: Record<string, Served> = {};
     for (const [n, b] of ck) files[`/ck/${n}`] = { body: b };
     page = await openPage({ script: await bundle("test/browser/pages/qkv-page.ts"), files });

@@ -250,10 +250,12 @@ describe("qkv info: the backend that runs", () => {
     expect(r.stdout).toBe("backend: cpu, chosen by --backend\n");
   });
 
-  test("auto without the addon: the next backend in the order, and native's reason", () => {
-    const r = qkv(["info"], { env: { QKV_BACKEND: "", QKV_NATIVE: "0" } });
+  test("auto without the addon: wasm, the next backend in the order, and native's reason", () => {
+    const r = qkv(["info", "--threads", "1"], { env: { QKV_BACKEND: "", QKV_NATIVE: "0" } });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^backend: (wasm|cpu), chosen by auto \(the fastest that loads\)\n/);
+    expect(r.stdout).toMatch(
+      /^backend: wasm \(wasm-[a-z0-9-]+, 1 thread\), chosen by auto \(the fastest that loads\)\n/,
+    );
     expect(r.stdout).toContain("  native did not load: disabled by QKV_NATIVE=0\n");
   });
 
@@ -261,6 +263,12 @@ describe("qkv info: the backend that runs", () => {
     const r = qkv(["info", "--backend", "auto", "--threads", "1"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^backend: native \((avx512|avx2|generic), 1 thread\), chosen by auto/);
+  });
+
+  test("--backend wasm --threads 2: the wasm module with its instruction set and 2 threads", () => {
+    const r = qkv(["info", "--backend", "wasm", "--threads", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^backend: wasm \(wasm-[a-z0-9-]+, 2 threads\), chosen by --backend\n$/);
   });
 
   test("a named backend that cannot load is an error naming the flag and the reason", () =>

@@ -2,7 +2,16 @@
  * The page of test/browser/qkv.test.ts: the bundled library with spec.ts's computations exposed on
  * `globalThis.qkvPage` for page.evaluate. The checkpoint files are fetched from /ck/<name>.
  */
-import { backendInfo, GPT, getBackendName, listBackends, ready, setBackend } from "../../../src/index.js";
+import {
+  backendInfo,
+  GPT,
+  getBackendName,
+  initWasm,
+  listBackends,
+  ready,
+  setBackend,
+  wasmInfo,
+} from "../../../src/index.js";
 import { forwardLogits, sampleFromFiles, trainLosses } from "./spec.js";
 
 const api = {
@@ -11,6 +20,12 @@ const api = {
   listBackends: () => listBackends(),
   ready: () => ready(),
   setBackend: (name: string) => setBackend(name).name,
+  /** Starts the wasm backend with `threads` threads (asynchronously, as a main thread must) and selects it. */
+  async useWasm(threads: number) {
+    setBackend(await initWasm({ threads }));
+    return wasmInfo();
+  },
+  wasmInfo: () => wasmInfo(),
   isolated: () => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
   forwardLogits,
   trainLosses,

@@ -1,4 +1,4 @@
-/** Models: GPT (decoder-only), BERT (encoder), the seq2seq Transformer, and their Hugging Face checkpoint compatibility. */
+/** Models: GPT (decoder-only), BERT (encoder), BART and the seq2seq Transformer (encoder-decoders), and their Hugging Face checkpoint compatibility. */
 export {
   Bert,
   BertAttention,
@@ -14,6 +14,7 @@ export {
   BertResidualOutput,
   BertSelfAttention,
 } from "./bert.js";
+export * from "./bart.js";
 export * from "./bert-heads.js";
 export * from "./gpt.js";
 export {

@@ -14,6 +14,8 @@ import { parseSafetensors, type RawTensor, serializeSafetensors } from "./safete
 export interface HFCheckpoint {
   config: Record<string, unknown>;
   tensors: Map<string, RawTensor>;
+  /** The parsed `generation_config.json`, for generative models whose folder has one. */
+  generationConfig?: Record<string, unknown>;
 }
 
 /**
@@ -24,6 +26,8 @@ export interface HFCheckpoint {
 export interface HFCheckpointFiles {
   config: string | Record<string, unknown>;
   safetensors: ArrayBuffer | Uint8Array;
+  /** generation_config.json, when the folder has one. */
+  generationConfig?: string | Record<string, unknown>;
 }
 
 /**
@@ -45,27 +49,39 @@ export function hfConfigObject(value: unknown, where: string): Record<string, un
  * const model = GPT.fromHF(ck.config, ck.tensors);
  */
 export function parseHFCheckpoint(files: HFCheckpointFiles): HFCheckpoint {
-  let config: unknown = files.config;
-  if (typeof config === "string") {
-    try {
-      config = JSON.parse(config.charCodeAt(0) === 0xfeff ? config.slice(1) : config);
-    } catch (e) {
-      throw new Error(`model config config.json is not valid JSON: ${(e as Error).message}`, { cause: e });
+  const json = (value: unknown, name: string): Record<string, unknown> => {
+    if (typeof value === "string") {
+      try {
+        value = JSON.parse(value.charCodeAt(0) === 0xfeff ? value.slice(1) : value);
+      } catch (e) {
+        throw new Error(`model config ${name} is not valid JSON: ${(e as Error).message}`, { cause: e });
+      }
     }
-  }
+    return { ...hfConfigObject(value, name) };
+  };
   const { tensors } = parseSafetensors(files.safetensors, { name: "model.safetensors" });
-  return { config: { ...hfConfigObject(config, "config.json") }, tensors };
+  const out: HFCheckpoint = { config: json(files.config, "config.json"), tensors };
+  if (files.generationConfig !== undefined)
+    out.generationConfig = json(files.generationConfig, "generation_config.json");
+  return out;
 }
 
 /**
  * The bytes of a checkpoint's two files, as HF's save_pretrained writes them: config.json
  * indented by 2 with a final newline, and model.safetensors with the `{"format": "pt"}`
- * metadata that transformers requires.
+ * metadata that transformers requires (and generation_config.json when the checkpoint has one).
  * @example const { config, safetensors } = serializeHFCheckpoint(model.toHF());
  */
-export function serializeHFCheckpoint(checkpoint: HFCheckpoint): { config: string; safetensors: Uint8Array } {
-  return {
+export function serializeHFCheckpoint(checkpoint: HFCheckpoint): {
+  config: string;
+  safetensors: Uint8Array;
+  generationConfig?: string;
+} {
+  const out: { config: string; safetensors: Uint8Array; generationConfig?: string } = {
     config: `${JSON.stringify(checkpoint.config, null, 2)}\n`,
     safetensors: serializeSafetensors(checkpoint.tensors, { format: "pt" }, { name: "model.safetensors" }),
   };
+  if (checkpoint.generationConfig)
+    out.generationConfig = `${JSON.stringify(checkpoint.generationConfig, null, 2)}\n`;
+  return out;
 }

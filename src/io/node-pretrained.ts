@@ -37,15 +37,19 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Reads `dir/config.json` and the weights: `model.safetensors`, or the shards listed in
- * `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are refused with a hint.
+ * Reads `dir/config.json` (and `generation_config.json` when present) and the weights:
+ * `model.safetensors`, or the shards listed in `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are refused with a hint.
  * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
  */
 export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
   const configPath = join(dir, "config.json");
   const config = hfConfigObject(await readJson(configPath, "model config"), configPath);
+  const genPath = join(dir, "generation_config.json");
+  const extra = (await isFile(genPath))
+    ? { generationConfig: hfConfigObject(await readJson(genPath, "generation config"), genPath) }
+    : {};
   const single = join(dir, "model.safetensors");
-  if (await isFile(single)) return { config, tensors: (await readSafetensorsFile(single)).tensors };
+  if (await isFile(single)) return { config, tensors: (await readSafetensorsFile(single)).tensors, ...extra };
   const indexPath = join(dir, "model.safetensors.index.json");
   if (await isFile(indexPath)) {
     const index = await readJson<{ weight_map?: Record<string, string> }>(indexPath, "safetensors index");
@@ -65,7 +69,7 @@ export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
       throw new Error(
         `safetensors index ${indexPath} lists tensors its shards lack: ${absent.slice(0, 8).join(", ")}`,
       );
-    return { config, tensors };
+    return { config, tensors, ...extra };
   }
   const hint = (await isFile(join(dir, "pytorch_model.bin")))
     ? " (only pytorch_model.bin is present: qkv reads safetensors only; convert it with HF's save_pretrained(safe_serialization=True))"
@@ -83,6 +87,8 @@ export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint):
   const files = serializeHFCheckpoint(checkpoint);
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, "model.safetensors"), files.safetensors);
+  if (files.generationConfig)
+    await writeFileAtomic(join(dir, "generation_config.json"), files.generationConfig);
   await writeFileAtomic(join(dir, "config.json"), files.config);
 }
 
@@ -94,8 +100,10 @@ export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint):
  * const clf = await fromPretrained(BertForSequenceClassification, dir, { numLabels: 3, strict: false });
  */
 export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, opts?: O): Promise<M> {
-  const { config, tensors } = await readPretrainedDir(dir);
-  return cls.fromHF(config, tensors, opts);
+  const { config, tensors, generationConfig } = await readPretrainedDir(dir);
+  // A generation_config.json reaches classes that take one (BART) as a load option.
+  const o = generationConfig ? ({ generationConfig, ...opts } as O) : opts;
+  return cls.fromHF(config, tensors, o);
 }
 
 /**

@@ -16,6 +16,23 @@ export interface HFCheckpoint {
   tensors: Map<string, RawTensor>;
   /** The parsed `generation_config.json`, for generative models whose folder has one. */
   generationConfig?: Record<string, unknown>;
+  /**
+   * Top-level config fields that transformers types as float: written with a decimal point even
+   * when whole (`0.0`, not `0`), since transformers 5 validates config types strictly and
+   * rejects an int where it expects a float.
+   */
+  floatFields?: readonly string[];
+}
+
+/** `JSON.stringify(obj, null, 2)` with the whole numbers of top-level `floatFields` written as `N.0`. */
+function configText(obj: Record<string, unknown>, floatFields: readonly string[] = []): string {
+  let text = JSON.stringify(obj, null, 2);
+  for (const k of floatFields) {
+    const v = obj[k];
+    if (typeof v !== "number" || !Number.isInteger(v)) continue;
+    text = text.replace(`\n  ${JSON.stringify(k)}: ${v}`, `\n  ${JSON.stringify(k)}: ${v}.0`);
+  }
+  return `${text}\n`;
 }
 
 /**
@@ -78,10 +95,15 @@ export function serializeHFCheckpoint(checkpoint: HFCheckpoint): {
   generationConfig?: string;
 } {
   const out: { config: string; safetensors: Uint8Array; generationConfig?: string } = {
-    config: `${JSON.stringify(checkpoint.config, null, 2)}\n`,
+    config: configText(checkpoint.config, checkpoint.floatFields),
     safetensors: serializeSafetensors(checkpoint.tensors, { format: "pt" }, { name: "model.safetensors" }),
   };
   if (checkpoint.generationConfig)
-    out.generationConfig = `${JSON.stringify(checkpoint.generationConfig, null, 2)}\n`;
+    out.generationConfig = configText(checkpoint.generationConfig, [
+      "length_penalty",
+      "temperature",
+      "top_p",
+      "repetition_penalty",
+    ]);
   return out;
 }

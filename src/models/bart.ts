@@ -45,6 +45,17 @@ export * from "./bart-config.js";
 
 type FloatDType = "float32" | "float64";
 
+/** BartConfig's float-typed fields (transformers 5 refuses `0` for them; they are written `0.0`). */
+const BART_FLOAT_FIELDS = [
+  "activation_dropout",
+  "attention_dropout",
+  "classifier_dropout",
+  "decoder_layerdrop",
+  "dropout",
+  "encoder_layerdrop",
+  "init_std",
+];
+
 /** HF's additive padding value: the most negative float32 (not −∞), as its eager attention uses. */
 const MASK_MIN = -3.4028234663852886e38;
 
@@ -644,6 +655,7 @@ export class BartForConditionalGeneration extends Module {
     const out: HFCheckpoint & { generationConfig?: Record<string, unknown> } = {
       config: bartConfigToHF(this.config, dtype, this.hfConfig ?? {}),
       tensors: exportHFWeights(this, bartKeyMap(false)),
+      floatFields: BART_FLOAT_FIELDS,
     };
     if (this.generationConfig) out.generationConfig = this.generationConfig;
     return out;

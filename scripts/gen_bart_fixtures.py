@@ -114,6 +114,16 @@ SETTINGS = [
     {"num_beams": 5, "num_return_sequences": 3, "early_stopping": True, "length_penalty": 0.8},
     {"num_beams": 3, "num_return_sequences": 3, "early_stopping": False, "min_length": 8, "max_length": 14},
     {"num_beams": 4, "forced_bos_token_id": None, "no_repeat_ngram_size": 0, "max_new_tokens": 9, "min_new_tokens": 3},
+    # Boundaries: min lengths right at the natural EOS, and the whole finished set returned so
+    # that the stopping heuristic of each early_stopping mode shows in the output.
+    {"num_beams": 1, "min_length": 2},
+    {"num_beams": 1, "min_new_tokens": 1, "max_new_tokens": 5},
+    {"num_beams": 4, "num_return_sequences": 4, "early_stopping": False, "length_penalty": 1.5},
+    {"num_beams": 4, "num_return_sequences": 4, "early_stopping": False, "length_penalty": 0.5, "min_length": 2},
+    {"num_beams": 3, "num_return_sequences": 3, "early_stopping": True, "length_penalty": 1.0, "min_length": 2},
+    {"num_beams": 6, "num_return_sequences": 6, "early_stopping": "never", "length_penalty": 1.0},
+    {"num_beams": 4, "num_return_sequences": 4, "early_stopping": False, "length_penalty": 3.0, "max_length": 10},
+    {"num_beams": 4, "num_return_sequences": 4, "early_stopping": "never", "length_penalty": 0.0, "no_repeat_ngram_size": 2},
 ]
 
 

@@ -38,9 +38,9 @@ export * from "./tensor/create.js";
 export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
-export { QkvError } from "./util/errors.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";
+export { QkvError } from "./util/errors.js";
 export {
   defaultGenerator,
   Generator,

@@ -1,4 +1,6 @@
 /** Models: GPT (decoder-only), BERT (encoder), BART and the seq2seq Transformer (encoder-decoders), and their Hugging Face checkpoint compatibility. */
+
+export * from "./bart.js";
 export {
   Bert,
   BertAttention,
@@ -14,7 +16,6 @@ export {
   BertResidualOutput,
   BertSelfAttention,
 } from "./bert.js";
-export * from "./bart.js";
 export * from "./bert-heads.js";
 export * from "./gpt.js";
 export {

@@ -81,7 +81,8 @@ function loadStateWeights(
   model: { loadStateDict(sd: Record<string, Tensor>): unknown },
   weights: Map<string, RawTensor>,
 ): void {
-  const sd: Record<string, Tensor> = {};
+  // No prototype: a tensor named "__proto__" must be stored as a key, not replace the prototype.
+  const sd = Object.create(null) as Record<string, Tensor>;
   for (const [k, r] of weights) sd[k] = fromRaw(r);
   model.loadStateDict(sd);
 }

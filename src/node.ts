@@ -8,3 +8,4 @@ export * from "./io/node-checkpoint.js";
 export * from "./io/node-data.js";
 export * from "./io/node-fs.js";
 export * from "./io/node-pretrained.js";
+export * from "./io/node-safetensors.js";

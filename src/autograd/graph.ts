@@ -4,7 +4,7 @@
  * gradients, and the sweep is handed the one operation it needs (gradient accumulation).
  */
 import type { AnyArray } from "../tensor/dtype.js";
-import { beginTracking, endTracking, release } from "../tensor/pool.js";
+import { assertLive, beginTracking, endTracking, release } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 // The node type lives with Tensor (its `gradFn` slot), so the tensor layer never imports autograd.
@@ -65,6 +65,12 @@ export function record(
   backward: (gradOut: Tensor) => (Tensor | null)[],
   saved?: readonly (AnyArray | null)[],
 ): Tensor {
+  // Every op passes through here with its inputs: the one place to refuse a tensor whose storage
+  // was recycled after it was made (kept from inside a tidy() without being returned).
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    if (x) assertLive(name, x, `input ${i}`);
+  }
   const scope = scopes[scopes.length - 1];
   if (scope) {
     // A view shares its input's storage: it is an activation only when that storage already is one

@@ -4,6 +4,7 @@
  * `fetch` or a file input; in Node, `readPretrainedDir` / `writePretrainedDir` from `qkv/node`
  * do the folder part.
  */
+import { QkvError } from "../util/errors.js";
 import { parseSafetensors, type RawTensor, serializeSafetensors } from "./safetensors.js";
 
 /**
@@ -22,6 +23,13 @@ export interface HFCheckpoint {
    * rejects an int where it expects a float.
    */
   floatFields?: readonly string[];
+}
+
+/** generation_config.json as a checkpoint file, when the checkpoint has one. */
+function generationFile(checkpoint: HFCheckpoint): HFCheckpointFile[] {
+  if (!checkpoint.generationConfig) return [];
+  const floats = ["length_penalty", "temperature", "top_p", "repetition_penalty"];
+  return [{ name: "generation_config.json", content: configText(checkpoint.generationConfig, floats) }];
 }
 
 /** `JSON.stringify(obj, null, 2)` with the whole numbers of top-level `floatFields` written as `N.0`. */
@@ -53,7 +61,7 @@ export interface HFCheckpointFiles {
  */
 export function hfConfigObject(value: unknown, where: string): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new Error(`model config ${where} must hold a JSON object`);
+    throw new QkvError(`model config ${where} must hold a JSON object`, { file: where });
   return value as Record<string, unknown>;
 }
 
@@ -71,7 +79,7 @@ export function parseHFCheckpoint(files: HFCheckpointFiles): HFCheckpoint {
       try {
         value = JSON.parse(value.charCodeAt(0) === 0xfeff ? value.slice(1) : value);
       } catch (e) {
-        throw new Error(`model config ${name} is not valid JSON: ${(e as Error).message}`, { cause: e });
+        throw new QkvError(`model config ${name} is not valid JSON: ${(e as Error).message}`, { file: name });
       }
     }
     return { ...hfConfigObject(value, name) };
@@ -106,4 +114,145 @@ export function serializeHFCheckpoint(checkpoint: HFCheckpoint): {
       "repetition_penalty",
     ]);
   return out;
+}
+
+/**
+ * Options for {@link serializeHFCheckpointFiles}.
+ * @example const opts: HFSaveOptions = { maxShardSize: "2GB" };
+ */
+export interface HFSaveOptions {
+  /**
+   * Largest shard, in bytes or as HF writes it ("500MB", "5GB"; KB/MB/GB/TB are powers of 10).
+   * When the weights exceed it they are split as HF's save_pretrained splits them, into
+   * `model-00001-of-0000N.safetensors` files listed by `model.safetensors.index.json`. Default:
+   * no limit (one model.safetensors).
+   */
+  maxShardSize?: number | string;
+}
+
+/**
+ * One file of a checkpoint folder: its name and content.
+ * @example const f: HFCheckpointFile = { name: "config.json", content: "{}\n" };
+ */
+export interface HFCheckpointFile {
+  name: string;
+  content: string | Uint8Array;
+}
+
+const SIZE_UNITS: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+
+/**
+ * A max shard size in bytes: a positive integer, or a string such as "5GB" (HF's units).
+ * @example parseShardSize("500MB") // 500000000
+ */
+export function parseShardSize(size: number | string): number {
+  let n = Number.NaN;
+  if (typeof size === "number") n = size;
+  else if (typeof size === "string") {
+    const m = /^\s*([0-9]*\.?[0-9]+)\s*([KMGT]B)\s*$/i.exec(size);
+    if (m) n = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+  }
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new QkvError(
+      `maxShardSize must be a positive number of bytes or a size like "5GB", got ${JSON.stringify(size)}`,
+      { field: "maxShardSize" },
+    );
+  return n;
+}
+
+/** Bytes a tensor takes in a safetensors file (as serializeSafetensors stores it). */
+function storedBytes(t: RawTensor): number {
+  return t.data.length * (t.dtype === "float64" ? 8 : 4);
+}
+
+/**
+ * Splits tensors into shards of at most `maxBytes` as huggingface_hub's
+ * split_state_dict_into_shards does: in order, a new shard when the next tensor would overflow
+ * the current one, and a tensor bigger than the limit alone in a shard of its own. The order is
+ * the names sorted, which is what transformers 5's save_pretrained hands it (checked against
+ * its output in test/fixtures/hf/gpt2-tiny-sharded).
+ */
+function splitShards(tensors: Map<string, RawTensor>, maxBytes: number): Map<string, RawTensor>[] {
+  const shards: Map<string, RawTensor>[] = [];
+  let current = new Map<string, RawTensor>();
+  let size = 0;
+  const names = [...tensors.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const name of names) {
+    const t = tensors.get(name) as RawTensor;
+    const n = storedBytes(t);
+    if (n > maxBytes) {
+      shards.push(new Map([[name, t]]));
+      continue;
+    }
+    if (size + n > maxBytes && current.size > 0) {
+      shards.push(current);
+      current = new Map();
+      size = 0;
+    }
+    current.set(name, t);
+    size += n;
+  }
+  if (current.size > 0) shards.push(current);
+  return shards;
+}
+
+/** Python's json.dumps(indent=2, sort_keys=True) (ASCII-escaped), for an index file like HF's. */
+function pythonJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const out: Record<string, unknown> = Object.create(null);
+    const rec = v as Record<string, unknown>;
+    for (const k of Object.keys(rec).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = sort(rec[k]);
+    return out;
+  };
+  return JSON.stringify(sort(value), null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * The files of a checkpoint folder as HF's save_pretrained writes them: the weights (one
+ * `model.safetensors`, or shards and `model.safetensors.index.json` when they exceed
+ * `opts.maxShardSize`), then `config.json`. Shards carry `{"format": "pt"}`; the index has
+ * `metadata.total_size` (bytes of tensor data) and `metadata.total_parameters`, keys sorted.
+ * @example
+ * for (const f of serializeHFCheckpointFiles(model.toHF(), { maxShardSize: "2GB" })) download(f.name, f.content);
+ */
+export function serializeHFCheckpointFiles(
+  checkpoint: HFCheckpoint,
+  opts: HFSaveOptions = {},
+): HFCheckpointFile[] {
+  const config = configText(checkpoint.config, checkpoint.floatFields);
+  const max = opts.maxShardSize === undefined ? Number.POSITIVE_INFINITY : parseShardSize(opts.maxShardSize);
+  const shards = splitShards(checkpoint.tensors, max);
+  if (shards.length <= 1) {
+    const { safetensors } = serializeHFCheckpoint(checkpoint);
+    return [
+      { name: "model.safetensors", content: safetensors },
+      { name: "config.json", content: config },
+      ...generationFile(checkpoint),
+    ];
+  }
+  const files: HFCheckpointFile[] = [];
+  const weightMap: Record<string, string> = Object.create(null);
+  let totalSize = 0;
+  let totalParameters = 0;
+  const width = (i: number) => String(i).padStart(5, "0");
+  shards.forEach((shard, i) => {
+    const name = `model-${width(i + 1)}-of-${width(shards.length)}.safetensors`;
+    for (const [k, t] of shard) {
+      weightMap[k] = name;
+      totalSize += storedBytes(t);
+      totalParameters += t.data.length;
+    }
+    files.push({ name, content: serializeSafetensors(shard, { format: "pt" }, { name }) });
+  });
+  const index = {
+    metadata: { total_parameters: totalParameters, total_size: totalSize },
+    weight_map: weightMap,
+  };
+  files.push({ name: "model.safetensors.index.json", content: `${pythonJson(index)}\n` });
+  files.push({ name: "config.json", content: config }, ...generationFile(checkpoint));
+  return files;
 }

@@ -14,20 +14,43 @@ export {
 } from "./float-bits.js";
 export {
   type HFCheckpoint,
+  type HFCheckpointFile,
   type HFCheckpointFiles,
+  type HFSaveOptions,
   parseHFCheckpoint,
+  parseShardSize,
   serializeHFCheckpoint,
+  serializeHFCheckpointFiles,
 } from "./hf-checkpoint.js";
 export {
+  type CheckpointSource,
+  filesSource,
+  type HFLoadable,
+  type HFSavable,
+  loadPretrained,
+  loadPretrainedFrom,
+  type NamedBlob,
+  type Pretrained,
+  type PretrainedFileData,
+  type PretrainedFiles,
+  type PretrainedFilesOptions,
+  pretrainedFiles,
+  readHFCheckpointFrom,
+  readPretrainedFiles,
+} from "./pretrained.js";
+export {
+  decodeSafetensorsEntry,
   type ParseSafetensorsOptions,
   parseSafetensors,
   parseSafetensorsHeader,
   type RawTensor,
+  rawDtypeOf,
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsDtype,
   type SafetensorsEntry,
   SafetensorsError,
   type SafetensorsHeader,
   type SerializeSafetensorsOptions,
+  safetensorsItemSize,
   serializeSafetensors,
 } from "./safetensors.js";

@@ -7,13 +7,10 @@
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { threadId } from "node:worker_threads";
+import { QkvError } from "../util/errors.js";
+import { openSafetensorsFile, readSafetensorsTensors } from "./node-safetensors.js";
 import {
-  type ParseSafetensorsOptions,
-  parseSafetensors,
-  parseSafetensorsHeader,
   type RawTensor,
-  SAFETENSORS_MAX_HEADER_BYTES,
-  SafetensorsError,
   type SafetensorsHeader,
   type SerializeSafetensorsOptions,
   serializeSafetensors,
@@ -144,19 +141,24 @@ export async function readJson<T = unknown>(path: string, what: string): Promise
     text = await readFile(path, "utf8");
   } catch (e) {
     if (codeOf(e) === "ENOENT")
-      throw Object.assign(new Error(`${what} not found: ${path}`), { code: "ENOENT" });
-    throw wrap(e, `cannot read ${what} ${path}`);
+      throw Object.assign(new QkvError(`${what} not found: ${path}`, { file: path }), { code: "ENOENT" });
+    throw Object.assign(new QkvError(`cannot read ${what} ${path}: ${messageOf(e)}`, { file: path }), {
+      code: codeOf(e),
+    });
   }
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as T;
   } catch (e) {
-    throw new Error(`${what} ${path} is not valid JSON: ${messageOf(e)}`, { cause: e });
+    throw new QkvError(`${what} ${path} is not valid JSON: ${messageOf(e)}`, { file: path });
   }
 }
 
 /**
- * Read and parse a safetensors file (see `parseSafetensors` for dtype handling). Errors name
- * the path; a missing file says so.
+ * Read and parse a safetensors file (see `parseSafetensors` for dtype handling). The header is
+ * validated first, then each tensor is read from its own offsets (see `openSafetensorsFile`), so
+ * files over 4 GiB load and no buffer spans the whole file. Every tensor gets its own storage
+ * (`copy` is accepted for compatibility: nothing aliases a shared buffer). Errors name the path;
+ * a missing file says so.
  *
  * @example
  * ```ts
@@ -165,36 +167,9 @@ export async function readJson<T = unknown>(path: string, what: string): Promise
  */
 export async function readSafetensorsFile(
   path: string,
-  opts: { copy?: boolean } = {},
+  _opts: { copy?: boolean } = {},
 ): Promise<{ tensors: Map<string, RawTensor>; metadata: Record<string, string> | null }> {
-  const fh = await openForRead(path);
-  let bytes: Uint8Array;
-  try {
-    // Chunked reads into one buffer: fs.readFile refuses files over 2 GiB.
-    const { size } = await fh.stat();
-    bytes = new Uint8Array(size);
-    for (let pos = 0; pos < size; ) {
-      const { bytesRead } = await fh.read(bytes, pos, Math.min(size - pos, 1 << 30), pos);
-      if (bytesRead === 0) throw new Error(`file shrank to ${pos} bytes while being read`);
-      pos += bytesRead;
-    }
-  } catch (e) {
-    throw wrap(e, `cannot read safetensors file ${path}`);
-  } finally {
-    await fh.close();
-  }
-  const parseOpts: ParseSafetensorsOptions = { name: path };
-  if (opts.copy !== undefined) parseOpts.copy = opts.copy;
-  return parseSafetensors(bytes, parseOpts);
-}
-
-async function openForRead(path: string): Promise<Awaited<ReturnType<typeof open>>> {
-  try {
-    return await open(path, "r");
-  } catch (e) {
-    if (codeOf(e) === "ENOENT") throw new SafetensorsError(path, "file not found");
-    throw wrap(e, `cannot read safetensors file ${path}`);
-  }
+  return readSafetensorsTensors(path);
 }
 
 /**
@@ -207,22 +182,9 @@ async function openForRead(path: string): Promise<Awaited<ReturnType<typeof open
  * ```
  */
 export async function readSafetensorsHeaderFile(path: string): Promise<SafetensorsHeader> {
-  const fh = await openForRead(path);
-  try {
-    const { size } = await fh.stat();
-    const prefix = new Uint8Array(8);
-    const got = (await fh.read(prefix, 0, 8, 0)).bytesRead;
-    const view = new DataView(prefix.buffer);
-    const headerLen = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
-    // Read the header only when its size is sane; otherwise let the parser report the problem.
-    const sane = got === 8 && headerLen <= SAFETENSORS_MAX_HEADER_BYTES && 8 + headerLen <= size;
-    const head = new Uint8Array(sane ? 8 + headerLen : got);
-    head.set(prefix.subarray(0, got));
-    if (sane) await fh.read(head, 8, headerLen, 8);
-    return parseSafetensorsHeader(head, { name: path, fileSize: size });
-  } finally {
-    await fh.close();
-  }
+  const f = await openSafetensorsFile(path);
+  await f.close();
+  return f.header;
 }
 
 /**

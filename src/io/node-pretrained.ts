@@ -7,26 +7,25 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type HFCheckpoint, hfConfigObject, serializeHFCheckpoint } from "./hf-checkpoint.js";
+import { QkvError } from "../util/errors.js";
+import {
+  type HFCheckpoint,
+  type HFSaveOptions,
+  hfConfigObject,
+  serializeHFCheckpointFiles,
+} from "./hf-checkpoint.js";
 import { readJson, readSafetensorsFile, writeFileAtomic } from "./node-fs.js";
+import { openSafetensorsFile, type SafetensorsFile } from "./node-safetensors.js";
+import {
+  type CheckpointSource,
+  type HFLoadable,
+  type HFSavable,
+  loadPretrainedFrom,
+  type Pretrained,
+} from "./pretrained.js";
 import type { RawTensor } from "./safetensors.js";
 
-/**
- * A model class that loads from an in-memory checkpoint: GPT, Bert, BertForMaskedLM,
- * BertForSequenceClassification, or your own class with the same static.
- * @example const cls: HFLoadable<GPT, HFLoadOptions> = GPT;
- */
-export interface HFLoadable<M, O> {
-  fromHF(config: Record<string, unknown>, tensors: Map<string, RawTensor>, opts?: O): M;
-}
-
-/**
- * A model that exports an in-memory checkpoint (any qkv model with `toHF()`).
- * @example const m: HFSavable = new GPT(config);
- */
-export interface HFSavable {
-  toHF(): HFCheckpoint;
-}
+export type { HFLoadable, HFSavable, Pretrained } from "./pretrained.js";
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -37,59 +36,172 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Reads `dir/config.json` (and `generation_config.json` when present) and the weights:
- * `model.safetensors`, or the shards listed in `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are refused with a hint.
- * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
+ * A Hugging Face folder opened for loading: its config, and its tensors as lazy RawTensors
+ * (dtype and shape from the safetensors headers, `data` read from the file on each access), so
+ * a loader can check every name and shape before reading a byte of tensor data.
+ * @example
+ * const src = await openPretrainedDir("checkpoints/gpt2");
+ * try { console.log([...src.tensors.keys()]); } finally { await src.close(); }
  */
-export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
+export interface PretrainedSource {
+  config: Record<string, unknown>;
+  /** generation_config.json, when the folder has one. */
+  generationConfig?: Record<string, unknown>;
+  /** Lazy tensors, valid until {@link close}: reading `data` reads the tensor from its file. */
+  tensors: Map<string, RawTensor>;
+  /** Reads one tensor eagerly (into its own storage). */
+  read(name: string): Promise<RawTensor>;
+  close(): Promise<void>;
+}
+
+function indexError(indexPath: string, problem: string, field?: string): QkvError {
+  return new QkvError(`safetensors index ${indexPath}: ${problem}`, { file: indexPath, field });
+}
+
+/** A shard name from an index must be a plain file name in the same folder. */
+function validShardName(name: unknown): name is string {
+  return (
+    typeof name === "string" &&
+    name.length > 0 &&
+    name.length <= 255 &&
+    name !== "." &&
+    name !== ".." &&
+    !/[\\/\0]/.test(name)
+  );
+}
+
+/**
+ * Opens `dir`: reads config.json and the safetensors headers only (`model.safetensors`, or every
+ * shard listed in `model.safetensors.index.json`, whose entries are checked against the shards'
+ * headers). PyTorch pickles (`pytorch_model.bin`) are refused with a hint. Errors name the file.
+ * @example const { config, tensors, close } = await openPretrainedDir("checkpoints/gpt2");
+ */
+export async function openPretrainedDir(dir: string): Promise<PretrainedSource> {
   const configPath = join(dir, "config.json");
   const config = hfConfigObject(await readJson(configPath, "model config"), configPath);
   const genPath = join(dir, "generation_config.json");
-  const extra = (await isFile(genPath))
-    ? { generationConfig: hfConfigObject(await readJson(genPath, "generation config"), genPath) }
-    : {};
-  const single = join(dir, "model.safetensors");
-  if (await isFile(single)) return { config, tensors: (await readSafetensorsFile(single)).tensors, ...extra };
-  const indexPath = join(dir, "model.safetensors.index.json");
-  if (await isFile(indexPath)) {
-    const index = await readJson<{ weight_map?: Record<string, string> }>(indexPath, "safetensors index");
-    const map = index.weight_map;
-    if (!map || typeof map !== "object") throw new Error(`safetensors index ${indexPath} has no weight_map`);
+  const generationConfig = (await isFile(genPath))
+    ? hfConfigObject(await readJson(genPath, "generation config"), genPath)
+    : undefined;
+  const files: SafetensorsFile[] = [];
+  const owner = new Map<string, SafetensorsFile>();
+  const source = (): PretrainedSource => {
     const tensors = new Map<string, RawTensor>();
-    for (const shard of new Set(Object.values(map))) {
-      if (typeof shard !== "string" || shard.includes("/") || shard.includes("\\")) {
-        throw new Error(`safetensors index ${indexPath} names an invalid shard ${JSON.stringify(shard)}`);
-      }
-      for (const [k, t] of (await readSafetensorsFile(join(dir, shard))).tensors) {
-        if (map[k] === shard) tensors.set(k, t);
-      }
+    for (const [name, f] of owner) tensors.set(name, f.lazy(name));
+    return {
+      config,
+      ...(generationConfig ? { generationConfig } : {}),
+      tensors,
+      read: async (name) => {
+        const f = owner.get(name);
+        if (!f)
+          throw new QkvError(`${dir}: no tensor named ${JSON.stringify(name)}`, { file: dir, field: name });
+        return f.read(name);
+      },
+      close: async () => {
+        await Promise.all(files.map((f) => f.close()));
+      },
+    };
+  };
+  try {
+    const single = join(dir, "model.safetensors");
+    if (await isFile(single)) {
+      const f = await openSafetensorsFile(single);
+      files.push(f);
+      for (const e of f.header.entries) owner.set(e.name, f);
+      return source();
     }
-    const absent = Object.keys(map).filter((k) => !tensors.has(k));
-    if (absent.length > 0)
-      throw new Error(
-        `safetensors index ${indexPath} lists tensors its shards lack: ${absent.slice(0, 8).join(", ")}`,
-      );
-    return { config, tensors, ...extra };
+    const indexPath = join(dir, "model.safetensors.index.json");
+    if (await isFile(indexPath)) {
+      const index: unknown = await readJson(indexPath, "safetensors index");
+      if (index === null || typeof index !== "object" || Array.isArray(index))
+        throw indexError(indexPath, "must hold a JSON object");
+      const map = (index as Record<string, unknown>).weight_map;
+      if (map === null || typeof map !== "object" || Array.isArray(map))
+        throw indexError(
+          indexPath,
+          `"weight_map" must be an object of tensor name to shard file`,
+          "weight_map",
+        );
+      const byShard = new Map<string, string[]>();
+      for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
+        if (!validShardName(shard)) {
+          const shown = JSON.stringify(shard)?.slice(0, 80) ?? String(shard);
+          throw indexError(
+            indexPath,
+            `weight_map[${JSON.stringify(tensor)}] names an invalid shard ${shown}`,
+            "weight_map",
+          );
+        }
+        const names = byShard.get(shard) ?? [];
+        names.push(tensor);
+        byShard.set(shard, names);
+      }
+      for (const [shard, names] of byShard) {
+        const f = await openSafetensorsFile(join(dir, shard));
+        files.push(f);
+        const absent = names.filter((n) => !f.entries.has(n));
+        if (absent.length > 0) {
+          const list = absent
+            .slice(0, 8)
+            .map((n) => JSON.stringify(n))
+            .join(", ");
+          throw indexError(
+            indexPath,
+            `lists ${absent.length} tensor(s) that ${shard} lacks: ${list}`,
+            "weight_map",
+          );
+        }
+        for (const n of names) owner.set(n, f);
+      }
+      return source();
+    }
+  } catch (e) {
+    await Promise.all(files.map((f) => f.close().catch(() => {})));
+    throw e;
   }
   const hint = (await isFile(join(dir, "pytorch_model.bin")))
     ? " (only pytorch_model.bin is present: qkv reads safetensors only; convert it with HF's save_pretrained(safe_serialization=True))"
     : "";
-  throw new Error(`no model.safetensors in ${dir}${hint}`);
+  throw new QkvError(`no model.safetensors in ${dir}${hint}`, { file: join(dir, "model.safetensors") });
 }
 
 /**
- * Writes `dir/model.safetensors` and then `dir/config.json`, each atomically, with the bytes
- * `serializeHFCheckpoint` gives (so a page's download and a folder hold the same files); other
- * files in `dir` are left alone.
+ * Reads `dir/config.json` and every tensor of the weights: `model.safetensors`, or the shards
+ * listed in `model.safetensors.index.json` (each tensor by its own positional read, so files
+ * over 4 GiB load). Use {@link fromPretrained} to load a model without reading what it lacks.
+ * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
+ */
+export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
+  const src = await openPretrainedDir(dir);
+  try {
+    const tensors = new Map<string, RawTensor>();
+    for (const name of src.tensors.keys()) tensors.set(name, await src.read(name));
+    return {
+      config: src.config,
+      tensors,
+      ...(src.generationConfig ? { generationConfig: src.generationConfig } : {}),
+    };
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * Writes the weights (`dir/model.safetensors`, or with `opts.maxShardSize` HF-named shards and
+ * `model.safetensors.index.json`) and then `dir/config.json`, each atomically, with the bytes
+ * `serializeHFCheckpointFiles` gives (so a page's download and a folder hold the same files);
+ * other files in `dir` are left alone.
  * @example await writePretrainedDir("out/model", model.toHF());
  */
-export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint): Promise<void> {
-  const files = serializeHFCheckpoint(checkpoint);
+export async function writePretrainedDir(
+  dir: string,
+  checkpoint: HFCheckpoint,
+  opts: HFSaveOptions = {},
+): Promise<void> {
+  const files = serializeHFCheckpointFiles(checkpoint, opts);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "model.safetensors"), files.safetensors);
-  if (files.generationConfig)
-    await writeFileAtomic(join(dir, "generation_config.json"), files.generationConfig);
-  await writeFileAtomic(join(dir, "config.json"), files.config);
+  for (const f of files) await writeFileAtomic(join(dir, f.name), f.content);
 }
 
 /**
@@ -100,10 +212,17 @@ export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint):
  * const clf = await fromPretrained(BertForSequenceClassification, dir, { numLabels: 3, strict: false });
  */
 export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, opts?: O): Promise<M> {
-  const { config, tensors, generationConfig } = await readPretrainedDir(dir);
-  // A generation_config.json reaches classes that take one (BART) as a load option.
-  const o = generationConfig ? ({ generationConfig, ...opts } as O) : opts;
-  return cls.fromHF(config, tensors, o);
+  // Lazy tensors: the model checks names and shapes from the headers, then reads each tensor it
+  // uses once, so a mismatched checkpoint is refused without reading its data, and a file costs
+  // the model's memory plus one tensor, not the file's size.
+  const src = await openPretrainedDir(dir);
+  try {
+    // A generation_config.json reaches classes that take one (BART) as a load option.
+    const gc = src.generationConfig;
+    return cls.fromHF(src.config, src.tensors, gc ? ({ generationConfig: gc, ...opts } as O) : opts);
+  } finally {
+    await src.close();
+  }
 }
 
 /**
@@ -111,6 +230,35 @@ export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, o
  * returns, through {@link writePretrainedDir}.
  * @example await savePretrained(model, "out/my-gpt"); // then AutoModel.from_pretrained("out/my-gpt")
  */
-export async function savePretrained(model: HFSavable, dir: string): Promise<void> {
-  await writePretrainedDir(dir, model.toHF());
+export async function savePretrained(model: HFSavable, dir: string, opts: HFSaveOptions = {}): Promise<void> {
+  await writePretrainedDir(dir, model.toHF(), opts);
+}
+
+/**
+ * A folder on disk as a checkpoint source: the reader shared with the browser's `loadPretrained`,
+ * with messages naming each file's path.
+ * @example const { model } = await loadPretrainedFrom(GPT, folderSource("runs/default/best"));
+ */
+export function folderSource(dir: string): CheckpointSource {
+  return {
+    where: dir,
+    path: (name) => join(dir, name),
+    has: (name) => isFile(join(dir, name)),
+    json: (name, what) => readJson(join(dir, name), what),
+    safetensors: async (name) => (await readSafetensorsFile(join(dir, name))).tensors,
+  };
+}
+
+/**
+ * Loads a folder's model (through `cls.fromHF`, eval mode), tokenizer.json and train_config.json
+ * where present: what the browser's `loadPretrained(cls, files)` returns for the same files, by the
+ * same code.
+ * @example const { model, tokenizer } = await loadPretrainedDir(GPT, "runs/default/best");
+ */
+export async function loadPretrainedDir<M, O>(
+  cls: HFLoadable<M, O>,
+  dir: string,
+  opts?: O,
+): Promise<Pretrained<M>> {
+  return loadPretrainedFrom(cls, folderSource(dir), opts);
 }

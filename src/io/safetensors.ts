@@ -184,10 +184,40 @@ function show(v: unknown, max = 80): string {
   try {
     s = JSON.stringify(v) ?? String(v);
   } catch {
-    s = String(v);
+    // Too deep to stringify (String(v) of a nested array recurses too): describe it instead.
+    s = kindOf(v);
   }
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
+
+/**
+ * Deepest nesting of arrays and objects in JSON `text`, found by one scan that skips strings, so
+ * it costs no stack however deep the text is. A valid header needs 3 levels; the parser refuses
+ * more than {@link MAX_HEADER_DEPTH} before JSON.parse and the checks below ever recurse.
+ */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/** Deepest nesting a header may have: entries are 3 levels deep, so this leaves room and no more. */
+const MAX_HEADER_DEPTH = 16;
 
 function kindOf(v: unknown): string {
   if (v === null) return "null";
@@ -263,6 +293,9 @@ export function parseSafetensorsHeader(
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, dataStart));
   } catch {
     return fail("header is not valid UTF-8");
+  }
+  if (jsonDepth(text, MAX_HEADER_DEPTH) > MAX_HEADER_DEPTH) {
+    fail(`header nests arrays/objects more than ${MAX_HEADER_DEPTH} deep (a valid header needs 3)`);
   }
   let json: unknown;
   try {
@@ -457,6 +490,57 @@ function decodeEntry(
       return { dtype: "int32", shape, data };
     }
   }
+}
+
+/**
+ * The RawTensor dtype an entry of `tag` decodes to: F32 and the narrow floats to float32, F64 to
+ * float64, every integer type and BOOL to int32.
+ *
+ * @example
+ * ```ts
+ * rawDtypeOf("BF16"); // "float32"
+ * ```
+ */
+export function rawDtypeOf(tag: SafetensorsDtype): RawTensor["dtype"] {
+  if (tag === "F64") return "float64";
+  return tag === "F32" || tag === "F16" || tag === "BF16" || tag === "F8_E4M3" || tag === "F8_E5M2"
+    ? "float32"
+    : "int32";
+}
+
+/**
+ * Decode one validated header entry from `data`, which holds exactly that entry's bytes
+ * (`entry.end - entry.begin` of them), e.g. read from a file at `dataStart + entry.begin`.
+ * F32/F64/I32 data is returned as a view of `data` when it is aligned, unless `opts.copy`.
+ *
+ * @example
+ * ```ts
+ * const e = header.entries[0];
+ * const t = decodeSafetensorsEntry(bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end), e);
+ * ```
+ */
+export function decodeSafetensorsEntry(
+  data: Uint8Array,
+  entry: SafetensorsEntry,
+  opts: Omit<ParseSafetensorsOptions, "fileSize"> = {},
+): RawTensor {
+  const file = opts.name ?? "safetensors buffer";
+  if (data.byteLength !== entry.end - entry.begin) {
+    throw new SafetensorsError(
+      file,
+      `tensor ${show(entry.name)}: got ${data.byteLength} bytes of data, the header says ${entry.end - entry.begin}`,
+      entry.name,
+    );
+  }
+  const fail = (problem: string): never => {
+    throw new SafetensorsError(file, problem, entry.name);
+  };
+  return decodeEntry(data.buffer, data.byteOffset, entry, opts.copy === true, fail);
+}
+
+/** Bytes per element of a safetensors dtype. @example safetensorsItemSize("BF16") // 2 */
+export function safetensorsItemSize(tag: SafetensorsDtype): number {
+  return ITEM_SIZE[tag];
 }
 
 /**

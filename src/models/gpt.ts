@@ -32,12 +32,13 @@ import { shapeStr } from "../util/shape.js";
 import { type GPTConfig, type GPTOptions, validateGPTConfig } from "./gpt-config.js";
 import {
   addZeroBiases,
+  buildFromHF,
   dropZeroBiases,
   exportHFWeights,
+  folderLoadingIsNodeOnly,
   gpt2KeyMap,
   type HFCheckpoint,
   type HFLoadOptions,
-  loadHFWeights,
 } from "./hf.js";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf-config.js";
 
@@ -331,6 +332,15 @@ export class GPT extends Module {
   }
 
   /**
+   * Node-only: throws, naming `fromPretrained(GPT, dir)` from "qkv/node" and, for a browser,
+   * `loadPretrained(GPT, files)` from "qkv". Models load from memory with `fromHF`.
+   * @example const model = await fromPretrained(GPT, "checkpoints/x"); // import { fromPretrained } from "qkv/node"
+   */
+  static fromPretrained(..._args: unknown[]): never {
+    return folderLoadingIsNodeOnly("GPT");
+  }
+
+  /**
    * Builds a GPT from an HF GPT-2 config.json object and its safetensors tensors (browser-safe).
    * The model is returned in eval mode, as HF's from_pretrained does.
    * @example const model = GPT.fromHF(JSON.parse(configText), parseSafetensors(bytes).tensors);
@@ -343,8 +353,10 @@ export class GPT extends Module {
     const config = gpt2ConfigFromHF(configJson);
     let weights = tensors;
     if (!config.bias) weights = dropZeroBiases(tensors);
-    const model = new GPT(config);
-    loadHFWeights(model, weights, gpt2KeyMap(), { ...opts, what: "GPT-2 checkpoint" });
+    const model = buildFromHF(() => new GPT(config), weights, gpt2KeyMap, {
+      ...opts,
+      what: "GPT-2 checkpoint",
+    });
     model.hfConfig = { ...configJson };
     return model.eval();
   }

@@ -7,9 +7,12 @@
 import { withNoGrad } from "../autograd/graph.js";
 import type { HFCheckpoint } from "../io/hf-checkpoint.js";
 import type { RawTensor } from "../io/safetensors.js";
+import { withoutInit } from "../nn/init.js";
 import type { Module } from "../nn/module.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
+import { ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
+import { QkvError } from "../util/errors.js";
 import { sameShape, shapeStr } from "../util/shape.js";
 import type { Bert, BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
@@ -29,6 +32,20 @@ export interface HFLoadOptions {
   strict?: boolean;
   /** Receives notes such as "classifier.weight was not in the checkpoint" (default console.warn). */
   warn?: (message: string) => void;
+}
+
+/**
+ * What a model's static `fromPretrained(dir)` does: refuse, naming the two APIs that load a folder.
+ * Reading a folder needs Node.js, so the main entry has no folder I/O; in Node `qkv/node` does it,
+ * in a page `loadPretrained` takes the files' bytes.
+ * @example GPT.fromPretrained("gpt2"); // throws: … use fromPretrained(GPT, dir) from "qkv/node" …
+ */
+export function folderLoadingIsNodeOnly(cls: string): never {
+  throw new QkvError(
+    `${cls}.fromPretrained(dir) reads a folder, which is Node-only: in Node use fromPretrained(${cls}, dir) ` +
+      `from "qkv/node"; in a browser use loadPretrained(${cls}, files) from "qkv" with the files' bytes ` +
+      "(fetched, dropped or picked)",
+  );
 }
 
 // ---- tensors -----------------------------------------------------------------------------------
@@ -74,9 +91,72 @@ function listNames(names: string[], max = 8): string {
 }
 
 /**
+ * What {@link planHFWeights} found: checkpoint tensors by model key, and the model keys the
+ * checkpoint lacks (tied aliases excluded).
+ */
+export interface HFWeightPlan {
+  found: Map<string, [hfKey: string, raw: RawTensor]>;
+  missing: string[];
+}
+
+/**
+ * Matches checkpoint `tensors` to the model keys and shapes in `own` through `map`, using only
+ * each tensor's name and shape (never its data, so lazily read tensors stay unread). Throws
+ * naming duplicate, missing and (when strict) unexpected keys and shape mismatches.
+ * @example const { missing } = planHFWeights(model.stateDict(), tensors, gpt2KeyMap());
+ */
+export function planHFWeights(
+  own: Record<string, { readonly shape: readonly number[] }>,
+  tensors: Map<string, RawTensor>,
+  map: HFKeyMap,
+  opts: HFLoadOptions & { what?: string } = {},
+): HFWeightPlan {
+  const what = opts.what ?? "checkpoint";
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const found = new Map<string, [string, RawTensor]>();
+  const unexpected: string[] = [];
+  for (const [hfKey, raw] of tensors) {
+    const key = map.toModel(legacyName(hfKey));
+    if (key === null || map.tied.has(key)) continue;
+    if (!Object.hasOwn(own, key)) {
+      // own names only: never Object.prototype's "constructor"
+      unexpected.push(hfKey);
+      continue;
+    }
+    const prev = found.get(key);
+    if (prev) throw new Error(`${what}: checkpoint keys "${prev[0]}" and "${hfKey}" both map to ${key}`);
+    let shape: readonly number[] = raw.shape;
+    if (map.transposed(key)) {
+      if (shape.length !== 2)
+        throw new Error(`${what}: ${hfKey} should be 2-D, got shape ${shapeStr(shape)}`);
+      shape = [shape[1], shape[0]];
+    }
+    const target = own[key];
+    if (!sameShape(shape, target.shape)) {
+      const note = map.transposed(key) ? " (after transposing HF's Conv1D (in, out) layout)" : "";
+      throw new Error(
+        `${what}: ${hfKey} has shape ${shapeStr(shape)}${note} but the model's ${key} has ${shapeStr(target.shape)}`,
+      );
+    }
+    found.set(key, [hfKey, raw]);
+  }
+  const missing = Object.keys(own).filter((k) => !found.has(k) && !map.tied.has(k));
+  const required = missing.filter((k) => !map.optional?.(k));
+  if (required.length > 0)
+    throw new Error(`${what}: checkpoint is missing ${required.length} tensor(s): ${listNames(required)}`);
+  if (unexpected.length > 0) {
+    const msg = `${what}: checkpoint has ${unexpected.length} tensor(s) the model does not use: ${listNames(unexpected)}`;
+    if (opts.strict ?? true) throw new Error(`${msg} (pass strict: false to ignore them)`);
+    warn(msg);
+  }
+  return { found, missing };
+}
+
+/**
  * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights. Throws
  * naming missing keys, unexpected keys (when strict) and shape mismatches; nothing is written
- * unless every check passes.
+ * (and no tensor's data is read) unless every check passes. Data is then read one tensor at a
+ * time, so lazily loaded tensors cost one tensor of memory beyond the model.
  * @example loadHFWeights(model, tensors, gpt2KeyMap(), { what: "gpt2" })
  */
 export function loadHFWeights(
@@ -88,44 +168,59 @@ export function loadHFWeights(
   const what = opts.what ?? "checkpoint";
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   const own = model.stateDict();
-  const found = new Map<string, [string, Tensor]>();
-  const unexpected: string[] = [];
-  for (const [hfKey, raw] of tensors) {
-    const key = map.toModel(legacyName(hfKey));
-    if (key === null || map.tied.has(key)) continue;
-    if (!(key in own)) {
-      unexpected.push(hfKey);
-      continue;
-    }
-    const prev = found.get(key);
-    if (prev) throw new Error(`${what}: checkpoint keys "${prev[0]}" and "${hfKey}" both map to ${key}`);
-    let t = rawToTensor(raw);
-    if (map.transposed(key)) {
-      if (t.ndim !== 2) throw new Error(`${what}: ${hfKey} should be 2-D, got shape ${shapeStr(t.shape)}`);
-      t = transpose(t, 0, 1);
-    }
-    const target = own[key];
-    if (!sameShape(t.shape, target.shape)) {
-      const note = map.transposed(key) ? " (after transposing HF's Conv1D (in, out) layout)" : "";
-      throw new Error(
-        `${what}: ${hfKey} has shape ${shapeStr(t.shape)}${note} but the model's ${key} has ${shapeStr(target.shape)}`,
-      );
-    }
-    found.set(key, [hfKey, t]);
-  }
-  const missing = Object.keys(own).filter((k) => !found.has(k) && !map.tied.has(k));
-  const required = missing.filter((k) => !map.optional?.(k));
-  if (required.length > 0)
-    throw new Error(`${what}: checkpoint is missing ${required.length} tensor(s): ${listNames(required)}`);
-  if (unexpected.length > 0) {
-    const msg = `${what}: checkpoint has ${unexpected.length} tensor(s) the model does not use: ${listNames(unexpected)}`;
-    if (opts.strict ?? true) throw new Error(`${msg} (pass strict: false to ignore them)`);
-    warn(msg);
-  }
+  const { found, missing } = planHFWeights(own, tensors, map, opts);
   if (missing.length > 0) warn(`${what}: newly initialised (not in the checkpoint): ${listNames(missing)}`);
   withNoGrad(() => {
-    for (const [key, [, t]] of found) copy_(own[key], t);
+    for (const [key, [, raw]] of found) {
+      const t = rawToTensor(raw);
+      copy_(own[key], map.transposed(key) ? transpose(t, 0, 1) : t);
+    }
   });
+}
+
+/**
+ * Builds a model for a checkpoint the way `from_pretrained` does, checking before allocating:
+ * 1. `build` runs with shape-only storage and no init, giving the parameter names and shapes;
+ *    the checkpoint is checked against them from its tensors' names and shapes alone (a lazily
+ *    read file is still unread), so a mismatch costs no parameter memory;
+ * 2. `build` runs for real, without random init (unless an optional tensor is missing and must
+ *    keep a fresh one), and {@link loadHFWeights} fills it.
+ * `mapOf` gives the key map for a built model (BERT's depends on whether it has a pooler).
+ * @example const model = buildFromHF(() => new GPT(config), tensors, () => gpt2KeyMap(), { what: "GPT-2" });
+ */
+export function buildFromHF<M extends Module>(
+  build: () => M,
+  tensors: Map<string, RawTensor>,
+  mapOf: (model: M) => HFKeyMap,
+  opts: HFLoadOptions & { what?: string } = {},
+): M {
+  // The model may not need more than the checkpoint holds (a little slack for fresh optional
+  // heads and buffers): a config asking for 50,000 layers or 10M positions is refused while
+  // building, before it costs objects or memory.
+  let nTensors = 0;
+  let nElements = 0;
+  for (const t of tensors.values()) {
+    nTensors++;
+    nElements += t.shape.reduce((a, b) => a * b, 1);
+  }
+  const what = opts.what ?? "checkpoint";
+  let shapes: M;
+  try {
+    shapes = withShapeOnlyStorage(() => withoutInit(build), {
+      maxTensors: 2 * nTensors + 16,
+      maxElements: 2 * nElements + 2 ** 20,
+    });
+  } catch (e) {
+    if (!(e instanceof ShapeBudgetExceeded)) throw e;
+    throw new QkvError(
+      `${what}: config.json describes a model bigger than the checkpoint (more than ${e.tensors} tensors or ${e.elements} values; the checkpoint has ${nTensors} tensors of ${nElements} values)`,
+      { file: "config.json" },
+    );
+  }
+  const { missing } = planHFWeights(shapes.stateDict(), tensors, mapOf(shapes), { ...opts, warn: () => {} });
+  const model = missing.length > 0 ? build() : withoutInit(build);
+  loadHFWeights(model, tensors, mapOf(model), opts);
+  return model;
 }
 
 /**
@@ -285,9 +380,13 @@ export function loadBertFamily<M extends BertFamily>(
   opts: HFLoadOptions,
   build: (config: BertConfig) => M,
 ): M {
-  const model = build(bertConfigFromHF(configJson));
-  const hasPooler = encoderOf(model).pooler !== null;
-  loadHFWeights(model, tensors, bertKeyMap(kind, hasPooler), { ...opts, what: "BERT checkpoint" });
+  const config = bertConfigFromHF(configJson);
+  const model = buildFromHF(
+    () => build(config),
+    tensors,
+    (m) => bertKeyMap(kind, encoderOf(m).pooler !== null),
+    { ...opts, what: "BERT checkpoint" },
+  );
   model.hfConfig = { ...configJson };
   model.eval();
   return model;

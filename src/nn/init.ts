@@ -35,17 +35,42 @@ export function calculateFanInAndFanOut(t: Tensor): [number, number] {
   return [t.shape[1] * receptive, t.shape[0] * receptive];
 }
 
+let skipping = 0;
+
+/**
+ * Runs `fn` with every initialiser of this module a no-op (parameters keep the zeros they were
+ * allocated with, and no generator is drawn from): for models about to be filled from a
+ * checkpoint, as `from_pretrained` skips init in transformers. Nested calls are fine.
+ * @example const model = withoutInit(() => new GPT(config)); model.loadStateDict(weights);
+ */
+export function withoutInit<T>(fn: () => T): T {
+  skipping++;
+  try {
+    return fn();
+  } finally {
+    skipping--;
+  }
+}
+
+/** True inside {@link withoutInit}. */
+export function isInitSkipped(): boolean {
+  return skipping > 0;
+}
+
 /** Fills from U(a, b). @example uniform_(w, -0.1, 0.1) */
 export function uniform_(t: Tensor, a = 0, b = 1, generator: Generator = defaultGenerator): Tensor {
+  if (skipping > 0) return t;
   return withNoGrad(() => rawUniform(t, a, b, generator));
 }
 
 /** Fills from N(mean, std²). @example normal_(w, 0, 0.02) */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
+  if (skipping > 0) return t;
   return withNoGrad(() => rawNormal(t, mean, std, generator));
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
+  if (skipping > 0) return t;
   return withNoGrad(() => fill_(t, value));
 }
 

@@ -24,7 +24,16 @@ export class Parameter extends Tensor {
   }
 }
 
+/**
+ * Tensors by dotted name. Those `stateDict()` returns have no prototype, and `loadStateDict` reads
+ * any dict by own properties only, so a tensor named `constructor` or `__proto__` is just a name.
+ */
 export type StateDict = Record<string, Tensor>;
+
+/** An empty name-keyed record with no prototype: no inherited `constructor`, `toString`, `__proto__`. */
+function nameRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 
 export interface LoadResult {
   missingKeys: string[];
@@ -55,8 +64,20 @@ export abstract class Module {
 
   /** This module and all below it, with dotted names ("" for this one). */
   namedModules(prefix = ""): [string, Module][] {
-    const out: [string, Module][] = [[prefix, this]];
-    for (const [k, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${k}` : k));
+    // Depth first with an explicit stack, in the same order as the recursion it replaces: no
+    // call per level and no spread of a child's list into push() (a ModuleList of 50,000 blocks
+    // would exceed the engine's argument limit).
+    const out: [string, Module][] = [];
+    const stack: [string, Module][] = [[prefix, this]];
+    while (stack.length > 0) {
+      const [name, m] = stack.pop() as [string, Module];
+      out.push([name, m]);
+      const kids = m.namedChildren();
+      for (let i = kids.length - 1; i >= 0; i--) {
+        const [k, c] = kids[i];
+        stack.push([name ? `${name}.${k}` : k, c]);
+      }
+    }
     return out;
   }
 
@@ -114,7 +135,7 @@ export abstract class Module {
    * as in PyTorch. The tensors share storage with the module.
    */
   stateDict(): StateDict {
-    const sd: StateDict = {};
+    const sd = nameRecord<Tensor>();
     for (const [mName, m] of this.namedModules()) {
       for (const [k, p] of m.ownParameters()) sd[mName ? `${mName}.${k}` : k] = p;
       for (const [k, persistent] of m.bufferNames) {
@@ -132,28 +153,31 @@ export abstract class Module {
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
-    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    // Own properties only: `k in sd` would find Object.prototype's `constructor` or `toString`.
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(sd, k));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
       const parts: string[] = [];
       if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
       if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
       throw new Error(`loadStateDict: ${parts.join("; ")}`);
     }
+    const pairs: [Tensor, Tensor][] = [];
     for (const [k, target] of Object.entries(own)) {
-      const src = sd[k];
-      if (!src) continue;
+      if (!Object.hasOwn(sd, k)) continue;
+      const src: unknown = sd[k];
+      if (!(src instanceof Tensor)) {
+        throw new Error(`loadStateDict: ${JSON.stringify(k)} is not a tensor in the given state dict`);
+      }
       if (!sameShape(src.shape, target.shape)) {
         throw new Error(
           `loadStateDict: size mismatch for ${k}: checkpoint has shape ${shapeStr(src.shape)}, model has ${shapeStr(target.shape)}`,
         );
       }
+      pairs.push([target, src]);
     }
     withNoGrad(() => {
-      for (const [k, target] of Object.entries(own)) {
-        const src = sd[k];
-        if (src && src !== target) copy_(target, src);
-      }
+      for (const [target, src] of pairs) if (src !== target) copy_(target, src);
     });
     return { missingKeys, unexpectedKeys };
   }

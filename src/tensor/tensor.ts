@@ -6,6 +6,7 @@
 import { contiguousStrides, sameShape, shapeStr, sizeOf } from "../util/shape.js";
 import type { AnyArray, DType } from "./dtype.js";
 import { dtypeOf } from "./dtype.js";
+import { assertLive, generationOf, isShapeOnlyStorage } from "./pool.js";
 
 /**
  * One recorded op, as autograd (../autograd/graph.ts) builds it: its inputs and the rule mapping
@@ -37,6 +38,11 @@ export class Tensor {
   gradFn: Node | null = null;
   /** Keep `.grad` for a non-leaf tensor too (see `retainGrad`). */
   retainsGrad = false;
+  /**
+   * The pool generation `data` had when this tensor was made; ops refuse the tensor once the
+   * storage has been recycled under it (see `RecycledTensorError` in tensor/pool.ts).
+   */
+  readonly generation: number;
 
   constructor(data: AnyArray, shape: readonly number[], strides?: readonly number[], offset = 0) {
     this.data = data;
@@ -44,7 +50,8 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
-    if (!strides && offset === 0 && sizeOf(shape) !== data.length) {
+    this.generation = generationOf(data);
+    if (!strides && offset === 0 && sizeOf(shape) !== data.length && !isShapeOnlyStorage()) {
       throw new Error(`Tensor: ${data.length} elements cannot have shape ${shapeStr(shape)}`);
     }
   }
@@ -109,6 +116,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
+    assertLive("item", this);
     if (this.numel() !== 1)
       throw new Error(
         `item: only one-element tensors can be converted to a number, got shape ${shapeStr(this.shape)}`,
@@ -118,6 +126,7 @@ export class Tensor {
 
   /** A fresh flat typed array of the elements in row-major order. */
   toArray(): AnyArray {
+    assertLive("toArray", this);
     const n = this.numel();
     if (this.isContiguous()) return this.data.slice(this.offset, this.offset + n);
     const out = new (this.data.constructor as new (n: number) => AnyArray)(n);

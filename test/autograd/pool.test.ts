@@ -188,3 +188,53 @@ describe("tidy", () => {
     expect(memoryPool().fresh - fresh0).toBe(5 * bigGrads);
   });
 });
+
+describe("a tensor kept from inside tidy() without being returned (issue 12, defect 11)", () => {
+  // Before the generation check, `kept` silently took the values of the next step's activations
+  // and ops on it ran on them. Now it either survives (returned) or every use throws.
+  it("fails loudly in the next op, item() and toArray() once its storage is recycled", () => {
+    const model = mlp(4);
+    const x = q.randn([32, 64]);
+    let kept: q.Tensor | null = null;
+    q.tidy(() => {
+      kept = model.forward(x); // (32, 64): pooled storage
+      return kept.sum().item();
+    });
+    for (let i = 0; i < 3; i++) q.tidy(() => model.forward(x).square().mean().backward());
+    const k = kept as unknown as q.Tensor;
+    expect(() => k.add(1)).toThrow(q.RecycledTensorError);
+    expect(() => q.matmul(k, q.randn([64, 2]))).toThrow(/input 0 uses storage that was recycled/);
+    expect(() => k.toArray()).toThrow(q.RecycledTensorError);
+    expect(() => q.reshape(k, [64, 32])).toThrow(q.RecycledTensorError);
+  });
+
+  it("keeps working when returned, and a fresh tensor on reused storage is live", () => {
+    const model = mlp(5);
+    const x = q.randn([32, 64]);
+    const out = q.tidy(() => model.forward(x));
+    for (let i = 0; i < 3; i++) q.tidy(() => model.forward(x).square().mean().backward());
+    expect(() => out.add(1).sum().item()).not.toThrow();
+    // Storage released and handed out again: the tensor made on it afterwards is valid.
+    const a = allocate("float32", big);
+    const stale = new q.Tensor(a, [big]);
+    release(a);
+    const b = allocate("float32", big);
+    expect(b).toBe(a);
+    const fresh = new q.Tensor(b, [big]);
+    expect(fresh.add(1).sum().item()).toBe(big);
+    expect(() => stale.add(1)).toThrow(q.RecycledTensorError);
+  });
+
+  it("can be switched off, and then reads whatever now lives in the storage", () => {
+    const a = allocate("float32", big);
+    const stale = new q.Tensor(a, [big]);
+    release(a);
+    allocate("float32", big).fill(3);
+    memoryPool({ checkRecycled: false });
+    try {
+      expect(stale.sum().item()).toBe(3 * big);
+    } finally {
+      memoryPool({ checkRecycled: true });
+    }
+  });
+});

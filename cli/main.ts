@@ -8,6 +8,7 @@ import { boolFlag, CliError, intFlag, kebab, numFlag } from "./errors.js";
 
 const FIELD_HELP: Record<keyof TrainConfig, string> = {
   model: "model family: gpt (text), bert (masked-LM pretraining) or seq2seq (encoder-decoder)",
+  initFrom: "fine-tune a pretrained Hugging Face folder (seq2seq: BART with its tokenizer.json)",
   data: "text file or folder (gpt, bert); TSV file, 'reverse' or 'addition' (seq2seq); default: bundled Tiny Shakespeare",
   tokenizer: "tokenizer to build from the data: char or bpe",
   vocabSize: "vocabulary size when training a BPE tokenizer",

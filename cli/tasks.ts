@@ -4,12 +4,16 @@
  */
 import {
   additionTask,
+  BartForConditionalGeneration,
+  BartTask,
   BertForMaskedLM,
+  bartPairs,
   Generator,
   GPT,
   generate,
   gptStepModel,
   LanguageModelTask,
+  loadTokenizer,
   MaskedLMTask,
   PairDataset,
   type Parameter,
@@ -26,7 +30,7 @@ import {
   type TrainTask,
   withNoGrad,
 } from "../src/index.js";
-import { fromRaw, loadTextSource, toRaw } from "../src/node.js";
+import { fromRaw, loadTextSource, readJson, readPretrainedDir, savePretrained, toRaw } from "../src/node.js";
 import { CliError } from "./errors.js";
 
 export interface BuildContext {
@@ -48,6 +52,8 @@ export interface BuiltTask {
   weights: () => Map<string, RawTensor>;
   /** What to show at the end of training. */
   finish: (cfg: TrainConfig, write: (s: string) => void) => void;
+  /** Rewrites a just-saved checkpoint folder's model files in the model's own HF layout (BART). */
+  afterSave?: (dir: string) => Promise<void>;
 }
 
 /** Parameters split for AdamW: decay only matrices that are not embeddings (norms, biases, embeddings: none). */
@@ -235,6 +241,7 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
     const all = parseTsv(text, cfg.data);
     pairs = { ...splitPairs(all), source: cfg.data };
   }
+  if (cfg.initFrom !== "") return buildBart(cfg, ctx, pairs);
   const allText = [...pairs.train, ...pairs.val].map((p) => `${p.source}${p.target}`).join("");
   const tok = ctx.resume?.tokenizer ?? ctx.buildTokenizer(cfg, allText, S2S_SPECIALS);
   const [padId, bosId, eosId] = S2S_SPECIALS.map((s) => tok.tokenToId(s)) as number[];
@@ -276,6 +283,90 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
       const out = task.decode([0, 1, 2]);
       out.forEach((ids, i) => {
         write(`  ${pairs.val[i].source} → ${tok.decode(ids)}\n`);
+      });
+    },
+  };
+}
+
+// ---- BART fine-tuning -------------------------------------------------------------------------------
+
+/**
+ * The folder's tokenizer.json without its post-processor: the byte-level BPE ids of a text, to
+ * which BartTask adds <s> and </s> as RobertaProcessing does (qkv's loadTokenizer does not read
+ * RobertaProcessing yet; the file is saved with the checkpoint unchanged).
+ */
+function bartTokenizer(json: Record<string, unknown>, where: string): Tokenizer {
+  let bare: Tokenizer;
+  try {
+    bare = loadTokenizer({ ...json, post_processor: null });
+  } catch (e) {
+    throw new CliError(`--init-from: ${where}: ${(e as Error).message}`);
+  }
+  const toJSON = () => json as unknown as ReturnType<Tokenizer["toJSON"]>;
+  return Object.assign(Object.create(bare) as Tokenizer, { toJSON });
+}
+
+async function buildBart(
+  cfg: TrainConfig,
+  ctx: BuildContext,
+  pairs: { train: TextPair[]; val: TextPair[]; source: string },
+): Promise<BuiltTask> {
+  if (ctx.resume) throw new CliError("--resume: resuming a BART fine-tuning run is not supported yet", 2);
+  const dir = cfg.initFrom;
+  let ck: Awaited<ReturnType<typeof readPretrainedDir>>;
+  try {
+    ck = await readPretrainedDir(dir);
+  } catch (e) {
+    throw new CliError(`--init-from: ${(e as Error).message}`);
+  }
+  if (ck.config.model_type !== "bart")
+    throw new CliError(
+      `--init-from: ${dir} holds model_type ${JSON.stringify(ck.config.model_type)}; only "bart" folders are supported`,
+    );
+  const model = BartForConditionalGeneration.fromHF(ck.config, ck.tensors, {
+    generationConfig: ck.generationConfig,
+  });
+  model.config.dropout = cfg.dropout > 0 ? cfg.dropout : (model.config.dropout ?? 0.1);
+  const tokPath = `${dir}/tokenizer.json`;
+  const tok = bartTokenizer(await readJson<Record<string, unknown>>(tokPath, "tokenizer"), tokPath);
+  const c = model.config;
+  const ids = { bosId: c.bosTokenId ?? 0, eosId: c.eosTokenId ?? 2 };
+  const train = new PairDataset(bartPairs(PairDataset.fromPairs(pairs.train, tok).pairs, ids));
+  const val = new PairDataset(bartPairs(PairDataset.fromPairs(pairs.val, tok).pairs, ids));
+  const longest = Math.max(
+    ...[...train.pairs, ...val.pairs].map((p) => Math.max(p.source.length, p.target.length + 1)),
+  );
+  if (longest > c.maxPositionEmbeddings)
+    throw new CliError(
+      `--data: a pair has ${longest} tokens, more than the model's max_position_embeddings ${c.maxPositionEmbeddings}`,
+    );
+  const maxLen = Math.min(c.maxPositionEmbeddings, longest + 2);
+  const task = new BartTask(model, train, val, {
+    batchSize: cfg.batchSize,
+    seed: cfg.seed,
+    maxLen,
+    padId: c.padTokenId ?? 1,
+    ...ids,
+    decoderStartId: c.decoderStartTokenId ?? 2,
+  });
+  model.train();
+  const names = (n: string) => n.includes("embed") || n.includes("shared");
+  return {
+    task,
+    tokenizer: tok,
+    describe: `BART fine-tuning from ${dir} (${c.encoderLayers}+${c.decoderLayers} layers, d_model ${c.dModel}) on ${pairs.source}: ${train.length} train / ${val.length} held-out pairs`,
+    paramGroups: (wd) => decayGroups(model.namedParameters(), names, wd),
+    config: () => model.toHF().config,
+    weights: () => model.toHF().tensors,
+    afterSave: (out) => savePretrained(model, out),
+    finish: (_c, write) => {
+      model.eval();
+      const em = task.exactMatch(val.length);
+      write(`greedy exact match on ${val.length} held-out pairs: ${(100 * em).toFixed(2)}%\n`);
+      const shown = Math.min(3, val.length);
+      const out = task.decode(Array.from({ length: shown }, (_, i) => i));
+      out.forEach((row, i) => {
+        write(`  ${pairs.val[i].source} → ${tok.decode(row)}\n`);
       });
     },
   };

@@ -174,6 +174,7 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
         optimizer: optimizer.stateDict(),
         trainerState: state,
       });
+      await built.afterSave?.(dir);
       return dir;
     },
   };

@@ -64,6 +64,23 @@ export interface BeamSearchOptions {
    * tokens with EOS. > 0 favours longer outputs, 0 ranks by raw log-probability. Default 1.
    */
   lengthPenalty?: number;
+  /**
+   * Hugging Face's stopping rule (transformers ≥ 4.50's `_beam_search`), and with it HF's
+   * semantics throughout: `true` stops as soon as `beamSize` hypotheses are finished; `false`
+   * stops when the best running beam, normalised at its current length, cannot beat the worst
+   * finished one; `"never"` uses the most favourable length (maxLen when lengthPenalty > 0). With
+   * any of these, candidates reaching maxLen are finished hypotheses (as HF's max-length
+   * criterion) and scores are accumulated in float32 as HF's are. Unset: qkv's earlier rule
+   * (a "never"-like bound at the next length; running beams are returned at maxLen).
+   */
+  earlyStopping?: boolean | "never";
+  /**
+   * Changes a row of next-token log-probabilities in place before candidates are chosen (HF's
+   * logits processors: n-gram blocking, min length, forced tokens). `prefix` starts with bos.
+   */
+  processLogProbs?: (logProbs: Float64Array, prefix: readonly number[]) => void;
+  /** More end ids besides `eos` (HF's list-valued eos_token_id). */
+  moreEos?: readonly number[];
 }
 
 /**
@@ -83,6 +100,8 @@ export interface BeamHypothesis {
   score: number;
   /** True when the hypothesis ended with EOS, false when it hit maxLen. */
   finished: boolean;
+  /** The EOS id it ended with (set by the Hugging Face mode, where several may be given). */
+  eosId?: number;
 }
 
 interface Beam {
@@ -167,8 +186,8 @@ function checkOptions(what: string, opts: BeamSearchOptions): void {
  * finished set and continues with the best `beamSize` others. It stops once `beamSize`
  * hypotheses are finished and no running beam can still beat the worst of them, or at `maxLen`
  * (running beams then count as hypotheses). Returns up to `beamSize` hypotheses, best first.
- * With `beamSize` 1 this is {@link greedySearch}, whatever the length penalty (as in Hugging
- * Face, where one beam means greedy decoding).
+ * With `beamSize` 1 (and no `earlyStopping`) this is {@link greedySearch}, whatever the length
+ * penalty (as in Hugging Face, where one beam means greedy decoding).
  *
  * @example
  * ```ts
@@ -182,10 +201,16 @@ function checkOptions(what: string, opts: BeamSearchOptions): void {
 export function beamSearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearchOptions): BeamHypothesis[] {
   checkOptions("beamSearch", opts);
   const step = stepFnOf(model, opts.beamSize > 1);
-  if (opts.beamSize === 1) return [greedySearch(step, opts)];
+  if (opts.beamSize === 1 && opts.earlyStopping === undefined) return [greedySearch(step, opts)];
   const { beamSize, maxLen, bos, eos } = opts;
   const lp = opts.lengthPenalty ?? 1;
-  const norm = (logProb: number, len: number): number => logProb / len ** lp;
+  const hf = opts.earlyStopping !== undefined;
+  // HF keeps scores in float32; qkv's own rule keeps float64.
+  const f32 = hf ? Math.fround : (x: number) => x;
+  const norm = (logProb: number, len: number): number => f32(logProb / f32(len ** lp));
+  const eosIds = new Set([eos, ...(opts.moreEos ?? [])]);
+  // HF gathers (1 + #eos)·beamSize candidates (at least 2·beamSize) so that beamSize survive the EOS ones.
+  const keep = Math.max(2, hf ? 1 + eosIds.size : 2) * beamSize;
   const finished: BeamHypothesis[] = [];
   const addFinished = (h: BeamHypothesis): void => {
     finished.push(h);
@@ -203,13 +228,16 @@ export function beamSearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearch
       ),
       beams.length,
     );
-    // Best 2·beamSize (beam, token) candidates; ties go to the lower beam, then lower token.
-    const want = Math.min(2 * beamSize, beams.length * vocab);
+    if (hf) for (const row of rowsLp) for (let v = 0; v < vocab; v++) row[v] = Math.fround(row[v]);
+    const process = opts.processLogProbs;
+    if (process) for (let b = 0; b < beams.length; b++) process(rowsLp[b], beams[b].ids);
+    // Best `keep` (beam, token) candidates; ties go to the lower beam, then lower token.
+    const want = Math.min(keep, beams.length * vocab);
     const cand: { beam: number; token: number; logProb: number }[] = [];
     for (let b = 0; b < beams.length; b++) {
       const row = rowsLp[b];
       for (let v = 0; v < vocab; v++) {
-        const s = beams[b].logProb + row[v];
+        const s = f32(beams[b].logProb + row[v]);
         if (s === Number.NEGATIVE_INFINITY) continue;
         if (cand.length === want && s <= cand[want - 1].logProb) continue;
         let at = cand.length;
@@ -220,17 +248,23 @@ export function beamSearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearch
     }
     const next: Beam[] = [];
     const nextParents: number[] = [];
-    for (let rank = 0; rank < cand.length && next.length < beamSize; rank++) {
+    // HF: every candidate of the last step meets the max-length criterion and may finish.
+    const last = hf && t + 1 === maxLen;
+    // HF: with early stopping, a full set of finished hypotheses takes no more.
+    const closed = opts.earlyStopping === true && finished.length >= beamSize;
+    for (let rank = 0; rank < cand.length && (next.length < beamSize || last); rank++) {
       const c = cand[rank];
       const ids = [...beams[c.beam].ids, c.token];
-      if (c.token === eos) {
-        if (rank < beamSize) {
+      const isEos = eosIds.has(c.token);
+      if (isEos || last) {
+        if (rank < beamSize && !closed) {
           const len = ids.length - 1;
           addFinished({
-            ids: ids.slice(1, -1),
+            ids: isEos ? ids.slice(1, -1) : ids.slice(1),
             logProb: c.logProb,
             score: norm(c.logProb, len),
-            finished: true,
+            finished: isEos,
+            ...(hf && isEos ? { eosId: c.token } : {}),
           });
         }
         continue;
@@ -240,8 +274,15 @@ export function beamSearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearch
     }
     beams = next;
     parents = nextParents;
-    if (beams.length === 0) break;
-    if (finished.length >= beamSize) {
+    if (beams.length === 0 || last) break;
+    if (hf && finished.length >= beamSize) {
+      if (opts.earlyStopping === true) break;
+      // HF's heuristic: the best running beam at its current length (or at maxLen for "never"
+      // with a positive length penalty) against the worst finished hypothesis.
+      const cur = t + 1;
+      const bestLen = opts.earlyStopping === "never" && lp > 0 ? maxLen : cur;
+      if (!(norm(beams[0].logProb, bestLen) > finished[finished.length - 1].score)) break;
+    } else if (finished.length >= beamSize) {
       // The best any running beam can still reach: log-probs only fall, so its score is
       // bounded by its current sum over the most favourable length.
       const cur = beams[0].ids.length - 1; // generated so far
@@ -253,7 +294,7 @@ export function beamSearch<S>(model: BeamStepFn | StepModel<S>, opts: BeamSearch
       }
     }
   }
-  for (const b of beams) {
+  for (const b of hf ? [] : beams) {
     addFinished({
       ids: b.ids.slice(1),
       logProb: b.logProb,

@@ -56,6 +56,12 @@ export interface GenerateOptions<S = unknown> extends Omit<SamplingOptions, "pre
    * U+FFFD), is held back until it is settled. `row` is 0 for one sequence.
    */
   onText?: (delta: string, row: number) => void;
+  /**
+   * Changes a row's next-token logits in place before the id is chosen (Hugging Face's logits
+   * processors: n-gram blocking, min length, forced tokens). `ids` is the prompt plus the ids
+   * generated so far; `row` is 0 for one sequence.
+   */
+  processLogits?: (logits: Float32Array | Float64Array, ids: readonly number[], row: number) => void;
   /** State of a `NextTokenModel`, passed to every `nextLogits` call (default `{}`); a `StepModel` keeps its own, from `init`. */
   state?: S;
 }
@@ -92,6 +98,8 @@ export interface GenerateResult {
   finishReason: FinishReason;
   /** The stop string that ended generation, when finishReason is "stop". */
   stopString?: string;
+  /** Which of several EOS ids ended generation (set only when `eosId` lists more than one). */
+  eosId?: number;
 }
 
 /** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
@@ -140,7 +148,8 @@ class Run {
   }
 
   /** Chooses the next id from the logits; returns it, or null when generation is over. */
-  choose(logits: ArrayLike<number>): number | null {
+  choose(logits: Float32Array | Float64Array, row: number): number | null {
+    this.opts.processLogits?.(logits, this.history, row);
     const id = sampleNext(logits, { ...this.opts, previousIds: this.history });
     this.last = id;
     if (this.eos.has(id)) {
@@ -196,6 +205,7 @@ class Run {
       finishReason: this.finish ?? "length",
     };
     if (this.finish === "stop") out.stopString = this.stopString;
+    if (this.finish === "eos" && this.eos.size > 1) out.eosId = this.last;
     return out;
   }
 }
@@ -226,7 +236,7 @@ function* decodeLoop<S>(
     const next: number[][] = [];
     for (let r = 0; r < rows; r++) {
       const run = runs[r];
-      const id = run.finish === null ? run.choose(logits.subarray(r * V, (r + 1) * V)) : null;
+      const id = run.finish === null ? run.choose(logits.subarray(r * V, (r + 1) * V), r) : null;
       next.push([run.last]);
       if (id === null) continue;
       // Callbacks cost a yield (a closure and a resume) per row and token only when they are set.

@@ -24,6 +24,14 @@ export {
   recomputingModel,
 } from "./generate.js";
 export {
+  type BartGenerateOptions,
+  bartGenerate,
+  type GenerationSettings,
+  generationSettingsFromHF,
+} from "./hf-generate.js";
+export {
+  type BartDecodeState,
+  bartStepModel,
   type GPTDecodeState,
   gptStepModel,
   type Seq2SeqDecodeState,

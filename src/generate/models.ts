@@ -1,9 +1,11 @@
 /**
  * The models as {@link StepModel}s, so the one loop in generate.ts and the beam search in beam.ts
  * drive them: a GPT through its key/value cache (a sliding window past blockSize, as nanoGPT crops
- * its input), and the seq2seq Transformer through its decoder's cache over a source's memory.
+ * its input), and the encoder-decoders (the seq2seq Transformer, BART) through their decoder's
+ * cache over a source's memory.
  */
 import { withNoGrad } from "../autograd/graph.js";
+import type { BartForConditionalGeneration } from "../models/bart.js";
 import type { GPT } from "../models/gpt.js";
 import type { Seq2SeqTransformer } from "../models/seq2seq.js";
 import { KVCache } from "../nn/kv-cache.js";
@@ -183,4 +185,77 @@ export function translateBeam(
     out.push(best.ids);
   }
   return out;
+}
+
+/** A BART decoding state: the encoder states of every row's source, its mask and the decoder cache. */
+export interface BartDecodeState {
+  memory: Tensor;
+  attentionMask: Tensor | null;
+  cache?: KVCache;
+  history: number[][];
+}
+
+/**
+ * A BartForConditionalGeneration over the sources `inputIds` (N, S) as a {@link StepModel}: the
+ * encoder runs once in `init`; `rows` may be any multiple k of N, row r then decoding source
+ * ⌊r / k⌋ (HF's expansion of the encoder output for beams). Each step runs the decoder on the
+ * new ids through its cache. Call `model.eval()` first.
+ * @example generateBatch(bartStepModel(bart, src, mask), [[2], [2]], { maxNewTokens: 20, temperature: 0, eosId: 2 })
+ */
+export function bartStepModel(
+  model: BartForConditionalGeneration,
+  inputIds: Tensor,
+  attentionMask: Tensor | null = null,
+  opts: { useCache?: boolean } = {},
+): StepModel<BartDecodeState> {
+  const N = inputIds.shape[0];
+  return {
+    init(rows) {
+      if (rows % N !== 0) throw new Error(`bartStepModel: ${rows} rows for ${N} sources`);
+      return withNoGrad(() => {
+        let memory = model.model.encoder.forward(inputIds, attentionMask); // (N, S, D)
+        let mask = attentionMask;
+        if (rows !== N) {
+          const idx = tensor(Int32Array.from({ length: rows }, (_, r) => Math.floor(r / (rows / N))));
+          memory = indexSelect(memory, 0, idx);
+          if (mask) mask = indexSelect(mask, 0, idx);
+        }
+        const cache = (opts.useCache ?? true) ? model.model.decoder.createCache() : undefined;
+        return { memory, attentionMask: mask, cache, history: Array.from({ length: rows }, () => []) };
+      });
+    },
+    step(newIds, state) {
+      newIds.forEach((ids, r) => {
+        state.history[r].push(...ids);
+      });
+      const feed = state.cache ? newIds : state.history;
+      const B = feed.length;
+      const t = feed[0].length;
+      const data = new Int32Array(B * t);
+      for (let r = 0; r < B; r++) {
+        if (feed[r].length !== t)
+          throw new Error("bartStepModel: every row needs the same number of new ids");
+        data.set(feed[r], r * t);
+      }
+      return withNoGrad(() => {
+        const { logits } = model.forward({
+          encoderOutputs: state.memory,
+          attentionMask: state.attentionMask,
+          decoderInputIds: tensor(data, { shape: [B, t] }),
+          cache: state.cache,
+          lastOnly: true,
+        }); // (B, 1, V)
+        return logits.toArray() as StepLogits;
+      });
+    },
+    reorder(state, index) {
+      const idx = tensor(Int32Array.from(index));
+      state.history = index.map((i) => [...state.history[i]]);
+      withNoGrad(() => {
+        state.memory = indexSelect(state.memory, 0, idx);
+        if (state.attentionMask) state.attentionMask = indexSelect(state.attentionMask, 0, idx);
+      });
+      state.cache?.reorder(idx);
+    },
+  };
 }

@@ -15,6 +15,32 @@ import { parseSafetensors, type RawTensor, serializeSafetensors } from "./safete
 export interface HFCheckpoint {
   config: Record<string, unknown>;
   tensors: Map<string, RawTensor>;
+  /** The parsed `generation_config.json`, for generative models whose folder has one. */
+  generationConfig?: Record<string, unknown>;
+  /**
+   * Top-level config fields that transformers types as float: written with a decimal point even
+   * when whole (`0.0`, not `0`), since transformers 5 validates config types strictly and
+   * rejects an int where it expects a float.
+   */
+  floatFields?: readonly string[];
+}
+
+/** generation_config.json as a checkpoint file, when the checkpoint has one. */
+function generationFile(checkpoint: HFCheckpoint): HFCheckpointFile[] {
+  if (!checkpoint.generationConfig) return [];
+  const floats = ["length_penalty", "temperature", "top_p", "repetition_penalty"];
+  return [{ name: "generation_config.json", content: configText(checkpoint.generationConfig, floats) }];
+}
+
+/** `JSON.stringify(obj, null, 2)` with the whole numbers of top-level `floatFields` written as `N.0`. */
+function configText(obj: Record<string, unknown>, floatFields: readonly string[] = []): string {
+  let text = JSON.stringify(obj, null, 2);
+  for (const k of floatFields) {
+    const v = obj[k];
+    if (typeof v !== "number" || !Number.isInteger(v)) continue;
+    text = text.replace(`\n  ${JSON.stringify(k)}: ${v}`, `\n  ${JSON.stringify(k)}: ${v}.0`);
+  }
+  return `${text}\n`;
 }
 
 /**
@@ -25,6 +51,8 @@ export interface HFCheckpoint {
 export interface HFCheckpointFiles {
   config: string | Record<string, unknown>;
   safetensors: ArrayBuffer | Uint8Array;
+  /** generation_config.json, when the folder has one. */
+  generationConfig?: string | Record<string, unknown>;
 }
 
 /**
@@ -46,31 +74,46 @@ export function hfConfigObject(value: unknown, where: string): Record<string, un
  * const model = GPT.fromHF(ck.config, ck.tensors);
  */
 export function parseHFCheckpoint(files: HFCheckpointFiles): HFCheckpoint {
-  let config: unknown = files.config;
-  if (typeof config === "string") {
-    try {
-      config = JSON.parse(config.charCodeAt(0) === 0xfeff ? config.slice(1) : config);
-    } catch (e) {
-      throw new QkvError(`model config config.json is not valid JSON: ${(e as Error).message}`, {
-        file: "config.json",
-      });
+  const json = (value: unknown, name: string): Record<string, unknown> => {
+    if (typeof value === "string") {
+      try {
+        value = JSON.parse(value.charCodeAt(0) === 0xfeff ? value.slice(1) : value);
+      } catch (e) {
+        throw new QkvError(`model config ${name} is not valid JSON: ${(e as Error).message}`, { file: name });
+      }
     }
-  }
+    return { ...hfConfigObject(value, name) };
+  };
   const { tensors } = parseSafetensors(files.safetensors, { name: "model.safetensors" });
-  return { config: { ...hfConfigObject(config, "config.json") }, tensors };
+  const out: HFCheckpoint = { config: json(files.config, "config.json"), tensors };
+  if (files.generationConfig !== undefined)
+    out.generationConfig = json(files.generationConfig, "generation_config.json");
+  return out;
 }
 
 /**
  * The bytes of a checkpoint's two files, as HF's save_pretrained writes them: config.json
  * indented by 2 with a final newline, and model.safetensors with the `{"format": "pt"}`
- * metadata that transformers requires.
+ * metadata that transformers requires (and generation_config.json when the checkpoint has one).
  * @example const { config, safetensors } = serializeHFCheckpoint(model.toHF());
  */
-export function serializeHFCheckpoint(checkpoint: HFCheckpoint): { config: string; safetensors: Uint8Array } {
-  return {
-    config: `${JSON.stringify(checkpoint.config, null, 2)}\n`,
+export function serializeHFCheckpoint(checkpoint: HFCheckpoint): {
+  config: string;
+  safetensors: Uint8Array;
+  generationConfig?: string;
+} {
+  const out: { config: string; safetensors: Uint8Array; generationConfig?: string } = {
+    config: configText(checkpoint.config, checkpoint.floatFields),
     safetensors: serializeSafetensors(checkpoint.tensors, { format: "pt" }, { name: "model.safetensors" }),
   };
+  if (checkpoint.generationConfig)
+    out.generationConfig = configText(checkpoint.generationConfig, [
+      "length_penalty",
+      "temperature",
+      "top_p",
+      "repetition_penalty",
+    ]);
+  return out;
 }
 
 /**
@@ -180,7 +223,7 @@ export function serializeHFCheckpointFiles(
   checkpoint: HFCheckpoint,
   opts: HFSaveOptions = {},
 ): HFCheckpointFile[] {
-  const config = `${JSON.stringify(checkpoint.config, null, 2)}\n`;
+  const config = configText(checkpoint.config, checkpoint.floatFields);
   const max = opts.maxShardSize === undefined ? Number.POSITIVE_INFINITY : parseShardSize(opts.maxShardSize);
   const shards = splitShards(checkpoint.tensors, max);
   if (shards.length <= 1) {
@@ -188,6 +231,7 @@ export function serializeHFCheckpointFiles(
     return [
       { name: "model.safetensors", content: safetensors },
       { name: "config.json", content: config },
+      ...generationFile(checkpoint),
     ];
   }
   const files: HFCheckpointFile[] = [];
@@ -209,6 +253,6 @@ export function serializeHFCheckpointFiles(
     weight_map: weightMap,
   };
   files.push({ name: "model.safetensors.index.json", content: `${pythonJson(index)}\n` });
-  files.push({ name: "config.json", content: config });
+  files.push({ name: "config.json", content: config }, ...generationFile(checkpoint));
   return files;
 }

@@ -45,6 +45,8 @@ async function isFile(path: string): Promise<boolean> {
  */
 export interface PretrainedSource {
   config: Record<string, unknown>;
+  /** generation_config.json, when the folder has one. */
+  generationConfig?: Record<string, unknown>;
   /** Lazy tensors, valid until {@link close}: reading `data` reads the tensor from its file. */
   tensors: Map<string, RawTensor>;
   /** Reads one tensor eagerly (into its own storage). */
@@ -77,6 +79,10 @@ function validShardName(name: unknown): name is string {
 export async function openPretrainedDir(dir: string): Promise<PretrainedSource> {
   const configPath = join(dir, "config.json");
   const config = hfConfigObject(await readJson(configPath, "model config"), configPath);
+  const genPath = join(dir, "generation_config.json");
+  const generationConfig = (await isFile(genPath))
+    ? hfConfigObject(await readJson(genPath, "generation config"), genPath)
+    : undefined;
   const files: SafetensorsFile[] = [];
   const owner = new Map<string, SafetensorsFile>();
   const source = (): PretrainedSource => {
@@ -84,6 +90,7 @@ export async function openPretrainedDir(dir: string): Promise<PretrainedSource> 
     for (const [name, f] of owner) tensors.set(name, f.lazy(name));
     return {
       config,
+      ...(generationConfig ? { generationConfig } : {}),
       tensors,
       read: async (name) => {
         const f = owner.get(name);
@@ -170,7 +177,11 @@ export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
   try {
     const tensors = new Map<string, RawTensor>();
     for (const name of src.tensors.keys()) tensors.set(name, await src.read(name));
-    return { config: src.config, tensors };
+    return {
+      config: src.config,
+      tensors,
+      ...(src.generationConfig ? { generationConfig: src.generationConfig } : {}),
+    };
   } finally {
     await src.close();
   }
@@ -206,7 +217,9 @@ export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, o
   // the model's memory plus one tensor, not the file's size.
   const src = await openPretrainedDir(dir);
   try {
-    return cls.fromHF(src.config, src.tensors, opts);
+    // A generation_config.json reaches classes that take one (BART) as a load option.
+    const gc = src.generationConfig;
+    return cls.fromHF(src.config, src.tensors, gc ? ({ generationConfig: gc, ...opts } as O) : opts);
   } finally {
     await src.close();
   }

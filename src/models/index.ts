@@ -1,4 +1,6 @@
-/** Models: GPT (decoder-only), BERT (encoder), the seq2seq Transformer, and their Hugging Face checkpoint compatibility. */
+/** Models: GPT (decoder-only), BERT (encoder), BART and the seq2seq Transformer (encoder-decoders), and their Hugging Face checkpoint compatibility. */
+
+export * from "./bart.js";
 export {
   Bert,
   BertAttention,

@@ -12,6 +12,11 @@ export interface TrainConfig {
   model: ModelKind;
   /** Text file or folder (gpt, bert), or a TSV file / "reverse" / "addition" (seq2seq). Empty = bundled Tiny Shakespeare. */
   data: string;
+  /**
+   * A pretrained Hugging Face folder to fine-tune instead of a fresh model (seq2seq: a BART
+   * folder with its tokenizer.json). Empty = train from scratch.
+   */
+  initFrom: string;
   tokenizer: TokenizerKind;
   /** Target vocabulary size when training a BPE tokenizer. */
   vocabSize: number;
@@ -139,6 +144,7 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
 export const DEFAULTS: TrainConfig = {
   model: "gpt",
   data: "",
+  initFrom: "",
   tokenizer: "char",
   vocabSize: 512,
   outDir: "runs/default",
@@ -274,6 +280,12 @@ function validate(c: Record<string, unknown>): void {
     );
   }
   if (typeof c.data !== "string") throw new ConfigError("data", "data must be a string path");
+  if (typeof c.initFrom !== "string") throw new ConfigError("initFrom", "initFrom must be a string path");
+  if (c.initFrom !== "" && c.model !== "seq2seq")
+    throw new ConfigError(
+      "initFrom",
+      `initFrom is supported for --model seq2seq (a BART folder) only, not ${c.model}`,
+    );
   if (typeof c.outDir !== "string" || c.outDir === "")
     throw new ConfigError("outDir", "outDir must be a non-empty path");
   for (const k of ["bias", "alwaysSaveCheckpoint"]) {

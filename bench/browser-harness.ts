@@ -32,12 +32,15 @@ const isolation = {
   "Cross-Origin-Resource-Policy": "same-origin",
   "Cache-Control": "no-store",
 };
-const page = `<!doctype html><meta charset="utf-8"><title>qkv bench</title><script>
+// call(msg) runs msg in the worker, or on the page's own thread when msg.thread is "main".
+const page = `<!doctype html><meta charset="utf-8"><title>qkv bench</title><link rel="icon" href="data:,">
+<script type="module" src="/main.js"></script><script>
 const w = new Worker("/worker.js", { type: "module" });
 const queue = [];
 w.onmessage = (e) => queue.shift()(e.data);
 w.onerror = (e) => queue.shift()({ error: "worker error: " + (e.message || e.type) });
-window.call = (msg) => new Promise((resolve) => { queue.push(resolve); w.postMessage(msg); });
+window.call = (msg) => msg.thread === "main" ? window.callMain(msg)
+  : new Promise((resolve) => { queue.push(resolve); w.postMessage(msg); });
 </script>`;
 
 /** A served bundle and the browsers opened on it. */
@@ -99,13 +102,16 @@ function readdirProc(): number[] {
     .map(Number);
 }
 
-/** Bundles bench/browser-worker.ts (qkv, tfjs and the runners) for a page; returns the file. */
-export async function bundleBrowserWorker(): Promise<string> {
+/**
+ * Bundles the page's two entries, bench/browser-worker.ts and bench/browser-main.ts (each with
+ * qkv, tfjs and the runners), for a browser; returns the files.
+ */
+export async function bundleBrowserPage(): Promise<{ worker: string; main: string }> {
   const { build } = await import("esbuild");
-  const workerFile = join(tmpdir(), "qkv-bench", "browser-worker.js");
+  const outdir = join(tmpdir(), "qkv-bench", "page");
   await build({
-    entryPoints: [join(root, "bench/browser-worker.ts")],
-    outfile: workerFile,
+    entryPoints: { worker: join(root, "bench/browser-worker.ts"), main: join(root, "bench/browser-main.ts") },
+    outdir,
     bundle: true,
     platform: "browser",
     format: "esm",
@@ -114,16 +120,17 @@ export async function bundleBrowserWorker(): Promise<string> {
     external: ["fs", "path", "worker_threads", "perf_hooks", "os", "crypto", "util", "node-fetch"],
     logLevel: "error",
   });
-  return workerFile;
+  return { worker: join(outdir, "worker.js"), main: join(outdir, "main.js") };
 }
 
 /** Bundles the worker, starts the server, and returns a way to open browsers on it. */
 export async function startBrowserBench(): Promise<BrowserBench> {
-  const workerFile = await bundleBrowserWorker();
+  const bundle = await bundleBrowserPage();
   const wasmDir = tfjsWasmDir();
   const files: Record<string, () => Buffer> = {
     "/": () => Buffer.from(page),
-    "/worker.js": () => readFileSync(workerFile),
+    "/worker.js": () => readFileSync(bundle.worker),
+    "/main.js": () => readFileSync(bundle.main),
     "/data/tinyshakespeare.txt": () => readFileSync(join(root, "data/tinyshakespeare.txt")),
   };
   const types: Record<string, string> = {
@@ -143,6 +150,7 @@ export async function startBrowserBench(): Promise<BrowserBench> {
       }
     }
     if (!body) {
+      if (process.env.QKV_BENCH_DEBUG) console.error(`bench server: 404 ${path}`);
       res.writeHead(404, isolation).end(`not found: ${path}`);
       return;
     }

@@ -10,33 +10,33 @@ export type QkvBackendName = "native" | "wasm" | "cpu";
 
 // The wasm backend's exports, looked up by name: the harness builds before and after it lands.
 type WasmApi = {
-  loadWasmBackend?: () => Promise<unknown>;
-  initWasm?: () => Promise<unknown>;
+  initWasm?: (opts?: { threads?: number }) => Promise<unknown>;
   wasmInfo?: () => Record<string, unknown> | null;
-  setNumThreads?: (n: number) => number;
-  getNumThreads?: () => number;
+  setWasmThreads?: (n: number) => number;
+  getWasmThreads?: () => number;
 };
-const api = q as unknown as WasmApi;
+const wasm = q as unknown as WasmApi;
 
 /** Whether qkv has a "wasm" backend registered at all. */
 export function hasWasmBackend(): boolean {
   return q.listBackends().includes("wasm");
 }
 
-/** Selects `name` at `threads` threads; throws with the reason when it cannot load. */
+/** Selects `name` at `threads` threads; throws with the reason when it cannot load or thread. */
 export async function useQkvBackend(name: QkvBackendName, threads: number): Promise<string> {
+  let got: number | undefined;
   if (name === "wasm") {
     if (!hasWasmBackend()) throw new Error("qkv has no wasm backend registered (listBackends())");
-    const load = api.loadWasmBackend ?? api.initWasm;
-    if (load) await load();
+    // The async loader compiles the module and starts the workers (a page's main thread needs it).
+    await wasm.initWasm?.({ threads });
+    q.setBackend("wasm");
+    got = wasm.setWasmThreads?.(threads) ?? wasm.getWasmThreads?.();
+  } else {
+    q.setBackend(name);
+    if (name === "native") got = q.setNumThreads(threads);
   }
-  q.setBackend(name);
-  if (name !== "cpu") {
-    api.setNumThreads?.(threads);
-    const got = api.getNumThreads?.();
-    if (got !== undefined && got !== threads)
-      throw new Error(`${name}: asked for ${threads} thread(s), the backend runs ${got}`);
-  }
-  const info = name === "native" ? q.nativeInfo() : name === "wasm" ? (api.wasmInfo?.() ?? null) : null;
+  if (got !== undefined && got !== threads)
+    throw new Error(`${name}: asked for ${threads} thread(s), the backend runs ${got}`);
+  const info = name === "native" ? q.nativeInfo() : name === "wasm" ? (wasm.wasmInfo?.() ?? null) : null;
   return `${q.getBackendName()}${info ? ` ${JSON.stringify(info)}` : ""}`;
 }

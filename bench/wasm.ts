@@ -177,7 +177,9 @@ async function main(): Promise<void> {
     if (picked.length) bench = await startBrowserBench();
     for (const [id, kind, t] of picked) {
       const s: BrowserSession = await bench!.open();
-      const init = { cmd: "init", runner: kind, backend: browserBackend, threads: t };
+      // tfjs's pthreads start only from a page's main thread; qkv trains in a worker.
+      const thread = kind === "tfjs" ? "main" : "worker";
+      const init = { cmd: "init", runner: kind, backend: browserBackend, threads: t, thread };
       starting.push({ id, started: s.call(init) });
       add({
         id,
@@ -188,7 +190,7 @@ async function main(): Promise<void> {
         threads: t,
         steps: kind === "qkv" ? qkvSteps : tfjsSteps,
         warmup: kind === "qkv" ? qkvWarmup : tfjsWarmup,
-        call: s.call,
+        call: (msg) => s.call({ ...msg, thread }),
         peakMiB: async () => s.rendererPeakMiB(),
         close: s.close,
       });

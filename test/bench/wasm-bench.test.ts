@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bundleBrowserWorker } from "../../bench/browser-harness.js";
+import { bundleBrowserPage } from "../../bench/browser-harness.js";
 import { loadTfjsNode, type TfjsModule, tfjsMissing } from "../../bench/tfjs-bundle.js";
 import { benchConfig, qkvRunner, tfjsRunner } from "../../bench/wasm-model.js";
 import { BatchSampler, CharTokenizer, Generator, GPT, optim, TokenDataset, tidy } from "../../src/index.js";
@@ -104,12 +104,16 @@ describe.skipIf(missing !== null)("bench/wasm.ts's tfjs GPT", () => {
 
 describe("bench/wasm.ts's page", () => {
   it.skipIf(missing !== null)(
-    "the worker bundle (qkv, tfjs and the runners) builds for the browser",
+    "the page's bundles (qkv, tfjs and the runners, in a worker and on the main thread) build for the browser",
     async () => {
-      const file = await bundleBrowserWorker();
-      const code = readFileSync(file, "utf8");
-      expect(code).toContain("crossOriginIsolated");
-      expect(code.length).toBeGreaterThan(100_000);
+      const { worker, main } = await bundleBrowserPage();
+      for (const file of [worker, main]) {
+        const code = readFileSync(file, "utf8");
+        expect(code).toContain("crossOriginIsolated");
+        expect(code.length).toBeGreaterThan(100_000);
+      }
+      expect(readFileSync(worker, "utf8")).toContain("onmessage");
+      expect(readFileSync(main, "utf8")).toContain("callMain");
     },
     120_000,
   );

@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   show("tfjs-wasm / qkv-wasm, Node, 1T", "node-tfjs-1", "node-wasm-1", "≥ 10×", (v) => v >= 10);
   for (const t of threadList)
     show(
-      `tfjs-wasm / qkv-wasm, Chromium, ${t}T`,
+      `tfjs-wasm / qkv-${browserBackend}, Chromium, ${t}T`,
       `chromium-tfjs-${t}`,
       `chromium-${browserBackend}-${t}`,
       "≥ 10×",
@@ -326,7 +326,8 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   for (const c of live) {
     const { first, last } = firstLast(c);
-    const fell = last < first - 0.05;
+    // At init the prediction is near uniform, so batch-to-batch noise in the loss is far below 0.02.
+    const fell = last < first - 0.02;
     if (!fell) failures.push(`${c.id}: loss did not fall (${f(first, 3)} → ${f(last, 3)})`);
   }
   const ref = live.find((c) => c.kind === "qkv");

@@ -16,6 +16,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -123,6 +124,12 @@ const quantile = (a: number[], p: number) => {
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 
 async function main(): Promise<void> {
+  // The machine may be shared: its load is part of the result.
+  const load = () =>
+    loadavg()
+      .map((v) => v.toFixed(1))
+      .join(" ");
+  const loadBefore = load();
   const skipped: string[] = [];
   const configs: Config[] = [];
   const wanted = (id: string) => !only || only.has(id);
@@ -247,17 +254,22 @@ async function main(): Promise<void> {
   }
   for (const c of live) await c.close();
   await bench?.close();
+  const loadAfter = load();
 
   // ---- report ----
   const pad = (s: string, n: number) => s.padEnd(n);
   const lpad = (s: string, n: number) => s.padStart(n);
   const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
   console.log(
+    `\nmachine: ${cpus().length} CPUs (${cpus()[0]?.model}); load average (1, 5, 15 min) ${loadBefore} at the start, ${loadAfter} at the end; Node ${process.version}`,
+  );
+  console.log(
     `\n== small GPT training step: 4 layers, 4 heads, 128 wide, block 64, batch 12, AdamW; ${live[0].paramCount} parameters ==`,
   );
   console.log(
     `${rounds} interleaved rounds (qkv ${qkvSteps} steps, tfjs ${tfjsSteps} per round, after ${qkvWarmup}/${tfjsWarmup} warm-up steps)`,
   );
+  console.log("peak MiB: the Node process's max RSS, or the Chromium renderer's VmHWM");
   console.log(
     `${pad("configuration", 24)}${lpad("ms/step", 10)}${lpad("p25–p75", 18)}${lpad("peak MiB", 10)}  loss first→last   runs`,
   );

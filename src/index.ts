@@ -25,6 +25,15 @@ export {
   nativeLoadError,
   setNumThreads,
 } from "./backends/native/index.js";
+export {
+  getWasmThreads,
+  initWasm,
+  loadWasmBackend,
+  setWasmThreads,
+  stopWasmThreads,
+  wasmInfo,
+  wasmLoadError,
+} from "./backends/wasm/index.js";
 export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";
@@ -38,9 +47,9 @@ export * from "./tensor/create.js";
 export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
-export { QkvError } from "./util/errors.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";
+export { QkvError } from "./util/errors.js";
 export {
   defaultGenerator,
   Generator,

@@ -6,6 +6,7 @@
  */
 import { cpuBackend } from "../backends/cpu/index.js";
 import { loadNativeBackend, nativeLoadError } from "../backends/native/index.js";
+import { loadWasmBackend } from "../backends/wasm/index.js";
 import type { Backend } from "./backend.js";
 
 export { cpuBackend };
@@ -15,6 +16,8 @@ const registry = new Map<string, () => Backend | null>([
   ["cpu", () => cpuBackend],
   // Node only: elsewhere (or without a built addon) it reports itself unavailable.
   ["native", loadNativeBackend],
+  // Synchronous load: Node and workers; a browser's main thread awaits initWasm() first.
+  ["wasm", loadWasmBackend],
 ]);
 /** null until `setBackend` runs or the first kernel call consults QKV_BACKEND. */
 let current: Backend | null = null;

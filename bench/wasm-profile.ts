@@ -76,7 +76,16 @@ function parent(): void {
       const name = names[(k + r) % names.length];
       const res = spawnSync(
         process.execPath,
-        ["--import", "tsx", fileURLToPath(import.meta.url), "--child", name, ...argv],
+        // relaxed SIMD (the module Chromium and Node ≥ 22 pick) is behind a flag in Node 20
+        [
+          "--experimental-wasm-relaxed-simd",
+          "--import",
+          "tsx",
+          fileURLToPath(import.meta.url),
+          "--child",
+          name,
+          ...argv,
+        ],
         { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
       );
       const line = res.stdout.trim().split("\n").pop() ?? "";

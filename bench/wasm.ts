@@ -78,9 +78,11 @@ function check(r: Reply, what: string): Reply {
 function nodeConfig(
   id: string,
   args: string[],
+  opts: { execArgv?: string[]; env?: Record<string, string> } = {},
 ): Pick<Config, "call" | "peakMiB" | "close"> & { started: Promise<Reply> } {
   const child: ChildProcess = fork(join(here, "wasm-child.ts"), args, {
-    execArgv: ["--import", "tsx"],
+    execArgv: [...(opts.execArgv ?? []), "--import", "tsx"],
+    env: { ...process.env, ...opts.env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const waiting: ((r: Reply) => void)[] = [];
@@ -137,16 +139,33 @@ async function main(): Promise<void> {
     configs.push({ ...c, ms: [], losses: [], tps: [] });
 
   // Node children: qkv on native and wasm at each thread count, tfjs (single-threaded in Node).
+  // "wasm" is the relaxed-SIMD module, which Chromium and Node ≥ 22 pick by themselves and Node 20
+  // runs behind a V8 flag; "wasm-simd" is the plain SIMD128 module Node 20 picks without it.
+  const variants: Record<
+    string,
+    { backend: string; label: string; execArgv?: string[]; env: Record<string, string> }
+  > = {
+    native: { backend: "native", label: "native", env: {} },
+    wasm: {
+      backend: "wasm",
+      label: "wasm relaxed",
+      execArgv: ["--experimental-wasm-relaxed-simd"],
+      env: { QKV_WASM_SIMD: "relaxed" },
+    },
+    "wasm-simd": { backend: "wasm", label: "wasm simd128", env: { QKV_WASM_SIMD: "simd" } },
+  };
   const starting: { id: string; started: Promise<Reply> }[] = [];
-  for (const backend of ["native", "wasm"]) {
+  for (const [name, v] of Object.entries(variants)) {
     for (const t of threadList) {
-      const id = `node-${backend}-${t}`;
+      const id = `node-${name}-${t}`;
       if (!wanted(id)) continue;
-      const n = nodeConfig(id, ["--runner", "qkv", "--backend", backend, "--threads", String(t)]);
+      const args = ["--runner", "qkv", "--backend", v.backend, "--threads", String(t)];
+      const n = nodeConfig(id, args, { execArgv: v.execArgv, env: v.env });
       starting.push({ id, started: n.started });
+      const backend = v.backend;
       add({
         id,
-        label: `Node  qkv ${backend} ${t}T`,
+        label: `Node  qkv ${v.label} ${t}T`,
         kind: "qkv",
         where: "node",
         backend,
@@ -319,6 +338,14 @@ async function main(): Promise<void> {
     show(`wasm / native, Node, ${t}T`, `node-wasm-${t}`, `node-native-${t}`, "≤ 2.5×", (v) => v <= 2.5);
   for (const t of threadList)
     show(
+      `wasm simd128 / native, Node, ${t}T`,
+      `node-wasm-simd-${t}`,
+      `node-native-${t}`,
+      "≤ 2.5×",
+      (v) => v <= 2.5,
+    );
+  for (const t of threadList)
+    show(
       `Chromium / Node, ${browserBackend} ${t}T`,
       `chromium-${browserBackend}-${t}`,
       `node-${browserBackend}-${t}`,
@@ -374,7 +401,9 @@ async function main(): Promise<void> {
       return A && B ? f(median(A.tps) / median(B.tps), 2) : "n/a";
     };
     for (const t of threadList)
-      console.log(`wasm / native tok/s, Node, ${t}T: ${gen(`node-wasm-${t}`, `node-native-${t}`)}`);
+      console.log(
+        `native / wasm tok/s, Node, ${t}T: relaxed ${gen(`node-native-${t}`, `node-wasm-${t}`)}, simd128 ${gen(`node-native-${t}`, `node-wasm-simd-${t}`)}; Chromium/Node wasm tok/s ${gen(`chromium-wasm-${t}`, `node-wasm-${t}`)}`,
+      );
   }
   if (skipped.length) console.log(`\nskipped:\n  ${skipped.join("\n  ")}`);
   const out = flag("json", "");

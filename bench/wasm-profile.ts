@@ -42,7 +42,8 @@ function timedBackend(inner: Backend, stats: Stats): Backend {
       if (k === "gemm") {
         const g = args[0] as { M: number; N: number; K: number; transA: boolean; transB: boolean };
         key = `gemm ${g.M}×${g.N}×${g.K} ${g.transA ? "T" : "N"}${g.transB ? "T" : "N"}`;
-      } else if (k === "unary" || k === "binary" || k === "reduce") key = `${k} ${String(args[0])}`;
+      } else if (["unary", "unaryBackward", "binary", "reduce"].includes(k))
+        key = `${k} ${(args[0] as { op: string }).op}`;
       const s = stats[key] ?? (stats[key] = { n: 0, ms: 0 });
       s.n++;
       s.ms += ms;

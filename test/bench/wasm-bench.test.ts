@@ -60,15 +60,29 @@ describe.skipIf(missing !== null)("bench/wasm.ts's tfjs GPT", () => {
       losses.push([ql, tl]);
       expect(Math.abs(tl - ql), `step ${s} loss`).toBeLessThan(1e-4);
     }
-    // After three updates at lr 1e-2 the weights have moved ~3e-2 from init; they must still agree.
+    // After three updates at lr 1e-2 the weights have moved up to 3e-2 from init; they must still
+    // agree. Adam's step m̂/(√v̂ + ε) is ≈ ±lr for every element however small its gradient, so
+    // where a gradient is near 0 rounding can flip a step: the bound is on the RMS difference,
+    // with a loose cap on the worst element.
     let worst = 0;
+    let sq = 0;
+    let n = 0;
     for (const [name, p] of q.namedParameters()) {
       const e = t.named.get(name)!;
       const v = tfjs.tf.tidy(() => (e.transposed ? tfjs.tf.transpose(e.variable) : e.variable).dataSync());
       const w = p.toArray();
-      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - v[i]));
+      for (let i = 0; i < w.length; i++) {
+        const d = Math.abs(w[i] - v[i]);
+        worst = Math.max(worst, d);
+        sq += d * d;
+        n++;
+      }
     }
-    expect(worst).toBeLessThan(1e-4);
+    console.log(
+      `[test/bench] qkv vs tfjs after 3 steps: rms ${Math.sqrt(sq / n).toExponential(2)}, max ${worst.toExponential(2)}`,
+    );
+    expect(Math.sqrt(sq / n)).toBeLessThan(1e-5);
+    expect(worst).toBeLessThan(2e-3);
     expect(losses[2][0]).toBeLessThan(losses[0][0]); // and the loss fell
     t.dispose();
   });
@@ -90,7 +104,7 @@ describe.skipIf(missing !== null)("bench/wasm.ts's tfjs GPT", () => {
     // The bench's runners at a smaller shape (the bench's own is 4 layers, 128 wide, B 12, T 64).
     const shape = { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32, batchSize: 4 };
     const r = tfjsRunner(tfjs, text, shape);
-    const q = qkvRunner(text, shape); // the current backend: cpu under `npm test`
+    const q = qkvRunner(text, shape); // the current backend (cpu under `npm test`)
     expect(r.paramCount).toBe(q.paramCount);
     const lt = r.step();
     const lq = q.step();

@@ -66,6 +66,8 @@ interface Config {
   ms: number[][]; // per round, per step
   losses: number[];
   tps: number[];
+  /** Console and page errors (Chromium). */
+  errors?: string[];
 }
 
 type Reply = Record<string, unknown>;
@@ -221,6 +223,7 @@ async function main(): Promise<void> {
         warmup: kind === "qkv" ? qkvWarmup : tfjsWarmup,
         call: (msg) => s.call({ ...msg, thread }),
         peakMiB: async () => s.rendererPeakMiB(),
+        errors: s.errors,
         close: s.close,
       });
     }
@@ -406,6 +409,8 @@ async function main(): Promise<void> {
         `native / wasm tok/s, Node, ${t}T: relaxed ${gen(`node-native-${t}`, `node-wasm-${t}`)}, simd128 ${gen(`node-native-${t}`, `node-wasm-simd-${t}`)}; Chromium/Node wasm tok/s ${gen(`chromium-wasm-${t}`, `node-wasm-${t}`)}`,
       );
   }
+  for (const c of live)
+    if (c.errors?.length) console.log(`\n${c.id}: page console errors:\n  ${c.errors.join("\n  ")}`);
   if (skipped.length) console.log(`\nskipped:\n  ${skipped.join("\n  ")}`);
   const out = flag("json", "");
   if (out)

@@ -144,11 +144,15 @@ export function buildProgram(): Command {
   const tok = program.command("tokenizer").description("Train, apply and inspect tokenizers");
   tok
     .command("train")
-    .description("Train a byte-level BPE (or a character) tokenizer and save it as tokenizer.json")
+    .description(
+      "Train a byte-level BPE, BERT WordPiece or character tokenizer and save it as tokenizer.json",
+    )
     .requiredOption("--data <path>", "text file or folder")
     .requiredOption("--out <file>", "where to write tokenizer.json")
-    .addOption(new Option("--type <kind>", "tokenizer kind").choices(["bpe", "char"]).default("bpe"))
-    .option("--vocab-size <n>", "target vocabulary size (bpe)", intFlag("--vocab-size", 257), 1000)
+    .addOption(
+      new Option("--type <kind>", "tokenizer kind").choices(["bpe", "wordpiece", "char"]).default("bpe"),
+    )
+    .option("--vocab-size <n>", "target vocabulary size (bpe, wordpiece)", intFlag("--vocab-size", 257), 1000)
     .option("--special <tokens...>", "special tokens, e.g. <|endoftext|>")
     .action(async (opts) => {
       const { tokenizerTrain } = await import("./tokenizer.js");

@@ -226,7 +226,7 @@ describe("bad input fails fast with a message naming the problem", () => {
   test("sample with a top-p outside [0, 1]", () =>
     expectCleanFailure(
       qkv(["sample", "--checkpoint", join(out, "last"), "--top-p", "1.5"]),
-      /--top-p must be in \[0, 1\], got 1\.5/,
+      /--top-p must be in \(0, 1\], got 1\.5/,
     ));
   test("decode an id outside the vocabulary", () =>
     expectCleanFailure(

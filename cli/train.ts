@@ -75,7 +75,16 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
  */
 function configError(e: unknown, source: string, fromCheckpoint = false): never {
   if (e instanceof ConfigError) {
-    const where = e.field === "preset" ? "--preset" : `--${kebab(e.field)}`;
+    // An unknown key is the file's fault (or the flag's); a known field maps to its flag.
+    const unknown = e.message.startsWith("unknown config field");
+    const where =
+      e.field === "preset"
+        ? "--preset"
+        : unknown && source
+          ? fromCheckpoint
+            ? "--resume"
+            : "--config"
+          : `--${kebab(e.field)}`;
     throw new CliError(
       `${where}: ${e.message}${source ? ` (from ${source})` : ""}`,
       fromCheckpoint ? EXIT.badInput : EXIT.usage,

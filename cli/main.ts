@@ -76,12 +76,17 @@ function backendOptions(cmd: Command): Command {
     );
 }
 
-export function buildProgram(): Command {
+export function buildProgram(
+  opts: { writeErr?: (s: string) => void; writeOut?: (s: string) => void } = {},
+): Command {
   const program = new Command("qkv")
     .description("Build, train and run transformer models in TypeScript.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: opts.writeErr ?? ((s) => process.stderr.write(s)),
+      writeOut: opts.writeOut ?? ((s) => process.stdout.write(s)),
+    })
     .addHelpText("after", `\n${EXIT_HELP}\n`);
 
   const train = program
@@ -200,6 +205,35 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/**
+ * Parses a command line as `run` would, without running anything: returns the command path and
+ * its parsed flags, or throws what `run` would report (a CliError from a flag's parser, or a
+ * CommanderError for an unknown command/flag, a missing or invalid value). For fuzzing flag
+ * parsing; nothing is printed.
+ * @example await parseFlags(["node", "qkv", "train", "--batch-size", "8"]) // { command: "train", opts: { batchSize: 8, … } }
+ */
+export async function parseFlags(
+  argv: string[],
+): Promise<{ command: string; opts: Record<string, unknown>; args: unknown[] }> {
+  const silent = () => {};
+  const program = buildProgram({ writeErr: silent, writeOut: silent });
+  let got: { command: string; opts: Record<string, unknown>; args: unknown[] } | null = null;
+  const hook = (cmd: Command, path: string) => {
+    for (const c of cmd.commands) {
+      const name = path ? `${path} ${c.name()}` : c.name();
+      if (c.commands.length > 0) hook(c, name);
+      else
+        c.action((...a: unknown[]) => {
+          got = { command: name, opts: (a[a.length - 1] as Command).opts(), args: a.slice(0, -2) };
+        });
+    }
+  };
+  hook(program, "");
+  await program.parseAsync(argv);
+  if (!got) throw new CliError("no command given", EXIT.usage);
+  return got;
 }
 
 /** Runs the CLI and returns the process exit code (see EXIT in errors.ts; `--help` lists them). */

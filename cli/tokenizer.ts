@@ -11,11 +11,19 @@ import {
 } from "../src/index.js";
 import { loadTextSource } from "../src/node.js";
 import { CliError, EXIT } from "./errors.js";
-import { writeError } from "./run-folder.js";
+import { repairCheckpointFolder, writeError } from "./run-folder.js";
 
 /** Loads tokenizer.json from a file or a checkpoint folder. */
 export async function readTokenizer(path: string): Promise<Tokenizer> {
   let file = path;
+  // A checkpoint folder caught mid-swap is repaired first, as every command does.
+  if (
+    !(await stat(path).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    await repairCheckpointFolder(path);
   try {
     if ((await stat(path)).isDirectory()) file = join(path, "tokenizer.json");
   } catch {

@@ -2,7 +2,7 @@
  * `qkv train`: resolve the configuration, build tokenizer, data, model and optimizer, run the
  * Trainer, and report progress, metrics (JSONL), a loss plot (SVG) and a final sample.
  */
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, stat, writeFile } from "node:fs/promises";
 import { totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -135,13 +135,33 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
   if (typeof outDirGuess !== "string" || outDirGuess === "")
     throw new CliError("--out-dir: must be a non-empty path", EXIT.usage);
 
+  // A fresh run's config is checked before the folder is touched (a bad flag creates nothing).
+  let fresh: TrainConfig | null = null;
+  if (!flags.resume) {
+    const model = (fromFlags.model ?? fileCfg.model ?? "gpt") as string;
+    const preset = (flags.preset as string | undefined) ?? filePreset ?? DEFAULT_PRESET[model];
+    try {
+      fresh = resolveConfig({ preset, overrides: [fileCfg, fromFlags] });
+      // A char vocabulary is not known before the text is read; 256 stands for it.
+      checkTrainingMemory(fresh, fresh.tokenizer === "bpe" ? fresh.vocabSize : 256, memoryBudget());
+    } catch (e) {
+      configError(e, typeof flags.config === "string" ? flags.config : "");
+    }
+  } else if (
+    !(await stat(outDirGuess).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new CliError(`--resume: no checkpoint in ${join(outDirGuess, "last")}`, EXIT.badInput);
+  }
   // The run folder is locked before anything in it is read or written, and repaired under the
   // lock (an interrupted swap completed, temp folders of killed writers removed).
   await ensureFolder(outDirGuess, "--out-dir");
   const lock = await takeLock(outDirGuess, `qkv train${flags.resume ? " --resume" : ""}`);
   try {
     await repairRunFolder(outDirGuess, { lockHeld: true });
-    await trainLocked(flags, fromFlags, fileCfg, filePreset, outDirGuess, say, quiet);
+    await trainLocked(flags, fromFlags, fresh, outDirGuess, say, quiet);
   } finally {
     await lock.release();
   }
@@ -150,8 +170,7 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
 async function trainLocked(
   flags: Record<string, unknown>,
   fromFlags: Record<string, unknown>,
-  fileCfg: Record<string, unknown>,
-  filePreset: string | undefined,
+  fresh: TrainConfig | null,
   outDirGuess: string,
   say: (s: string) => void,
   quiet: boolean,
@@ -198,13 +217,7 @@ async function trainLocked(
       }
     }
   } else {
-    const model = (fromFlags.model ?? fileCfg.model ?? "gpt") as string;
-    const preset = (flags.preset as string | undefined) ?? filePreset ?? DEFAULT_PRESET[model];
-    try {
-      cfg = resolveConfig({ preset, overrides: [fileCfg, fromFlags] });
-    } catch (e) {
-      configError(e, typeof flags.config === "string" ? flags.config : "");
-    }
+    cfg = fresh as TrainConfig;
     const found = await existingRun(cfg.outDir);
     if (found.length > 0) {
       if (!flags.overwrite)
@@ -220,11 +233,12 @@ async function trainLocked(
   // the path it had before it was moved.
   cfg.outDir = outDirGuess;
   const resumeTokenizer = resumeFrom ? loadResumeTokenizer(resumeFrom.tokenizer, lastDir) : null;
-  try {
-    const vocab = resumeTokenizer?.vocabSize ?? (cfg.tokenizer === "bpe" ? cfg.vocabSize : 256);
-    checkTrainingMemory(cfg, vocab, memoryBudget());
-  } catch (e) {
-    configError(e, "");
+  if (resumeTokenizer) {
+    try {
+      checkTrainingMemory(cfg, resumeTokenizer.vocabSize, memoryBudget());
+    } catch (e) {
+      configError(e, "");
+    }
   }
   const onNan = (flags.onNan ?? "stop") as OnNonFinite;
 

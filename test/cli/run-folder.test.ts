@@ -60,12 +60,13 @@ beforeAll(() => {
 describe("mid-swap checkpoints are recovered by every command (defect 8)", () => {
   const commands: [string, (ck: string) => string[]][] = [
     ["info", (ck) => ["info", "--checkpoint", ck]],
+    ["tokenizer encode", (ck) => ["tokenizer", "encode", "--tokenizer", ck, "First"]],
     ["sample", (ck) => ["sample", "--checkpoint", ck, "--max-new-tokens", "3"]],
     ["eval", (ck) => ["eval", "--checkpoint", ck, "--data", text, "--max-batches", "1"]],
   ];
   for (const [name, args] of commands) {
     test(`${name} on last/ moved to last.qkv-old and best/ to best.qkv-old`, () => {
-      const run = copyRun(`swap-${name}`);
+      const run = copyRun(`swap-${name.replace(" ", "-")}`);
       renameSync(join(run, "last"), join(run, "last.qkv-old"));
       renameSync(join(run, "best"), join(run, "best.qkv-old"));
       const r = qkv(args(join(run, "last")));

@@ -6,7 +6,8 @@
 import { Tensor } from "../tensor/tensor.js";
 import { type Schema, SchemaError, s, validateJson } from "./schema.js";
 
-const u32 = s.int(0, 0xffffffff);
+/** A 32-bit generator word: xoshiro's state is kept as int32 (negative words), mt19937's as uint32. */
+const u32 = s.int(-(2 ** 31), 0xffffffff);
 /** A Box–Muller spare normal: any finite number, or null. */
 const spare = s.nullable(s.num());
 

@@ -1,6 +1,11 @@
-/** `qkv info`: the compute backend that runs (and why faster ones did not load), and what a checkpoint holds. */
-import { BertForMaskedLM, backendInfo, GPT } from "../src/index.js";
+/**
+ * `qkv info`: the compute backend that runs (and why faster ones did not load), and what a
+ * checkpoint holds. It reads the configs and the weights' shapes and builds no model (a config that
+ * disagrees with the weights was refused when the checkpoint was read).
+ */
+import { backendInfo, bertConfigFromHF, gpt2ConfigFromHF } from "../src/index.js";
 import { openCheckpoint } from "./checkpoint.js";
+import { CliError, exitCodeOf } from "./errors.js";
 import { chooseBackend } from "./runtime.js";
 
 export async function infoCommand(flags: {
@@ -24,18 +29,23 @@ export async function infoCommand(flags: {
   const ck = await openCheckpoint(flags.checkpoint);
   const tc = ck.trainConfig;
   let params = 0;
-  for (const r of ck.weights.values()) params += r.data.length;
   let architecture = String(tc.model);
-  if (tc.model === "gpt") {
-    const m = GPT.fromHF(ck.config, ck.weights);
-    params = m.numParameters();
-    architecture = `GPT-2 architecture: ${m.config.nLayer} layers, ${m.config.nHead} heads, width ${m.config.nEmbd}, context ${m.config.blockSize}, vocabulary ${m.config.vocabSize}, bias ${m.config.bias}`;
-  } else if (tc.model === "bert") {
-    const m = BertForMaskedLM.fromHF(ck.config, ck.weights);
-    params = m.numParameters();
-    architecture = `BERT masked-LM: ${m.config.numHiddenLayers} layers, ${m.config.numAttentionHeads} heads, width ${m.config.hiddenSize}, vocabulary ${m.config.vocabSize}`;
-  } else if (tc.model === "seq2seq") {
-    architecture = `encoder-decoder transformer: ${tc.nLayer}+${tc.nLayer} layers, ${tc.nHead} heads, width ${tc.nEmbd}, vocabulary ${ck.tokenizer.vocabSize}`;
+  try {
+    if (tc.model === "gpt") {
+      const c = gpt2ConfigFromHF(ck.config);
+      // A bias-free GPT's checkpoint carries zero biases for HF compatibility: not parameters.
+      for (const [name, r] of ck.weights) if (c.bias || !name.endsWith(".bias")) params += r.data.length;
+      architecture = `GPT-2 architecture: ${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, context ${c.blockSize}, vocabulary ${c.vocabSize}, bias ${c.bias}`;
+    } else if (tc.model === "bert") {
+      const c = bertConfigFromHF(ck.config);
+      for (const r of ck.weights.values()) params += r.data.length;
+      architecture = `BERT masked-LM: ${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocabulary ${c.vocabSize}`;
+    } else {
+      for (const r of ck.weights.values()) params += r.data.length;
+      architecture = `encoder-decoder transformer: ${tc.nLayer}+${tc.nLayer} layers, ${tc.nHead} heads, width ${tc.nEmbd}, vocabulary ${ck.tokenizer.vocabSize}`;
+    }
+  } catch (e) {
+    throw new CliError(`--checkpoint: ${ck.dir}/config.json: ${(e as Error).message}`, exitCodeOf(e));
   }
   const st = ck.trainerState;
   const lines = [

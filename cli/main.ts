@@ -3,8 +3,8 @@
  * public API; every failure becomes one message on stderr and a non-zero exit code.
  */
 import { Command, CommanderError, Option } from "commander";
-import { DEFAULTS, type TrainConfig } from "../src/index.js";
-import { boolFlag, CliError, intFlag, kebab, numFlag } from "./errors.js";
+import { DEFAULTS, INT_MAX, type TrainConfig } from "../src/index.js";
+import { boolFlag, CliError, EXIT, EXIT_HELP, exitCodeOf, intFlag, kebab, numFlag } from "./errors.js";
 
 const FIELD_HELP: Record<keyof TrainConfig, string> = {
   model: "model family: gpt (text), bert (masked-LM pretraining) or seq2seq (encoder-decoder)",
@@ -51,7 +51,8 @@ function configOptions(cmd: Command): void {
         !["lr", "minLr", "dropout", "weightDecay", "beta1", "beta2", "gradClip", "temperature"].includes(
           field,
         );
-      opt.argParser(isInt ? intFlag(flag, 0) : numFlag(flag, 0));
+      const max = isInt ? (INT_MAX as Record<string, number>)[field] : undefined;
+      opt.argParser(isInt ? intFlag(flag, 0, max) : numFlag(flag, 0));
     } else if (typeof def === "boolean") {
       opt.argParser(boolFlag(flag));
     }
@@ -71,17 +72,23 @@ function backendOptions(cmd: Command): Command {
     )
     .addOption(
       new Option("--threads <n>", "threads for the native or wasm backend (env QKV_NUM_THREADS)").argParser(
-        intFlag("--threads", 1),
+        intFlag("--threads", 1, 1024),
       ),
     );
 }
 
-export function buildProgram(): Command {
+export function buildProgram(
+  opts: { writeErr?: (s: string) => void; writeOut?: (s: string) => void } = {},
+): Command {
   const program = new Command("qkv")
     .description("Build, train and run transformer models in TypeScript.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: opts.writeErr ?? ((s) => process.stderr.write(s)),
+      writeOut: opts.writeOut ?? ((s) => process.stdout.write(s)),
+    })
+    .addHelpText("after", `\n${EXIT_HELP}\n`);
 
   const train = program
     .command("train")
@@ -92,6 +99,15 @@ export function buildProgram(): Command {
     )
     .option("--config <file>", "JSON file of config fields (flags override it)")
     .option("--resume", "continue from the last checkpoint in --out-dir")
+    .option("--overwrite", "replace an earlier run in --out-dir (its checkpoints, metrics and plot)")
+    .addOption(
+      new Option(
+        "--on-nan <action>",
+        "on a NaN/Inf loss, gradient or parameter: stop (exit 5, nothing saved) or skip (drop that update; parameters and AdamW state stay as before it)",
+      )
+        .choices(["stop", "skip"])
+        .default("stop"),
+    )
     .option("--quiet", "print nothing but errors");
   configOptions(train);
   backendOptions(train).action(async (opts) => {
@@ -105,19 +121,24 @@ export function buildProgram(): Command {
       .description("Generate text from a trained GPT checkpoint")
       .requiredOption("--checkpoint <dir>", "checkpoint folder (e.g. runs/default/best)")
       .option("--prompt <text>", "text to continue", "\n")
-      .option("--max-new-tokens <n>", "tokens to generate", intFlag("--max-new-tokens", 1), 200)
-      .option("--temperature <t>", "0 for greedy", numFlag("--temperature", 0), 0.8)
-      .option("--top-k <k>", "keep the k most likely tokens (0: off)", intFlag("--top-k", 0), 200)
-      .option("--top-p <p>", "nucleus sampling mass (1: off)", numFlag("--top-p", 0, 1), 1)
+      .option("--max-new-tokens <n>", "tokens to generate", intFlag("--max-new-tokens", 1, 1_000_000), 200)
+      .option("--temperature <t>", "0 for greedy", numFlag("--temperature", 0, 1e6), 0.8)
+      .option("--top-k <k>", "keep the k most likely tokens (0: off)", intFlag("--top-k", 0, 1 << 24), 200)
+      .option(
+        "--top-p <p>",
+        "nucleus sampling mass in (0, 1] (1: off)",
+        numFlag("--top-p", 0, 1, { minExclusive: true }),
+        1,
+      )
       .option(
         "--repetition-penalty <r>",
-        "penalty for repeated tokens (1: off)",
-        numFlag("--repetition-penalty", 0),
+        "penalty for repeated tokens, > 0 (1: off)",
+        numFlag("--repetition-penalty", 0, 1e6, { minExclusive: true }),
         1,
       )
       .option("--stop <text...>", "stop strings")
-      .option("--seed <n>", "random seed", intFlag("--seed", 0), 1337)
-      .option("--num-samples <n>", "independent samples", intFlag("--num-samples", 1), 1)
+      .option("--seed <n>", "random seed", intFlag("--seed", 0, 0xffffffff), 1337)
+      .option("--num-samples <n>", "independent samples", intFlag("--num-samples", 1, 10_000), 1)
       .option("--no-stream", "print each sample at the end instead of token by token"),
   ).action(async (opts) => {
     const { sampleCommand } = await import("./sample.js");
@@ -130,11 +151,11 @@ export function buildProgram(): Command {
       .description("Loss and perplexity of a GPT checkpoint on a text file")
       .requiredOption("--checkpoint <dir>", "checkpoint folder")
       .requiredOption("--data <file>", "text file to score")
-      .option("--batch-size <n>", "sequences per batch", intFlag("--batch-size", 1), 16)
+      .option("--batch-size <n>", "sequences per batch", intFlag("--batch-size", 1, 1 << 16), 16)
       .option(
         "--max-batches <n>",
         "stop after this many batches (0: whole file)",
-        intFlag("--max-batches", 0),
+        intFlag("--max-batches", 0, 1_000_000_000),
         0,
       ),
   ).action(async (opts) => {
@@ -153,7 +174,12 @@ export function buildProgram(): Command {
     .addOption(
       new Option("--type <kind>", "tokenizer kind").choices(["bpe", "wordpiece", "char"]).default("bpe"),
     )
-    .option("--vocab-size <n>", "target vocabulary size (bpe, wordpiece)", intFlag("--vocab-size", 257), 1000)
+    .option(
+      "--vocab-size <n>",
+      "target vocabulary size (bpe, wordpiece)",
+      intFlag("--vocab-size", 257, 1 << 20),
+      1000,
+    )
     .option("--special <tokens...>", "special tokens, e.g. <|endoftext|>")
     .action(async (opts) => {
       const { tokenizerTrain } = await import("./tokenizer.js");
@@ -194,27 +220,62 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the process exit code. */
+/**
+ * Parses a command line as `run` would, without running anything: returns the command path and
+ * its parsed flags, or throws what `run` would report (a CliError from a flag's parser, or a
+ * CommanderError for an unknown command/flag, a missing or invalid value). For fuzzing flag
+ * parsing; nothing is printed.
+ * @example await parseFlags(["node", "qkv", "train", "--batch-size", "8"]) // { command: "train", opts: { batchSize: 8, … } }
+ */
+export async function parseFlags(
+  argv: string[],
+): Promise<{ command: string; opts: Record<string, unknown>; args: unknown[] }> {
+  const silent = () => {};
+  const program = buildProgram({ writeErr: silent, writeOut: silent });
+  let got: { command: string; opts: Record<string, unknown>; args: unknown[] } | null = null;
+  const hook = (cmd: Command, path: string) => {
+    for (const c of cmd.commands) {
+      const name = path ? `${path} ${c.name()}` : c.name();
+      if (c.commands.length > 0) hook(c, name);
+      else
+        c.action((...a: unknown[]) => {
+          got = { command: name, opts: (a[a.length - 1] as Command).opts(), args: a.slice(0, -2) };
+        });
+    }
+  };
+  hook(program, "");
+  await program.parseAsync(argv);
+  if (!got) throw new CliError("no command given", EXIT.usage);
+  return got;
+}
+
+/** Runs the CLI and returns the process exit code (see EXIT in errors.ts; `--help` lists them). */
 export async function run(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Commander already printed its message (or the help text).
       return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version"
-        ? 0
-        : 2;
+        ? EXIT.ok
+        : EXIT.usage;
     }
     const err = e as Error;
     const cause = (err as { cause?: unknown }).cause;
+    const code = exitCodeOf(e);
     if (err instanceof CliError) {
       process.stderr.write(`qkv: error: ${err.message}\n`);
-      return err.exitCode;
+    } else if (code !== EXIT.internal) {
+      // A deliberate qkv error (file, field, flag) or a system error: one line, no stack.
+      process.stderr.write(`qkv: error: ${err.message}\n`);
+    } else {
+      process.stderr.write(
+        `qkv: internal error: ${err?.message ?? String(e)}\n(this is a bug in qkv; QKV_DEBUG=1 prints the stack)\n`,
+      );
     }
-    process.stderr.write(`qkv: error: ${err?.message ?? String(e)}\n`);
     if (process.env.QKV_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n${cause ? String(cause) : ""}\n`);
-    return 1;
+    return code;
   }
 }

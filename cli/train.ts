@@ -2,17 +2,24 @@
  * `qkv train`: resolve the configuration, build tokenizer, data, model and optimizer, run the
  * Trainer, and report progress, metrics (JSONL), a loss plot (SVG) and a final sample.
  */
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, stat, writeFile } from "node:fs/promises";
+import { totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import {
   ByteLevelBPE,
   CharTokenizer,
   ConfigError,
+  checkAdamState,
+  checkTrainingMemory,
   DEFAULTS,
   lineChartSvg,
   loadTokenizer,
   manualSeed,
+  NonFiniteError,
+  type OnNonFinite,
   optim,
+  parseJsonText,
+  QkvError,
   resolveConfig,
   type Tokenizer,
   type TrainConfig,
@@ -21,8 +28,9 @@ import {
   type TrainerState,
 } from "../src/index.js";
 import { cachedTokenIds, checkpointExists, readCheckpoint, writeCheckpoint } from "../src/node.js";
-import { CliError, kebab } from "./errors.js";
+import { CliError, EXIT, exitCodeOf, kebab } from "./errors.js";
 import { Progress } from "./progress.js";
+import { clearRun, ensureFolder, existingRun, repairRunFolder, takeLock, writeError } from "./run-folder.js";
 import { bundledShakespeare, chooseBackend, formatDuration } from "./runtime.js";
 import { buildTask } from "./tasks.js";
 
@@ -43,26 +51,64 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
-  } catch {
-    throw new CliError(`--config: cannot read ${path}`);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new CliError(
+      `--config: cannot read ${path}${code === "ENOENT" ? ": it does not exist" : code === "EISDIR" ? ": it is a folder" : ""}`,
+      EXIT.badInput,
+    );
   }
   let obj: unknown;
   try {
-    obj = JSON.parse(text);
+    obj = parseJsonText(text, path);
   } catch (e) {
-    throw new CliError(`--config: ${path} is not valid JSON (${(e as Error).message})`);
+    throw new CliError(`--config: ${(e as Error).message}`, EXIT.badInput);
   }
   if (!obj || typeof obj !== "object" || Array.isArray(obj))
-    throw new CliError(`--config: ${path} must hold a JSON object`);
+    throw new CliError(`--config: ${path} must hold a JSON object`, EXIT.badInput);
   return obj as Record<string, unknown>;
 }
 
-function configError(e: unknown, source: string): never {
+/**
+ * A ConfigError as the flag it concerns. Values from a flag or --config are usage errors (2);
+ * from a checkpoint's train_config.json, bad input (3).
+ */
+function configError(e: unknown, source: string, fromCheckpoint = false): never {
   if (e instanceof ConfigError) {
-    const where = e.field === "preset" ? "--preset" : `--${kebab(e.field)}`;
-    throw new CliError(`${where}: ${e.message}${source ? ` (from ${source})` : ""}`, 2);
+    // An unknown key is the file's fault (or the flag's); a known field maps to its flag.
+    const unknown = e.message.startsWith("unknown config field");
+    const where =
+      e.field === "preset"
+        ? "--preset"
+        : unknown && source
+          ? fromCheckpoint
+            ? "--resume"
+            : "--config"
+          : `--${kebab(e.field)}`;
+    throw new CliError(
+      `${where}: ${e.message}${source ? ` (from ${source})` : ""}`,
+      fromCheckpoint ? EXIT.badInput : EXIT.usage,
+    );
   }
   throw e;
+}
+
+/** Memory a run may plan for: three quarters of the machine's (QKV_MEMORY_BYTES overrides, for tests). */
+function memoryBudget(): number {
+  const env = Number(process.env.QKV_MEMORY_BYTES);
+  return Number.isFinite(env) && env > 0 ? env : totalmem() * 0.75;
+}
+
+/** The tokenizer of the checkpoint resumed from, its errors naming the file. */
+function loadResumeTokenizer(json: unknown, lastDir: string): Tokenizer {
+  try {
+    return loadTokenizer(json);
+  } catch (e) {
+    throw new CliError(
+      `--resume: ${join(lastDir, "tokenizer.json")}: ${(e as Error).message}`,
+      EXIT.badInput,
+    );
+  }
 }
 
 /** The tokenizer for a fresh run: trained on the training text. */
@@ -76,22 +122,80 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
   const say = (s: string) => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+  if (flags.resume && flags.overwrite)
+    throw new CliError(
+      "--resume and --overwrite exclude each other: continue the run, or replace it",
+      EXIT.usage,
+    );
   const fromFlags = flagOverrides(flags);
   const fileCfg = typeof flags.config === "string" ? await readConfigFile(flags.config) : {};
   const filePreset = typeof fileCfg.preset === "string" ? fileCfg.preset : undefined;
   delete fileCfg.preset;
-
-  let cfg: TrainConfig;
   const outDirGuess = (fromFlags.outDir ?? fileCfg.outDir ?? DEFAULTS.outDir) as string;
+  if (typeof outDirGuess !== "string" || outDirGuess === "")
+    throw new CliError("--out-dir: must be a non-empty path", EXIT.usage);
+
+  // A fresh run's config is checked before the folder is touched (a bad flag creates nothing).
+  let fresh: TrainConfig | null = null;
+  if (!flags.resume) {
+    const model = (fromFlags.model ?? fileCfg.model ?? "gpt") as string;
+    const preset = (flags.preset as string | undefined) ?? filePreset ?? DEFAULT_PRESET[model];
+    try {
+      fresh = resolveConfig({ preset, overrides: [fileCfg, fromFlags] });
+      // A char vocabulary is not known before the text is read; 256 stands for it.
+      checkTrainingMemory(fresh, fresh.tokenizer === "bpe" ? fresh.vocabSize : 256, memoryBudget());
+    } catch (e) {
+      configError(e, typeof flags.config === "string" ? flags.config : "");
+    }
+  } else if (
+    !(await stat(outDirGuess).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new CliError(`--resume: no checkpoint in ${join(outDirGuess, "last")}`, EXIT.badInput);
+  }
+  // The run folder is locked before anything in it is read or written, and repaired under the
+  // lock (an interrupted swap completed, temp folders of killed writers removed).
+  await ensureFolder(outDirGuess, "--out-dir");
+  const lock = await takeLock(outDirGuess, `qkv train${flags.resume ? " --resume" : ""}`);
+  try {
+    await repairRunFolder(outDirGuess, { lockHeld: true });
+    await trainLocked(flags, fromFlags, fresh, outDirGuess, say, quiet);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(
+  flags: Record<string, unknown>,
+  fromFlags: Record<string, unknown>,
+  fresh: TrainConfig | null,
+  outDirGuess: string,
+  say: (s: string) => void,
+  quiet: boolean,
+): Promise<void> {
+  let cfg: TrainConfig;
   const lastDir = join(outDirGuess, "last");
   let resumeFrom: Awaited<ReturnType<typeof readCheckpoint>> | null = null;
   if (flags.resume) {
-    if (!(await checkpointExists(lastDir))) throw new CliError(`--resume: no checkpoint in ${lastDir}`);
-    resumeFrom = await readCheckpoint(lastDir);
+    if (!(await checkpointExists(lastDir)))
+      throw new CliError(`--resume: no checkpoint in ${lastDir}`, EXIT.badInput);
+    try {
+      resumeFrom = await readCheckpoint(lastDir);
+    } catch (e) {
+      throw new CliError(`--resume: ${(e as Error).message}`, exitCodeOf(e));
+    }
+    const tcPath = join(lastDir, "train_config.json");
+    try {
+      cfg = resolveConfig({ overrides: [resumeFrom.trainConfig as Record<string, unknown>] });
+    } catch (e) {
+      configError(e, tcPath, true);
+    }
     try {
       cfg = resolveConfig({ overrides: [resumeFrom.trainConfig as Record<string, unknown>, fromFlags] });
     } catch (e) {
-      configError(e, join(lastDir, "train_config.json"));
+      configError(e, "");
     }
     const saved = resumeFrom.trainConfig as Record<string, unknown>;
     for (const k of [
@@ -108,32 +212,47 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
       if (fromFlags[k] !== undefined && fromFlags[k] !== saved[k]) {
         throw new CliError(
           `--${kebab(k)}: cannot change ${k} when resuming (checkpoint has ${JSON.stringify(saved[k])})`,
-          2,
+          EXIT.usage,
         );
       }
     }
   } else {
-    const model = (fromFlags.model ?? fileCfg.model ?? "gpt") as string;
-    const preset = (flags.preset as string | undefined) ?? filePreset ?? DEFAULT_PRESET[model];
-    try {
-      cfg = resolveConfig({ preset, overrides: [fileCfg, fromFlags] });
-    } catch (e) {
-      configError(e, typeof flags.config === "string" ? flags.config : "");
+    cfg = fresh as TrainConfig;
+    const found = await existingRun(cfg.outDir);
+    if (found.length > 0) {
+      if (!flags.overwrite)
+        throw new CliError(
+          `--out-dir: ${cfg.outDir} already holds a run (${found.join(", ")}); continue it with --resume, replace it with --overwrite, or choose another --out-dir`,
+          EXIT.runFolder,
+        );
+      await clearRun(cfg.outDir);
+      say(`--overwrite: removed the earlier run in ${cfg.outDir} (${found.join(", ")})`);
     }
   }
+  // The folder resumed from (and locked) is the run folder, even if train_config.json names
+  // the path it had before it was moved.
+  cfg.outDir = outDirGuess;
+  const resumeTokenizer = resumeFrom ? loadResumeTokenizer(resumeFrom.tokenizer, lastDir) : null;
+  if (resumeTokenizer) {
+    try {
+      checkTrainingMemory(cfg, resumeTokenizer.vocabSize, memoryBudget());
+    } catch (e) {
+      configError(e, "");
+    }
+  }
+  const onNan = (flags.onNan ?? "stop") as OnNonFinite;
 
   const backendName = chooseBackend(
     { backend: flags.backend as string | undefined, threads: flags.threads as number | undefined },
     say,
   );
   manualSeed(cfg.seed);
-  await mkdir(cfg.outDir, { recursive: true });
 
   // ---- tokenizer and data --------------------------------------------------------------------
   const built = await buildTask(cfg, {
     resume: resumeFrom
       ? {
-          tokenizer: loadTokenizer(resumeFrom.tokenizer),
+          tokenizer: resumeTokenizer as Tokenizer,
           config: resumeFrom.config as Record<string, unknown>,
           weights: resumeFrom.weights,
         }
@@ -166,19 +285,27 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
   const store = {
     save: async (kind: "last" | "best", state: TrainerState): Promise<string> => {
       const dir = join(cfg.outDir, kind);
-      await writeCheckpoint(dir, {
-        config: built.config(),
-        trainConfig: cfg,
-        tokenizer: tokenizer.toJSON(),
-        weights: built.weights(),
-        optimizer: optimizer.stateDict(),
-        trainerState: state,
-      });
+      try {
+        await writeCheckpoint(dir, {
+          config: built.config(),
+          trainConfig: cfg,
+          tokenizer: tokenizer.toJSON(),
+          weights: built.weights(),
+          optimizer: optimizer.stateDict(),
+          trainerState: state,
+        });
+      } catch (e) {
+        if (e instanceof QkvError) throw e;
+        throw writeError((e as { cause?: unknown }).cause ?? e, "checkpoint", dir);
+      }
       await built.afterSave?.(dir);
+      if (kind === "best") bestSaved = state.iter;
       return dir;
     },
   };
 
+  let bestSaved = -1;
+  let bestIter = -1;
   const metricsPath = join(cfg.outDir, "metrics.jsonl");
   const history: { train: [number, number][]; val: [number, number][]; step: [number, number][] } = {
     train: [],
@@ -200,13 +327,18 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
     alwaysSaveCheckpoint: cfg.alwaysSaveCheckpoint,
     lrAt,
     store,
+    onNonFinite: onNan,
   });
   let pending: Promise<void> = Promise.resolve();
   trainer.opts.onEvent = (e: TrainEvent) => {
     pending = pending.then(() => onEvent(e));
   };
   const onEvent = async (e: TrainEvent): Promise<void> => {
-    await appendFile(metricsPath, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+    try {
+      await appendFile(metricsPath, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+    } catch (err) {
+      throw writeError(err, "--out-dir", metricsPath);
+    }
     if (e.type === "step") {
       history.step.push([e.iter, e.loss]);
       progress.step(e);
@@ -223,15 +355,35 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
         { title: `qkv ${cfg.model} training loss`, xLabel: "iteration", yLabel: "loss" },
       );
       await writeFile(join(cfg.outDir, "loss.svg"), svg);
+      if (e.improved) bestIter = e.iter;
     } else if (e.type === "checkpoint") {
       progress.note(`checkpoint (${e.kind}) at iter ${e.iter} → ${e.path}`);
+    } else if (e.type === "nonfinite") {
+      progress.note(
+        e.action === "stop"
+          ? `non-finite ${e.what} at iteration ${e.iter}: stopping (--on-nan stop); nothing from this step is saved`
+          : `non-finite ${e.what} at iteration ${e.iter}: update skipped (--on-nan skip); parameters and optimizer state are as before the step`,
+      );
     }
   };
 
   if (resumeFrom) {
     const state = resumeFrom.trainerState as TrainerState;
-    optimizer.loadStateDict(resumeFrom.optimizer as never);
-    trainer.restore(state);
+    const optFile = join(lastDir, "optimizer.json");
+    try {
+      checkAdamState(
+        resumeFrom.optimizer,
+        optimizer.paramGroups.map((g) => g.params.map((p) => p.shape)),
+        optFile,
+      );
+      optimizer.loadStateDict(resumeFrom.optimizer as never);
+      trainer.restore(state);
+    } catch (e) {
+      throw new CliError(
+        `--resume: ${(e as Error).message}`,
+        exitCodeOf(e) === EXIT.internal ? EXIT.badInput : exitCodeOf(e),
+      );
+    }
     say(`resumed from ${lastDir} at iteration ${state.iter}`);
     await appendFile(
       metricsPath,
@@ -249,12 +401,31 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
     process.once("SIGINT", () => process.exit(130));
   };
   process.once("SIGINT", onSignal);
-  const final = await trainer.run();
-  process.removeListener("SIGINT", onSignal);
+  let final: TrainerState;
+  try {
+    final = await trainer.run();
+  } catch (e) {
+    await pending.catch(() => {});
+    progress.done();
+    if (e instanceof NonFiniteError)
+      throw new CliError(
+        `training stopped: non-finite ${e.what} at iteration ${e.iter} (--on-nan stop; try a lower --lr, or --on-nan skip). Nothing from that step was saved; ${join(cfg.outDir, "last")} holds the last finite checkpoint, if any`,
+        EXIT.nonFinite,
+      );
+    throw e;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+  }
   await pending;
   progress.done();
+  const where =
+    bestIter === -1
+      ? ""
+      : bestSaved === bestIter
+        ? ` (iteration ${bestIter}, saved in ${join(cfg.outDir, "best")})`
+        : ` (iteration ${bestIter}, the initial weights: no checkpoint holds it)`;
   say(
-    `done: ${final.iter} iterations in ${formatDuration(final.elapsedMs / 1000)}; best val loss ${final.bestValLoss.toFixed(4)}`,
+    `done: ${final.iter} iterations in ${formatDuration(final.elapsedMs / 1000)}; best val loss ${Number.isFinite(final.bestValLoss) ? final.bestValLoss.toFixed(4) : "n/a"}${where}`,
   );
 
   if (cfg.sampleTokens > 0 || cfg.model !== "gpt") built.finish(cfg, (s) => process.stdout.write(s));

@@ -5,6 +5,15 @@
  */
 
 export {
+  checkAdamState,
+  checkBertConfigAgainstWeights,
+  checkGpt2ConfigAgainstWeights,
+  checkTrainerState,
+  generatorStateSchema,
+  MAX_ITERS,
+  type Shaped,
+} from "./checkpoint-schema.js";
+export {
   bf16BitsToF32Bits,
   f8e4m3ToNumber,
   f8e5m2BitsToF32Bits,
@@ -54,3 +63,15 @@ export {
   safetensorsItemSize,
   serializeSafetensors,
 } from "./safetensors.js";
+export {
+  checkJsonDepth,
+  errnoWords,
+  FileError,
+  type Infer,
+  MAX_JSON_DEPTH,
+  parseJsonText,
+  type Schema,
+  SchemaError,
+  s as schema,
+  validateJson,
+} from "./schema.js";

@@ -8,6 +8,12 @@ import { access, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tensor } from "../tensor/tensor.js";
 import {
+  checkBertConfigAgainstWeights,
+  checkGpt2ConfigAgainstWeights,
+  checkTrainerState,
+} from "./checkpoint-schema.js";
+import {
+  checkpointPhase,
   makeTempDirFor,
   readJson,
   readSafetensorsFile,
@@ -16,6 +22,7 @@ import {
   writeSafetensorsFile,
 } from "./node-fs.js";
 import type { RawTensor } from "./safetensors.js";
+import { FileError, SchemaError, s, validateJson } from "./schema.js";
 
 export interface CheckpointContent {
   /** config.json: the model's configuration (Hugging Face field names where a layout exists). */
@@ -68,7 +75,11 @@ function restoreTensors(value: unknown, tensors: Map<string, RawTensor>, file: s
     const rec = value as Record<string, unknown>;
     if (typeof rec.$tensor === "string") {
       const raw = tensors.get(rec.$tensor);
-      if (!raw) throw new Error(`${file}: tensor "${rec.$tensor}" is missing from optimizer.safetensors`);
+      if (!raw)
+        throw new SchemaError(`${file}: tensor "${rec.$tensor}" is missing from optimizer.safetensors`, {
+          file,
+          field: rec.$tensor,
+        });
       return fromRaw(raw);
     }
     if (typeof rec.$number === "string") return Number(rec.$number);
@@ -90,15 +101,23 @@ function encodeJson(value: unknown): string {
  */
 export async function writeCheckpoint(dir: string, c: CheckpointContent): Promise<void> {
   const tmp = await makeTempDirFor(dir);
+  await checkpointPhase("temp-made");
   const optTensors = new Map<string, RawTensor>();
   const optJson = extractTensors(c.optimizer, optTensors);
   await writeFile(join(tmp, "config.json"), `${JSON.stringify(c.config, null, 2)}\n`);
+  await checkpointPhase("config");
   await writeFile(join(tmp, "train_config.json"), `${JSON.stringify(c.trainConfig, null, 2)}\n`);
+  await checkpointPhase("train-config");
   await writeFile(join(tmp, "tokenizer.json"), JSON.stringify(c.tokenizer));
+  await checkpointPhase("tokenizer");
   await writeSafetensorsFile(join(tmp, "model.safetensors"), c.weights, { format: "pt" });
+  await checkpointPhase("model");
   await writeSafetensorsFile(join(tmp, "optimizer.safetensors"), optTensors);
+  await checkpointPhase("optimizer-tensors");
   await writeFile(join(tmp, "optimizer.json"), `${JSON.stringify(optJson)}\n`);
+  await checkpointPhase("optimizer-json");
   await writeFile(join(tmp, "trainer_state.json"), encodeJson(c.trainerState));
+  await checkpointPhase("trainer-state");
   await replaceDirAtomic(tmp, dir);
 }
 
@@ -121,15 +140,30 @@ export async function readCheckpoint(
   dir: string,
   opts: { optimizer?: boolean } = {},
 ): Promise<CheckpointContent> {
-  if ((await recoverDir(dir)) === "absent") throw new Error(`checkpoint folder ${dir} does not exist`);
-  const config = await readJson<object>(join(dir, "config.json"), "checkpoint config");
-  const trainConfig = await readJson<object>(join(dir, "train_config.json"), "checkpoint training config");
-  const tokenizer = await readJson<object>(join(dir, "tokenizer.json"), "checkpoint tokenizer");
+  if ((await recoverDir(dir)) === "absent")
+    throw new FileError(`checkpoint folder ${dir} does not exist`, { file: dir, code: "ENOENT" });
+  const object = (v: unknown, file: string): object =>
+    validateJson(s.object({}, { extra: "allow" }), v, file);
+  const configPath = join(dir, "config.json");
+  const trainConfigPath = join(dir, "train_config.json");
+  const config = object(await readJson(configPath, "checkpoint config"), configPath);
+  const trainConfig = object(await readJson(trainConfigPath, "checkpoint training config"), trainConfigPath);
+  const model = validateJson(
+    s.object({ model: s.oneOf("gpt", "bert", "seq2seq") }, { extra: "allow" }),
+    trainConfig,
+    trainConfigPath,
+  ).model;
+  const tokenizerPath = join(dir, "tokenizer.json");
+  const tokenizer = object(await readJson(tokenizerPath, "checkpoint tokenizer"), tokenizerPath);
   const weights = (await readSafetensorsFile(join(dir, "model.safetensors"))).tensors;
-  const trainerState = restoreTensors(
-    await readJson(join(dir, "trainer_state.json"), "checkpoint trainer state"),
-    new Map(),
-    "trainer_state.json",
+  // config.json must describe these weights before any model is built from it.
+  if (model === "gpt") checkGpt2ConfigAgainstWeights(config, weights, configPath);
+  if (model === "bert") checkBertConfigAgainstWeights(config, weights, configPath);
+  const statePath = join(dir, "trainer_state.json");
+  const trainerState = checkTrainerState(
+    restoreTensors(await readJson(statePath, "checkpoint trainer state"), new Map(), statePath),
+    model,
+    statePath,
   );
   let optimizer: unknown = null;
   if (opts.optimizer ?? true) {

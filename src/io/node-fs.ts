@@ -4,10 +4,10 @@
  * browser-safe io index does not re-export it.
  */
 
+import { writeFileSync } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { threadId } from "node:worker_threads";
-import { QkvError } from "../util/errors.js";
 import { openSafetensorsFile, readSafetensorsTensors } from "./node-safetensors.js";
 import {
   type RawTensor,
@@ -15,8 +15,31 @@ import {
   type SerializeSafetensorsOptions,
   serializeSafetensors,
 } from "./safetensors.js";
+import { errnoWords, FileError, parseJsonText } from "./schema.js";
 
 let counter = 0;
+
+const phaseCounts = new Map<string, number>();
+
+/**
+ * Crash-test hook (scripts/kill-matrix.mjs): the phases of a checkpoint write call it. When the
+ * environment has QKV_PAUSE_AT=PHASE or PHASE:N, the N-th arrival (default 1st) at PHASE writes
+ * "PHASE:N" to the file QKV_PAUSE_FILE and then waits forever, for the test to kill -9 it. Without
+ * the variable it returns at once.
+ */
+export async function checkpointPhase(phase: string): Promise<void> {
+  const want = process.env.QKV_PAUSE_AT;
+  if (!want) return;
+  const [name, nth] = want.split(":");
+  if (name !== phase) return;
+  const n = (phaseCounts.get(phase) ?? 0) + 1;
+  phaseCounts.set(phase, n);
+  if (n !== Number(nth ?? 1)) return;
+  if (process.env.QKV_PAUSE_FILE) writeFileSync(process.env.QKV_PAUSE_FILE, `${phase}:${n}\n`);
+  await new Promise(() => {
+    setInterval(() => {}, 1 << 30);
+  });
+}
 
 /** A name unique to this process, thread and call: `pid-threadId-counter`. */
 function uniqueSuffix(): string {
@@ -98,6 +121,7 @@ export async function writeFileAtomic(
     await fh.sync();
     await fh.close();
     fh = undefined;
+    await checkpointPhase("file-written");
     await rename(tmp, path);
   } catch (e) {
     await fh?.close().catch(() => {});
@@ -141,16 +165,11 @@ export async function readJson<T = unknown>(path: string, what: string): Promise
     text = await readFile(path, "utf8");
   } catch (e) {
     if (codeOf(e) === "ENOENT")
-      throw Object.assign(new QkvError(`${what} not found: ${path}`, { file: path }), { code: "ENOENT" });
-    throw Object.assign(new QkvError(`cannot read ${what} ${path}: ${messageOf(e)}`, { file: path }), {
-      code: codeOf(e),
-    });
+      throw new FileError(`${what} not found: ${path}`, { file: path, code: "ENOENT" });
+    throw new FileError(`cannot read ${what} ${path}: ${errnoWords(e)}`, { file: path, code: codeOf(e) });
   }
-  try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as T;
-  } catch (e) {
-    throw new QkvError(`${what} ${path} is not valid JSON: ${messageOf(e)}`, { file: path });
-  }
+  // The depth pre-scan runs first: a deeply nested file is refused by name, not by a stack overflow.
+  return parseJsonText(text, path, { what }) as T;
 }
 
 /**
@@ -289,6 +308,7 @@ export async function replaceDirAtomic(tmpDir: string, finalDir: string): Promis
     throw wrap(e, `replaceDirAtomic: new folder ${tmpDir} is unusable`);
   }
   await syncTree(tmpDir);
+  await checkpointPhase("synced");
   await recoverDir(finalDir);
   const old = oldDirPath(finalAbs);
   const parent = dirname(finalAbs);
@@ -300,6 +320,7 @@ export async function replaceDirAtomic(tmpDir: string, finalDir: string): Promis
       throw wrap(e, `replaceDirAtomic: cannot move ${finalDir} aside`);
     }
     await fsyncDir(parent);
+    await checkpointPhase("old-parked");
   }
   try {
     await rename(tmpDir, finalAbs);
@@ -309,7 +330,9 @@ export async function replaceDirAtomic(tmpDir: string, finalDir: string): Promis
     throw wrap(e, `replaceDirAtomic: cannot move ${tmpDir} to ${finalDir}${hint}`);
   }
   await fsyncDir(parent);
+  await checkpointPhase("new-in-place");
   if (hadFinal) await rm(old, { recursive: true, force: true });
+  await checkpointPhase("swapped");
 }
 
 /**

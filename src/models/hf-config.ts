@@ -2,6 +2,7 @@
  * Hugging Face `config.json` translation for GPT-2 and BERT: HF field names and defaults to qkv
  * configs and back. Unknown fields are ignored; missing required ones are named in the error.
  */
+import { QkvError } from "../util/errors.js";
 import type { BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
 
@@ -14,7 +15,9 @@ class ConfigReader {
     private readonly what: string,
   ) {
     if (json === null || typeof json !== "object" || Array.isArray(json)) {
-      throw new Error(`${what}: config must be a JSON object, got ${json === null ? "null" : typeof json}`);
+      throw new QkvError(
+        `${what}: config must be a JSON object, got ${json === null ? "null" : typeof json}`,
+      );
     }
   }
 
@@ -32,7 +35,7 @@ class ConfigReader {
     }
     const [n, v] = hit;
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-      throw new Error(
+      throw new QkvError(
         `${this.what}: config field "${n}" must be a positive integer, got ${JSON.stringify(v)}`,
       );
     }
@@ -42,7 +45,7 @@ class ConfigReader {
   num(name: string, fallback: number): number {
     const v = this.json[name] ?? fallback;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`${this.what}: config field "${name}" must be a number, got ${JSON.stringify(v)}`);
+      throw new QkvError(`${this.what}: config field "${name}" must be a number, got ${JSON.stringify(v)}`);
     }
     return v;
   }
@@ -50,21 +53,21 @@ class ConfigReader {
   str(name: string, fallback: string): string {
     const v = this.json[name] ?? fallback;
     if (typeof v !== "string")
-      throw new Error(`${this.what}: config field "${name}" must be a string, got ${JSON.stringify(v)}`);
+      throw new QkvError(`${this.what}: config field "${name}" must be a string, got ${JSON.stringify(v)}`);
     return v;
   }
 
   bool(name: string, fallback: boolean): boolean {
     const v = this.json[name] ?? fallback;
     if (typeof v !== "boolean")
-      throw new Error(`${this.what}: config field "${name}" must be a boolean, got ${JSON.stringify(v)}`);
+      throw new QkvError(`${this.what}: config field "${name}" must be a boolean, got ${JSON.stringify(v)}`);
     return v;
   }
 
   /** Throws naming every missing required field. */
   done(): void {
     if (this.missing.length > 0) {
-      throw new Error(
+      throw new QkvError(
         `${this.what}: config.json is missing required field${this.missing.length > 1 ? "s" : ""} ${this.missing.join(", ")}`,
       );
     }
@@ -74,7 +77,7 @@ class ConfigReader {
 function checkModelType(json: Record<string, unknown>, expected: string, what: string): void {
   const t = json.model_type;
   if (t !== undefined && t !== expected)
-    throw new Error(`${what}: config.json has model_type ${JSON.stringify(t)}, expected "${expected}"`);
+    throw new QkvError(`${what}: config.json has model_type ${JSON.stringify(t)}, expected "${expected}"`);
 }
 
 /** GPT-2 activation names that all denote the tanh approximation of GELU. */
@@ -104,22 +107,22 @@ export function gpt2ConfigFromHF(json: Record<string, unknown>): GPTConfig {
   r.done();
   const act = r.str("activation_function", "gelu_new");
   if (!GPT2_TANH_GELUS.has(act))
-    throw new Error(
+    throw new QkvError(
       `${what}: activation_function "${act}" is not supported (qkv's GPT uses the tanh GELU, "gelu_new")`,
     );
   const inner = json.n_inner;
   if (inner !== undefined && inner !== null && inner !== 4 * config.nEmbd) {
-    throw new Error(
+    throw new QkvError(
       `${what}: n_inner ${JSON.stringify(inner)} is not supported (qkv's GPT MLP is 4·n_embd = ${4 * config.nEmbd})`,
     );
   }
   if (!r.bool("scale_attn_weights", true) || r.bool("scale_attn_by_inverse_layer_idx", false)) {
-    throw new Error(`${what}: only the standard 1/√head_dim attention scaling is supported`);
+    throw new QkvError(`${what}: only the standard 1/√head_dim attention scaling is supported`);
   }
   if (!r.bool("tie_word_embeddings", true))
-    throw new Error(`${what}: untied lm_head (tie_word_embeddings: false) is not supported`);
+    throw new QkvError(`${what}: untied lm_head (tie_word_embeddings: false) is not supported`);
   if (r.bool("add_cross_attention", false))
-    throw new Error(`${what}: cross-attention GPT-2 is not supported`);
+    throw new QkvError(`${what}: cross-attention GPT-2 is not supported`);
   return config;
 }
 
@@ -201,13 +204,13 @@ export function bertConfigFromHF(json: Record<string, unknown>): BertConfig {
   };
   r.done();
   if (!["gelu", "gelu_new", "relu"].includes(config.hiddenAct)) {
-    throw new Error(
+    throw new QkvError(
       `${what}: hidden_act "${config.hiddenAct}" is not supported (use "gelu", "gelu_new" or "relu")`,
     );
   }
   const pos = r.str("position_embedding_type", "absolute");
   if (pos !== "absolute")
-    throw new Error(`${what}: position_embedding_type "${pos}" is not supported (only "absolute")`);
+    throw new QkvError(`${what}: position_embedding_type "${pos}" is not supported (only "absolute")`);
   if (json.classifier_dropout !== undefined && json.classifier_dropout !== null)
     config.classifierDropout = r.num("classifier_dropout", 0.1);
   return config;

@@ -204,6 +204,94 @@ const INT_FIELDS = [
 ] as const;
 
 /**
+ * Upper bounds of the integer fields: far above any run qkv can do, low enough that no value
+ * reaches an allocation or loop V8 cannot survive (a 2^53 batch size, 10^15 iterations). Memory
+ * for the sizes that remain is checked by {@link estimateTrainingBytes}.
+ */
+export const INT_MAX: Record<(typeof INT_FIELDS)[number], number> = {
+  vocabSize: 1 << 20,
+  nLayer: 1024,
+  nHead: 1024,
+  nEmbd: 1 << 16,
+  blockSize: 1 << 20,
+  batchSize: 1 << 20,
+  gradAccum: 1 << 20,
+  maxIters: 1_000_000_000,
+  warmupIters: 1_000_000_000,
+  lrDecayIters: 1_000_000_000,
+  evalInterval: 1_000_000_000,
+  evalIters: 1_000_000,
+  logInterval: 1_000_000_000,
+  seed: 0xffffffff,
+  sampleTokens: 1_000_000,
+  topK: 1 << 20,
+};
+
+/**
+ * A rough upper estimate of the bytes a training run holds at once: parameters with their
+ * gradients and two AdamW moments (4 copies), plus one micro-batch's saved activations
+ * (per layer about 16·C values per token for the MLP, attention and norms, plus nh·T attention
+ * weights per token) and the logits with their gradient. Used to refuse, by field, a run that
+ * cannot fit before anything is allocated.
+ * @example estimateTrainingBytes(resolveConfig({ preset: "tiny" }), 65) // ≈ 2 MB
+ */
+export function estimateTrainingBytes(c: TrainConfig, vocab: number): number {
+  const C = c.nEmbd;
+  const T = c.blockSize;
+  const params = vocab * C + T * C + c.nLayer * (12 * C * C + 13 * C) + 2 * C;
+  const tokens = c.batchSize * T;
+  const activations = tokens * c.nLayer * (16 * C + 2 * c.nHead * T) + tokens * vocab * 3;
+  const bytesPer = 4;
+  return (params * 4 + activations) * bytesPer;
+}
+
+/** The most elements one tensor of a training run may have (2^31: a 8 GiB float32 array). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31;
+
+/**
+ * Throws a ConfigError naming the largest size field when a run's estimate exceeds
+ * `budgetBytes` (the CLI passes a share of the machine's memory).
+ * @example checkTrainingMemory(cfg, 65, os.totalmem() * 0.8)
+ */
+export function checkTrainingMemory(c: TrainConfig, vocab: number, budgetBytes: number, file?: string): void {
+  // One typed array per tensor: V8 refuses (or fails to allocate) arrays past ~2^31 elements.
+  const T = c.blockSize;
+  const B = c.batchSize;
+  const largest: [string, number][] = [
+    ["batchSize", B * T * vocab], // logits (B, T, V)
+    ["blockSize", B * c.nHead * T * T], // attention weights (B, nh, T, T)
+    ["nEmbd", Math.max(B * T * 4 * c.nEmbd, vocab * c.nEmbd, c.nEmbd * 4 * c.nEmbd)],
+  ];
+  for (const [field, n] of largest) {
+    if (n > MAX_TENSOR_ELEMENTS)
+      throw new ConfigError(
+        field,
+        `one tensor of this run would hold ${n.toExponential(2)} values (batchSize ${B}, blockSize ${T}, nEmbd ${c.nEmbd}, vocabulary ${vocab}), more than the ${MAX_TENSOR_ELEMENTS.toExponential(2)} one array can; lower ${field}`,
+        file,
+      );
+  }
+  const need = estimateTrainingBytes(c, vocab);
+  if (need <= budgetBytes) return;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  // Blame the field that grows the estimate most when doubled.
+  const fields = ["batchSize", "blockSize", "nEmbd", "nLayer", "nHead"] as const;
+  let worst: (typeof fields)[number] = "batchSize";
+  let worstGrowth = 0;
+  for (const f of fields) {
+    const grown = estimateTrainingBytes({ ...c, [f]: c[f] * 2 }, vocab) - need;
+    if (grown > worstGrowth) {
+      worstGrowth = grown;
+      worst = f;
+    }
+  }
+  throw new ConfigError(
+    worst,
+    `this run needs about ${gib(need)} (${worst} ${c[worst]}, batchSize ${c.batchSize}, blockSize ${c.blockSize}, nEmbd ${c.nEmbd}, nLayer ${c.nLayer}), more than the ${gib(budgetBytes)} available; lower ${worst}`,
+    file,
+  );
+}
+
+/**
  * Builds a full configuration: defaults, then a preset, then `overrides` (e.g. a JSON file and
  * flags). Unknown keys and out-of-range values throw a ConfigError naming the field.
  * @example resolveConfig({ preset: "tiny", overrides: { maxIters: 10 } })
@@ -211,9 +299,12 @@ const INT_FIELDS = [
 export function resolveConfig(
   opts: { preset?: string; overrides?: Record<string, unknown>[] } = {},
 ): TrainConfig {
+  const o = opts.overrides ?? [];
+  if (o.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))
+    throw new ConfigError("config", "the configuration must be a JSON object");
   const cfg: Record<string, unknown> = { ...DEFAULTS };
   if (opts.preset !== undefined) {
-    const p = PRESETS[opts.preset];
+    const p = Object.hasOwn(PRESETS, opts.preset) ? PRESETS[opts.preset] : undefined;
     if (!p)
       throw new ConfigError(
         "preset",
@@ -224,7 +315,8 @@ export function resolveConfig(
   for (const o of opts.overrides ?? []) {
     for (const [k, v] of Object.entries(o)) {
       if (v === undefined) continue;
-      if (!(k in DEFAULTS)) throw new ConfigError(k, `unknown config field "${k}"`);
+      // Own keys only: "constructor" or "__proto__" from a JSON file are unknown fields, not the prototype's.
+      if (!Object.hasOwn(DEFAULTS, k)) throw new ConfigError(k, `unknown config field "${k}"`);
       cfg[k] = v;
     }
   }
@@ -243,6 +335,7 @@ function validate(c: Record<string, unknown>): void {
     const v = num(k);
     if (!Number.isInteger(v)) throw new ConfigError(k, `${k} must be an integer, got ${v}`);
     if (v < 0) throw new ConfigError(k, `${k} must be ≥ 0, got ${v}`);
+    if (v > INT_MAX[k]) throw new ConfigError(k, `${k} must be ≤ ${INT_MAX[k]}, got ${v}`);
   }
   for (const k of [
     "nLayer",

@@ -7,6 +7,7 @@ import { tidy, withNoGrad } from "../autograd/graph.js";
 import type { Module } from "../nn/module.js";
 import { clipGradNorm } from "../optim/clip.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { QkvError } from "../util/errors.js";
 import { defaultGenerator, type GeneratorState } from "../util/rng.js";
 
 /** What a model family contributes to training: batches, losses and evaluation. */
@@ -66,7 +67,48 @@ export type TrainEvent =
       elapsedMs: number;
     }
   | { type: "checkpoint"; iter: number; kind: "last" | "best"; path: string }
+  | {
+      /** A loss, gradient or parameter went NaN/Inf at `iter`; `what` names it; `action` is what the loop did. */
+      type: "nonfinite";
+      iter: number;
+      what: string;
+      action: "stop" | "skip";
+    }
   | { type: "done"; iter: number; bestValLoss: number; elapsedMs: number };
+
+/**
+ * What the loop does when a loss, gradient or parameter becomes NaN or ±Inf: "stop" throws a
+ * {@link NonFiniteError} before anything is saved; "skip" drops that step's update (parameters
+ * and optimizer state are as before the step, the data position moves on) and continues.
+ */
+export type OnNonFinite = "stop" | "skip";
+
+/** Training produced a NaN/Inf; `iter` is the step and `field` the loss or parameter named. */
+export class NonFiniteError extends QkvError {
+  constructor(
+    readonly iter: number,
+    readonly what: string,
+  ) {
+    super(`non-finite ${what} at iteration ${iter}; nothing was saved from this step`, { field: what });
+    this.name = "NonFiniteError";
+  }
+}
+
+/** Name of the first parameter (or its gradient) holding a NaN/Inf, or null when all are finite. */
+export function firstNonFinite(model: Module, which: "param" | "grad"): string | null {
+  for (const [name, p] of model.namedParameters()) {
+    const t = which === "param" ? p : p.grad;
+    if (!t) continue;
+    const d = (
+      t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.numel()) : t.toArray()
+    ) as ArrayLike<number>;
+    for (let i = 0; i < d.length; i++) {
+      // x − x is 0 for every finite x and NaN for NaN and ±Inf: one test for both.
+      if (d[i] - d[i] !== 0) return which === "param" ? `parameter ${name}` : `gradient of ${name}`;
+    }
+  }
+  return null;
+}
 
 /** Persists checkpoints; `kind` "best" is the lowest validation loss so far, "last" the newest. */
 export interface CheckpointStore {
@@ -88,6 +130,8 @@ export interface TrainerOptions {
   store?: CheckpointStore;
   /** Monotonic clock in ms (injectable for tests). */
   now?: () => number;
+  /** NaN/Inf policy (default "stop"). */
+  onNonFinite?: OnNonFinite;
 }
 
 /**
@@ -136,26 +180,66 @@ export class Trainer {
     this.stopRequested = true;
   }
 
-  /** One optimisation step (gradient accumulation, clipping, update); returns the mean loss and grad norm. */
-  step(lr: number): { loss: number; gradNorm: number } {
+  /**
+   * One optimisation step (gradient accumulation, clipping, update); returns the mean loss and
+   * grad norm, and `bad` naming the loss, gradient or parameter that went NaN/Inf (then the
+   * update was not applied, or was undone: see {@link OnNonFinite}).
+   */
+  step(lr: number): { loss: number; gradNorm: number; bad?: string } {
     const { task, optimizer, opts } = this;
     task.model.train();
     for (const g of optimizer.paramGroups) g.lr = lr;
     let lossSum = 0;
     for (let micro = 0; micro < opts.gradAccum; micro++) {
       // tidy: the step's activations and gradients go back to the memory pool afterwards.
-      lossSum += tidy(() => {
+      const l = tidy(() => {
         const loss = task.trainLoss();
+        const v = loss.item();
+        // A non-finite loss is not backpropagated: its gradients would be NaN everywhere.
+        if (!Number.isFinite(v)) return v;
         // Scale so accumulated gradients equal those of one batch gradAccum times larger.
         (opts.gradAccum > 1 ? loss.div(opts.gradAccum) : loss).backward();
-        return loss.item();
+        return v;
       });
+      if (!Number.isFinite(l)) {
+        optimizer.zeroGrad();
+        return {
+          loss: l,
+          gradNorm: Number.NaN,
+          bad: opts.gradAccum > 1 ? `loss (micro-batch ${micro})` : "loss",
+        };
+      }
+      lossSum += l;
+    }
+    const loss = lossSum / opts.gradAccum;
+    const badGrad = firstNonFinite(task.model, "grad");
+    if (badGrad) {
+      optimizer.zeroGrad();
+      return { loss, gradNorm: Number.NaN, bad: badGrad };
     }
     const params = task.model.parameters();
     const gradNorm = opts.gradClip > 0 ? clipGradNorm(params, opts.gradClip) : Number.NaN;
+    // Finite gradients can still overflow a parameter (a huge learning rate): with "skip" the
+    // step is undone from a copy of the parameters and the optimizer state taken here.
+    const before = (opts.onNonFinite ?? "stop") === "skip" ? this.snapshot() : null;
     optimizer.step();
     optimizer.zeroGrad();
-    return { loss: lossSum / opts.gradAccum, gradNorm };
+    const badParam = firstNonFinite(task.model, "param");
+    if (badParam && before) before();
+    return badParam ? { loss, gradNorm, bad: badParam } : { loss, gradNorm };
+  }
+
+  /** Copies parameters and optimizer state; the returned function puts them back. */
+  private snapshot(): () => void {
+    const params = this.task.model.parameters();
+    const copies = params.map((p) => p.data.slice(p.offset, p.offset + p.numel()));
+    const opt = this.optimizer.stateDict();
+    return () => {
+      params.forEach((p, i) => {
+        p.data.set(copies[i] as never, p.offset);
+      });
+      this.optimizer.loadStateDict(opt as never);
+    };
   }
 
   /** Evaluates both splits (eval mode, no graph). */
@@ -185,11 +269,24 @@ export class Trainer {
       if ((it % opts.evalInterval === 0 || it === opts.maxIters) && it !== this.resumedAt) {
         const t0 = now();
         const ev = this.evaluate();
-        const improved = ev.valLoss < this.bestValLoss;
+        const badEval = !Number.isFinite(ev.valLoss)
+          ? "validation loss"
+          : !Number.isFinite(ev.trainLoss)
+            ? "evaluation train loss"
+            : null;
+        if (badEval) {
+          // Never saved: a non-finite evaluation skips this round's checkpoints (or stops).
+          const action = opts.onNonFinite ?? "stop";
+          emit({ type: "nonfinite", iter: it, what: badEval, action });
+          if (action === "stop") throw new NonFiniteError(it, badEval);
+        }
+        const improved = !badEval && ev.valLoss < this.bestValLoss;
         if (improved) this.bestValLoss = ev.valLoss;
         this.elapsedMs += now() - t0;
         emit({ type: "eval", iter: it, ...ev, improved, elapsedMs: this.elapsedMs });
-        if (opts.store && it > 0) {
+        if (opts.store && it > 0 && !badEval) {
+          const badParam = firstNonFinite(this.task.model, "param");
+          if (badParam) throw new NonFiniteError(it, badParam);
           // "best" is written before "last", so a crash in between still leaves a usable "last".
           if (improved)
             emit({
@@ -212,8 +309,13 @@ export class Trainer {
       }
       if (it === opts.maxIters) break;
       const t0 = now();
-      const { loss, gradNorm } = this.step(opts.lrAt(it));
+      const { loss, gradNorm, bad } = this.step(opts.lrAt(it));
       const t1 = now();
+      if (bad) {
+        const action = opts.onNonFinite ?? "stop";
+        emit({ type: "nonfinite", iter: it, what: bad, action });
+        if (action === "stop") throw new NonFiniteError(it, bad);
+      }
       this.elapsedMs += t1 - t0;
       windowIters++;
       this.iter = it + 1;

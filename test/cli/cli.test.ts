@@ -116,6 +116,18 @@ describe("qkv commands", () => {
     expect(d.stdout).toBe("Before we proceed\n");
   });
 
+  test("the exit codes in --help, the README and cli/errors.ts are one table", async () => {
+    const { EXIT } = await import("../../cli/errors.js");
+    const help = qkv(["--help"]).stdout;
+    const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+    for (const code of Object.values(EXIT)) {
+      expect(help).toMatch(new RegExp(`\\n  ${code} +\\S`));
+      expect(readme).toMatch(new RegExp(`\\n\\| ${code} \\| \\S`));
+    }
+    const documented = [...readme.matchAll(/\n\| (\d+) \| /g)].map((m) => Number(m[1]));
+    expect(documented.sort((a, b) => a - b)).toEqual(Object.values(EXIT).sort((a, b) => a - b));
+  });
+
   test("--help lists every command and each command's flags", () => {
     const r = qkv(["--help"]);
     expect(r.code).toBe(0);
@@ -226,7 +238,7 @@ describe("bad input fails fast with a message naming the problem", () => {
   test("sample with a top-p outside [0, 1]", () =>
     expectCleanFailure(
       qkv(["sample", "--checkpoint", join(out, "last"), "--top-p", "1.5"]),
-      /--top-p must be in \[0, 1\], got 1\.5/,
+      /--top-p must be in \(0, 1\], got 1\.5/,
     ));
   test("decode an id outside the vocabulary", () =>
     expectCleanFailure(

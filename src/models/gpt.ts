@@ -7,7 +7,7 @@
 import { isGradEnabled } from "../autograd/graph.js";
 import type { RawTensor } from "../io/safetensors.js";
 import { GELU } from "../nn/activation.js";
-import { causalSelfAttention } from "../nn/causal-attention.js";
+import { causalSelfAttention, causalSelfAttentionWithWeights } from "../nn/causal-attention.js";
 import { ModuleList } from "../nn/container.js";
 import { Dropout } from "../nn/dropout.js";
 import { Embedding } from "../nn/embedding.js";
@@ -54,6 +54,12 @@ export interface GPTForwardOptions {
   lastOnly?: boolean;
   /** Also return the hidden states, as HF's `output_hidden_states`. */
   outputHiddenStates?: boolean;
+  /**
+   * Also return every layer's attention probabilities, as HF's `output_attentions` (e.g. for
+   * attention maps). Attention then runs as composed ops instead of the fused kernels, so it is
+   * slower and its logits agree with the fused path's to float rounding, not bit for bit.
+   */
+  outputAttentions?: boolean;
 }
 
 /**
@@ -67,6 +73,11 @@ export interface GPTOutput {
   loss?: Tensor;
   /** nLayer + 1 tensors (B, T, C) in HF's convention: the input of every block, then ln_f's output. */
   hiddenStates?: Tensor[];
+  /**
+   * With `outputAttentions`: nLayer tensors (B, nh, T, S), S = cached + new positions; row i of
+   * head h is the distribution query i puts over the keys (zero on future positions).
+   */
+  attentions?: Tensor[];
 }
 
 /**
@@ -104,14 +115,26 @@ export class CausalSelfAttention extends Module {
     this.resid_dropout = new Dropout(config.dropout);
   }
 
-  /** x (B, T, C) → (B, T, C); with a cache, the T new positions also attend over the cached ones. */
-  forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
-    const y = causalSelfAttention(this.c_attn.forward(x), this.config.nHead, {
+  /**
+   * x (B, T, C) → (B, T, C); with a cache, the T new positions also attend over the cached ones.
+   * Given `attentions`, the layer's (B, nh, T, S) probabilities are appended to it.
+   */
+  forward(x: Tensor, cache?: KVCache, layer = 0, attentions?: Tensor[]): Tensor {
+    const opts = {
       cache,
       layer,
       dropoutP: this.attn_dropout.training ? this.attn_dropout.p : 0,
       generator: this.attn_dropout.generator,
-    }); // (B, T, C)
+    };
+    const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    let y: Tensor; // (B, T, C)
+    if (attentions) {
+      const r = causalSelfAttentionWithWeights(qkv, this.config.nHead, opts);
+      attentions.push(r.weights);
+      y = r.output;
+    } else {
+      y = causalSelfAttention(qkv, this.config.nHead, opts);
+    }
     return this.resid_dropout.forward(this.c_proj.forward(y));
   }
 }
@@ -164,10 +187,13 @@ export class GPTBlock extends Module {
     this.mlp = new GPTMLP(config, opts);
   }
 
-  /** x (B, T, C) → (B, T, C); with a cache, the new positions attend over the cached ones too. */
-  forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
-    if (cache && this.canFuse(x)) return this.decode(x, cache, layer);
-    x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer));
+  /**
+   * x (B, T, C) → (B, T, C); with a cache, the new positions attend over the cached ones too.
+   * Given `attentions`, the attention probabilities are appended to it (composed path, no fusing).
+   */
+  forward(x: Tensor, cache?: KVCache, layer = 0, attentions?: Tensor[]): Tensor {
+    if (cache && !attentions && this.canFuse(x)) return this.decode(x, cache, layer);
+    x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer, attentions));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
 
@@ -288,15 +314,17 @@ export class GPT extends Module {
     const pos = arange(past, past + T, 1, { dtype: "int32" }); // (T)
     let x = this.drop.forward(add(this.wte.forward(idx), this.wpe.forward(pos))); // (B, T, C)
     const hidden: Tensor[] = [];
+    const attentions = opts.outputAttentions ? ([] as Tensor[]) : undefined;
     let i = 0;
     for (const block of this.h) {
       if (opts.outputHiddenStates) hidden.push(x);
-      x = block.forward(x, cache, i++);
+      x = block.forward(x, cache, i++, attentions);
     }
     x = this.ln_f.forward(x); // (B, T, C)
     if (opts.outputHiddenStates) hidden.push(x);
     const out: GPTOutput = { logits: this.lm_head.forward(opts.lastOnly ? narrow(x, 1, T - 1, 1) : x) };
     if (opts.outputHiddenStates) out.hiddenStates = hidden;
+    if (attentions) out.attentions = attentions;
     if (targets) {
       if (opts.lastOnly) throw new Error("GPT.forward: targets cannot be combined with lastOnly");
       if (targets.dtype !== "int32" || !targets.hasShape([B, T])) {

@@ -75,15 +75,27 @@ async function sampleInPage(page: Page): Promise<string> {
     ["#g-topK", SAMPLE.topK],
     ["#g-topP", SAMPLE.topP],
   ] as const)
-    await page.locator(id).evaluate("(el, value) => { el.value = String(value); }", v);
+    await page.locator(id).evaluate((el, value) => {
+      (el as unknown as { value: string }).value = String(value);
+    }, v);
   await page.click("#btn-generate");
   await page.waitForSelector('#gen-output[data-state="done"]');
   return (await page.textContent("#gen-output")) ?? "";
 }
 
+/** The part of a page's canvas the checks read (Node's types have no DOM). */
+interface PageCanvas {
+  width: number;
+  getContext(kind: "2d"): {
+    getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+  };
+}
+
 let server: RunningServer;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
+let downloadedZip: Buffer;
+let downloadedText: string;
 let cliRun: Promise<{ code: number | null; stdout: string; stderr: string }>;
 const pageErrors: string[] = [];
 
@@ -130,8 +142,9 @@ describe("the playground in Chromium", () => {
     const res = await fetch(server.url);
     expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
     expect(res.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
-    await page.goto(server.url);
-    await page.waitForSelector("#chip-backend[data-backend]");
+    // The reference backend, as the `qkv` runs below use, so sampled tokens can match exactly.
+    await page.goto(`${server.url}?backend=cpu`);
+    await page.waitForSelector('#chip-backend[data-backend="cpu"]');
     expect(await page.evaluate("crossOriginIsolated")).toBe(true);
     expect(await page.textContent("#chip-isolated")).toMatch(/^isolated/);
   });
@@ -164,7 +177,7 @@ describe("the playground in Chromium", () => {
     await page.fill("#g-prompt", "ROMEO:");
     await page.fill("#g-maxNewTokens", "60");
     // Count the updates of the output while it streams.
-    // (Page-side code is passed as strings: Node's types have no DOM.)
+    // (Code that needs page globals is passed as a string: Node's types have no DOM.)
     await page.evaluate(`
       window.updates = 0;
       new MutationObserver(() => window.updates++).observe(document.getElementById("gen-text"), {
@@ -184,15 +197,17 @@ describe("the playground in Chromium", () => {
     await page.waitForSelector("#attn-grid canvas");
     expect(await page.locator("#attn-grid canvas").count()).toBe(2 * 2); // tiny: 2 layers × 2 heads
     // Pixels: the lower triangle (i ≥ j) is coloured from viridis, the masked upper one is the pale fill.
-    const px = (await page
+    const px = await page
       .locator("#attn-grid canvas")
       .first()
-      .evaluate(`(canvas) => {
-      const g = canvas.getContext("2d");
-      const cell = canvas.width / 15;
-      const at = (i, j) => Array.from(g.getImageData(j * cell + 1, i * cell + 1, 1, 1).data);
-      return { diag: at(7, 7), below: at(10, 2), above: at(2, 10) };
-    }`)) as { diag: number[]; below: number[]; above: number[] };
+      .evaluate((el) => {
+        const canvas = el as unknown as PageCanvas;
+        const g = canvas.getContext("2d");
+        const cell = canvas.width / 15;
+        const at = (i: number, j: number) =>
+          Array.from(g.getImageData(j * cell + 1, i * cell + 1, 1, 1).data);
+        return { diag: at(7, 7), below: at(10, 2), above: at(2, 10) };
+      });
     expect(px.above.slice(0, 3)).toEqual([0xf1, 0xf2, 0xf7]);
     for (const p of [px.diag, px.below]) {
       expect(p[3]).toBe(255);
@@ -202,7 +217,7 @@ describe("the playground in Chromium", () => {
     const big = page.locator("#attn-big");
     await big.scrollIntoViewIfNeeded();
     const box = (await big.boundingBox())!;
-    const width = (await big.evaluate("(c) => c.width")) as number;
+    const width = await big.evaluate((el) => (el as unknown as PageCanvas).width);
     const scale = box.width / width;
     const cell = (width - 22) / 15;
     await big.hover({ position: { x: (22 + 2.5 * cell) * scale, y: (22 + 10.5 * cell) * scale } });
@@ -241,6 +256,8 @@ describe("the playground in Chromium", () => {
     expect(r.stdout).toBe(`${pageText}\n`); // qkv sample prints the prompt, the sample, a newline
     const info = await qkv(["info", "--checkpoint", ck]);
     expect(info.code).toBe(0);
+    downloadedZip = readFileSync(zipPath);
+    downloadedText = pageText;
   });
 
   it("opens a folder from qkv train and samples exactly what qkv sample prints", async () => {
@@ -260,6 +277,22 @@ describe("the playground in Chromium", () => {
     expect(cli.stdout).toBe(`${pageText}\n`);
     expect(await page.isHidden("#error")).toBe(true);
     await shot(page, "playground-checkpoint.png");
+  });
+
+  it("opens a dropped zip of its own download and samples the same text again", async () => {
+    // A drop as the browser delivers one: a DataTransfer holding the zip as a File.
+    await page.evaluate(
+      `(async (b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "qkv-playground-step40.zip", { type: "application/zip" }));
+        const drop = document.getElementById("drop");
+        drop.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        drop.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      })(${JSON.stringify(downloadedZip.toString("base64"))})`,
+    );
+    await page.waitForFunction(`document.getElementById("ck-line").textContent.includes("trained 40 steps")`);
+    expect(await sampleInPage(page)).toBe(downloadedText);
   });
 
   it("reported no page errors", () => {

@@ -255,15 +255,24 @@ $("btn-train").addEventListener("click", async () => {
   }
   if (settings.nEmbd % settings.nHead !== 0)
     return showError("train", `width (${settings.nEmbd}) must be divisible by heads (${settings.nHead})`);
-  steps.length = 0;
-  evals.length = 0;
-  $("val-history").textContent = "";
+  resetRunView();
+  clearMaps();
   maxIters = settings.maxIters;
-  chartDirty = true;
   send({ type: "train-new", settings, text });
 });
 $("btn-pause").addEventListener("click", () => send({ type: "pause" }));
 $("btn-resume").addEventListener("click", () => send({ type: "resume" }));
+
+/** Empties the loss curve and the run's figures (a new run, or a checkpoint replacing the model). */
+function resetRunView(): void {
+  steps.length = 0;
+  evals.length = 0;
+  chartDirty = true;
+  for (const id of ["s-step", "s-loss", "s-val", "s-tps", "s-ms"]) $(id).textContent = "–";
+  const h = $("val-history");
+  h.textContent = "";
+  for (const k of Object.keys(h.dataset)) delete h.dataset[k];
+}
 
 function describeModel(i: ModelInfo): string {
   const what = i.source === "checkpoint" ? "Checkpoint" : "Model";
@@ -332,6 +341,7 @@ function show(tok: string): string {
 
 interface AttentionMaps {
   tokens: string[];
+  dropped: number;
   nLayer: number;
   nHead: number;
   T: number;
@@ -431,6 +441,10 @@ function drawBig(): void {
 
 function drawMaps(m: AttentionMaps): void {
   maps = m;
+  $("attn-readout").textContent =
+    m.dropped > 0
+      ? `The prompt is longer than the context: these are its last ${m.T} tokens (${m.dropped} dropped). Hover a cell.`
+      : "Hover a cell to see the token pair and its weight.";
   selected = { layer: Math.min(selected.layer, m.nLayer - 1), head: Math.min(selected.head, m.nHead - 1) };
   const grid = $("attn-grid");
   grid.replaceChildren();
@@ -485,6 +499,16 @@ function drawMaps(m: AttentionMaps): void {
     },
     () => [selected.layer, selected.head],
   );
+}
+
+/** Removes maps of a model that is gone. */
+function clearMaps(): void {
+  maps = null;
+  $("attn-grid").replaceChildren();
+  const big = $<HTMLCanvasElement>("attn-big");
+  big.width = 0;
+  big.height = 0;
+  $("attn-readout").textContent = "Hover a cell to see the token pair and its weight.";
 }
 
 $("btn-attention").addEventListener("click", () => {
@@ -582,9 +606,8 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       $("model-line").textContent = describeModel(m.info);
       if (m.info.source === "checkpoint") {
         $("ck-line").textContent = `Opened. ${describeModel(m.info)}.`;
-        steps.length = 0;
-        evals.length = 0;
-        chartDirty = true;
+        resetRunView();
+        clearMaps();
       }
       setButtons(isTraining, isTrainable);
       break;

@@ -64,6 +64,8 @@ export type FromWorker =
   | {
       type: "attention";
       tokens: string[];
+      /** Tokens cut from the front of the prompt to fit the context (blockSize). */
+      dropped: number;
       nLayer: number;
       nHead: number;
       T: number;

@@ -237,7 +237,8 @@ function attention(promptText: string): void {
     throw new Error(`prompt: ${(e as Error).message}`);
   }
   if (ids.length === 0) throw new Error("prompt: the prompt encodes to no tokens");
-  ids = ids.slice(-m.config.blockSize);
+  const dropped = Math.max(0, ids.length - m.config.blockSize);
+  ids = ids.slice(dropped);
   const T = ids.length;
   const { nLayer, nHead } = m.config;
   m.eval();
@@ -251,9 +252,10 @@ function attention(promptText: string): void {
       // each (1, nh, T, T)
       for (const [l, a] of out.attentions!.entries()) weights.set(a.toArray(), l * nHead * T * T);
     });
-    post({ type: "attention", tokens: ids.map((id) => tok.decode([id])), nLayer, nHead, T, weights }, [
-      weights.buffer,
-    ]);
+    post(
+      { type: "attention", tokens: ids.map((id) => tok.decode([id])), dropped, nLayer, nHead, T, weights },
+      [weights.buffer],
+    );
   } finally {
     m.train();
   }

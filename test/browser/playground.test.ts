@@ -76,7 +76,9 @@ async function sampleInPage(page: Page): Promise<string> {
     ["#g-topP", SAMPLE.topP],
   ] as const)
     await page.locator(id).evaluate((el, value) => {
-      (el as unknown as { value: string }).value = String(value);
+      const input = el as unknown as { value: string; dispatchEvent(e: unknown): boolean };
+      input.value = String(value);
+      input.dispatchEvent(new Event("input")); // the label beside the slider shows the value
     }, v);
   await page.click("#btn-generate");
   await page.waitForSelector('#gen-output[data-state="done"]');
@@ -156,6 +158,18 @@ describe("the playground in Chromium", () => {
     const framesBefore = Number(await page.getAttribute("#ui-meter", "data-frames"));
     await page.click("#btn-train");
     await page.waitForSelector("#btn-pause:not([disabled])");
+    // Pause: once the page shows Resume, no step runs until it is clicked (a sample is a round trip
+    // through the worker's queue, after which the step count must not have moved).
+    await page.waitForFunction(`Number(document.getElementById("s-step").textContent) >= 5`);
+    await page.click("#btn-pause");
+    await page.waitForSelector("#btn-resume:not([disabled])");
+    const paused = await page.textContent("#s-step");
+    await page.fill("#g-maxNewTokens", "5");
+    await page.click("#btn-generate");
+    await page.waitForSelector('#gen-output[data-state="done"]');
+    expect(await page.textContent("#s-step")).toBe(paused);
+    expect(Number(paused)).toBeLessThan(40);
+    await page.click("#btn-resume");
     // Finished: the final evaluation at step 40 has been drawn and the run stopped.
     await page.waitForSelector('#val-history[data-last-iter="40"]');
     await page.waitForSelector("#btn-pause[disabled]");
@@ -293,6 +307,14 @@ describe("the playground in Chromium", () => {
     );
     await page.waitForFunction(`document.getElementById("ck-line").textContent.includes("trained 40 steps")`);
     expect(await sampleInPage(page)).toBe(downloadedText);
+  });
+
+  it("names the missing files of an incomplete checkpoint", async () => {
+    await page.setInputFiles("#in-files", join(tmp, "cli-run", "last", "config.json"));
+    await page.waitForSelector("#error:not([hidden])");
+    expect(await page.textContent("#error")).toBe(
+      "load: the checkpoint lacks model.safetensors, tokenizer.json (a qkv checkpoint folder holds config.json, model.safetensors, tokenizer.json)",
+    );
   });
 
   it("reported no page errors", () => {

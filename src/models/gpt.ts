@@ -7,7 +7,7 @@
 import { isGradEnabled } from "../autograd/graph.js";
 import type { RawTensor } from "../io/safetensors.js";
 import { GELU } from "../nn/activation.js";
-import { causalSelfAttention, causalSelfAttentionWithWeights } from "../nn/causal-attention.js";
+import { causalSelfAttention } from "../nn/causal-attention.js";
 import { ModuleList } from "../nn/container.js";
 import { Dropout } from "../nn/dropout.js";
 import { Embedding } from "../nn/embedding.js";
@@ -54,11 +54,7 @@ export interface GPTForwardOptions {
   lastOnly?: boolean;
   /** Also return the hidden states, as HF's `output_hidden_states`. */
   outputHiddenStates?: boolean;
-  /**
-   * Also return every layer's attention probabilities, as HF's `output_attentions` (e.g. for
-   * attention maps). Attention then runs as composed ops instead of the fused kernels, so it is
-   * slower and its logits agree with the fused path's to float rounding, not bit for bit.
-   */
+  /** Also return the attention probabilities, as HF's `output_attentions` (composed ops: slower, logits equal to rounding). */
   outputAttentions?: boolean;
 }
 
@@ -73,10 +69,7 @@ export interface GPTOutput {
   loss?: Tensor;
   /** nLayer + 1 tensors (B, T, C) in HF's convention: the input of every block, then ln_f's output. */
   hiddenStates?: Tensor[];
-  /**
-   * With `outputAttentions`: nLayer tensors (B, nh, T, S), S = cached + new positions; row i of
-   * head h is the distribution query i puts over the keys (zero on future positions).
-   */
+  /** With `outputAttentions`: nLayer tensors (B, nh, T, S), S = cached + new positions, 0 on the future. */
   attentions?: Tensor[];
 }
 
@@ -115,26 +108,15 @@ export class CausalSelfAttention extends Module {
     this.resid_dropout = new Dropout(config.dropout);
   }
 
-  /**
-   * x (B, T, C) → (B, T, C); with a cache, the T new positions also attend over the cached ones.
-   * Given `attentions`, the layer's (B, nh, T, S) probabilities are appended to it.
-   */
+  /** x (B, T, C) → (B, T, C), over cached positions too; `attentions` collects the (B, nh, T, S) weights. */
   forward(x: Tensor, cache?: KVCache, layer = 0, attentions?: Tensor[]): Tensor {
-    const opts = {
+    const y = causalSelfAttention(this.c_attn.forward(x), this.config.nHead, {
       cache,
       layer,
       dropoutP: this.attn_dropout.training ? this.attn_dropout.p : 0,
       generator: this.attn_dropout.generator,
-    };
-    const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    let y: Tensor; // (B, T, C)
-    if (attentions) {
-      const r = causalSelfAttentionWithWeights(qkv, this.config.nHead, opts);
-      attentions.push(r.weights);
-      y = r.output;
-    } else {
-      y = causalSelfAttention(qkv, this.config.nHead, opts);
-    }
+      weights: attentions,
+    }); // (B, T, C)
     return this.resid_dropout.forward(this.c_proj.forward(y));
   }
 }
@@ -187,10 +169,7 @@ export class GPTBlock extends Module {
     this.mlp = new GPTMLP(config, opts);
   }
 
-  /**
-   * x (B, T, C) → (B, T, C); with a cache, the new positions attend over the cached ones too.
-   * Given `attentions`, the attention probabilities are appended to it (composed path, no fusing).
-   */
+  /** x (B, T, C) → (B, T, C), over cached positions too; `attentions` collects the weights (no fusing). */
   forward(x: Tensor, cache?: KVCache, layer = 0, attentions?: Tensor[]): Tensor {
     if (cache && !attentions && this.canFuse(x)) return this.decode(x, cache, layer);
     x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer, attentions));

@@ -35,6 +35,11 @@ export interface CausalSelfAttentionOptions {
   /** Dropout probability on the attention weights (default 0). */
   dropoutP?: number;
   generator?: Generator;
+  /**
+   * Appends the (B, nh, T, S) attention probabilities here; attention then runs as composed ops
+   * ({@link causalSelfAttentionWithWeights}) instead of the fused kernels.
+   */
+  weights?: Tensor[];
 }
 
 /**
@@ -51,6 +56,11 @@ export function causalSelfAttention(
   opts: CausalSelfAttentionOptions = {},
 ): Tensor {
   const { cache, dropoutP = 0, generator } = opts;
+  if (opts.weights) {
+    const { output, weights } = causalSelfAttentionWithWeights(qkv, nHead, opts);
+    opts.weights.push(weights);
+    return output;
+  }
   if (!cache) return qkvPackedAttention(qkv, nHead, { isCausal: true, dropoutP, generator });
   const [B, T, C3] = qkv.shape;
   const C = C3 / 3;

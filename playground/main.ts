@@ -593,8 +593,17 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   switch (m.type) {
     case "ready": {
       const b = $("chip-backend");
-      b.textContent = `backend ${m.backend}`;
       b.dataset.backend = m.backend;
+      const select = $<HTMLSelectElement>("backend-select");
+      select.replaceChildren(
+        ...m.backends.map((name) => {
+          const o = document.createElement("option");
+          o.value = name;
+          o.textContent = name;
+          o.selected = name === m.backend;
+          return o;
+        }),
+      );
       const iso = $("chip-isolated");
       iso.textContent = m.isolated ? `isolated · ${m.cores} cores` : "not isolated";
       iso.classList.add(m.isolated ? "good" : "warn");
@@ -684,6 +693,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       break;
   }
 };
+$("backend-select").addEventListener("change", () => {
+  const p = new URLSearchParams(location.search);
+  p.set("backend", $<HTMLSelectElement>("backend-select").value);
+  location.search = p.toString();
+});
 worker.onerror = (e) => showError("worker", e.message || "the worker failed to start");
 
 send({ type: "init", backend: params.get("backend") });

@@ -121,21 +121,22 @@ export function checkpointToFiles(
 }
 
 /**
- * Selects the compute backend: `wanted` when it is registered and loads, else the library's
- * default; returns the name of the one that runs.
+ * Selects the compute backend: `wanted` when it loads, else the library's default. Returns the
+ * name of the one that runs and, when `wanted` could not run, why.
  */
-export async function chooseBackend(wanted?: string | null): Promise<string> {
-  if (wanted && listBackends().includes(wanted)) {
+export async function chooseBackend(wanted?: string | null): Promise<{ name: string; note: string | null }> {
+  let note: string | null = null;
+  if (wanted) {
     try {
       setBackend(wanted);
-    } catch {
-      // not available here: keep the default
+    } catch (e) {
+      note = `${wanted} does not run here (${(e as Error).message}); using ${getBackendName()}`;
     }
   }
-  return getBackendName();
+  return { name: getBackendName(), note };
 }
 
-/** Names of the registered backends (they may not all load in this browser). */
+/** Names of the registered backends (not all of them may load in this browser). */
 export function backendNames(): string[] {
   return listBackends();
 }

@@ -335,7 +335,8 @@ function needModel(what: string): void {
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "init": {
-      const backend = await chooseBackend(msg.backend);
+      const { name: backend, note } = await chooseBackend(msg.backend);
+      if (note) post({ type: "error", where: "backend", message: note });
       post({
         type: "ready",
         backend,

@@ -179,6 +179,15 @@ describe("the playground in Chromium", () => {
     expect(first).toBeGreaterThan(3.9);
     expect(last).toBeLessThan(first - 0.4);
     expect(await page.textContent("#s-step")).toBe("40");
+    // The curve is drawn: the chart holds pixels of the smoothed line's colour (#4f46e5).
+    const linePixels = await page.locator("#loss-chart").evaluate((el) => {
+      const c = el as unknown as PageCanvas & { height: number };
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] === 0x4f && d[i + 1] === 0x46 && d[i + 2] === 0xe5) n++;
+      return n;
+    });
+    expect(linePixels).toBeGreaterThan(100);
     expect(Number((await page.textContent("#s-tps"))!.replace(/,/g, ""))).toBeGreaterThan(0);
     // The page's own thread drew frames throughout (requestAnimationFrame kept running).
     const framesAfter = Number(await page.getAttribute("#ui-meter", "data-frames"));

@@ -592,6 +592,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   switch (m.type) {
     case "ready": {
+      // The reference backend trains the tiny preset at interactive speed; a fast one, the next size up.
+      if (!params.has("preset") && m.backend !== "cpu" && !hasModel) {
+        presetSelect.value = "small";
+        applyPreset("small");
+      }
       const b = $("chip-backend");
       b.dataset.backend = m.backend;
       const select = $<HTMLSelectElement>("backend-select");

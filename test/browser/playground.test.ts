@@ -326,6 +326,19 @@ describe("the playground in Chromium", () => {
     );
   });
 
+  it("trains on pasted text, with a vocabulary of its characters", async () => {
+    await page.check('input[name="data"][value="text"]');
+    // 26 letters, the space and the full stop: 28 characters.
+    await page.fill("#train-text", "the quick brown fox jumps over the lazy dog. ".repeat(300));
+    await page.fill("#f-maxIters", "20");
+    await page.click("#btn-train");
+    await page.waitForSelector('#val-history[data-last-iter="20"]');
+    expect(await page.textContent("#model-line")).toMatch(/vocabulary 28 \(char\)/);
+    expect(Number(await page.getAttribute("#val-history", "data-last"))).toBeLessThan(
+      Number(await page.getAttribute("#val-history", "data-first")),
+    );
+  });
+
   it("reported no page errors", () => {
     expect(pageErrors).toEqual([]);
   });

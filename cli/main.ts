@@ -65,7 +65,7 @@ function backendOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--backend <name>",
-        "compute backend: native or cpu (default: native when available; env QKV_BACKEND)",
+        "compute backend: auto, native, wasm or cpu (default auto: the fastest that loads; env QKV_BACKEND)",
       ),
     )
     .addOption(
@@ -174,14 +174,17 @@ export function buildProgram(): Command {
       await tokenizerDecode(ids, opts);
     });
 
-  program
-    .command("info")
-    .description("Architecture, parameter count and training state of a checkpoint")
-    .requiredOption("--checkpoint <dir>", "checkpoint folder")
-    .action(async (opts) => {
-      const { infoCommand } = await import("./info.js");
-      await infoCommand(opts);
-    });
+  backendOptions(
+    program
+      .command("info")
+      .description(
+        "The compute backend in use (and why a faster one did not load); with --checkpoint, its architecture, parameter count and training state",
+      )
+      .option("--checkpoint <dir>", "checkpoint folder"),
+  ).action(async (opts) => {
+    const { infoCommand } = await import("./info.js");
+    await infoCommand(opts);
+  });
 
   program
     .command("serve")

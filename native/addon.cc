@@ -4,7 +4,11 @@
 // a per-environment Float64Array registered once with setMeta(); typed-array arguments are passed
 // directly and used in place (zero copy). Every entry point validates array types and extents
 // before touching memory, and reports problems as JS exceptions.
+#ifdef QKV_WASM
+#include "wasm/napi_shim.h"  // the wasm build (native/wasm/entry.cc) runs these same entry points
+#else
 #include <napi.h>
+#endif
 
 #include <initializer_list>
 #include <string>
@@ -23,7 +27,13 @@ struct EnvData {
 const Kernels* g_kernels = nullptr;
 
 const Kernels* select_kernels(const char* want) {
-#if QKV_X86
+#if defined(__wasm__)
+  if (want && *want) {
+    std::string w(want);
+    return w == "wasm" ? kernels_wasm() : nullptr;  // one kernel set per module (see isa_wasm.cc)
+  }
+  return kernels_wasm();
+#elif QKV_X86
   __builtin_cpu_init();
   const bool has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
@@ -1091,6 +1101,7 @@ const Fn kFns[] = {
 }  // namespace
 }  // namespace qkv
 
+#ifndef QKV_WASM
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace qkv;
   if (!g_kernels) g_kernels = select_kernels(std::getenv("QKV_NATIVE_ISA"));
@@ -1113,3 +1124,4 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 NODE_API_MODULE(qkv_native, Init)
+#endif  // QKV_WASM

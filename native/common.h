@@ -177,6 +177,9 @@ struct Kernels {
 };
 
 const Kernels* kernels_generic();
+#if defined(__wasm__)
+const Kernels* kernels_wasm();  // SIMD128, or relaxed SIMD when built with QKV_WASM_RELAXED
+#endif
 #if QKV_X86
 const Kernels* kernels_avx2();
 const Kernels* kernels_avx512();

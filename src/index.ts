@@ -11,10 +11,16 @@ export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autog
 export type { Backend } from "./backend/backend.js";
 export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {
+  AUTO_BACKEND_ORDER,
+  type BackendChoice,
+  type BackendInfo,
+  type BackendLoaderOptions,
   backend,
+  backendInfo,
   cpuBackend,
   getBackendName,
   listBackends,
+  ready,
   registerBackend,
   setBackend,
 } from "./backend/select.js";
@@ -25,6 +31,15 @@ export {
   nativeLoadError,
   setNumThreads,
 } from "./backends/native/index.js";
+export {
+  getWasmThreads,
+  initWasm,
+  loadWasmBackend,
+  setWasmThreads,
+  stopWasmThreads,
+  wasmInfo,
+  wasmLoadError,
+} from "./backends/wasm/index.js";
 export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";
@@ -38,9 +53,9 @@ export * from "./tensor/create.js";
 export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
 export { memoryPool } from "./tensor/pool.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";
-export { QkvError } from "./util/errors.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";
+export { QkvError } from "./util/errors.js";
 export {
   defaultGenerator,
   Generator,

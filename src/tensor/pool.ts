@@ -20,8 +20,8 @@ import { type AnyArray, type DType, dtypeOf } from "./dtype.js";
 const MIN_POOLED = 1024;
 
 const free = new Map<string, AnyArray[]>();
-/** Arrays that are currently in `free` (guards against releasing one twice). */
-const inPool = new WeakSet<ArrayBufferLike>();
+/** Buffers (or, for a storage hook's views, arrays) currently in `free`: guards against releasing one twice. */
+const inPool = new WeakSet<object>();
 let pooledBytes = 0;
 let capacityBytes = 512 * 2 ** 20;
 /** Debug aid: fill `allocateUninit` memory with garbage (NaN, 0x7fffffff) so a kernel that skips elements shows. */
@@ -32,7 +32,54 @@ function key(dtype: DType, n: number): string {
   return `${dtype}:${n}`;
 }
 
+/**
+ * Where fresh storage comes from, when a backend wants it in its own memory (the wasm backend puts
+ * tensors inside the module's shared memory, so its kernels read them in place). `make` returns a
+ * view of `n` elements with arbitrary contents, or null to fall back to a plain typed array (e.g.
+ * when its heap is full). The hook owns reclaiming what the garbage collector drops.
+ */
+export interface StorageHook {
+  make(dtype: DType, n: number): AnyArray | null;
+}
+
+let hook: StorageHook | null = null;
+/** Arrays made by a hook: views that share one buffer, pooled by identity. */
+const hooked = new WeakSet<AnyArray>();
+
+/**
+ * Installs (or, with null, removes) the storage hook; returns the previous one. Arrays made before
+ * stay valid either way.
+ * @example
+ * setStorageHook({ make: (dtype, n) => myHeapView(dtype, n) });
+ */
+export function setStorageHook(h: StorageHook | null): StorageHook | null {
+  const prev = hook;
+  if (h !== hook) {
+    // pooled buffers of the other kind would keep being handed out: start afresh
+    free.clear();
+    pooledBytes = 0;
+  }
+  hook = h;
+  return prev;
+}
+
+/** Whether `a` came from the storage hook (it then shares its buffer with other arrays). */
+export function isHookedStorage(a: AnyArray): boolean {
+  return hooked.has(a);
+}
+
 function make(dtype: DType, n: number): AnyArray {
+  if (hook && n > 0) {
+    const a = hook.make(dtype, n);
+    if (a) {
+      hooked.add(a);
+      return a;
+    }
+  }
+  return plain(dtype, n);
+}
+
+function plain(dtype: DType, n: number): AnyArray {
   switch (dtype) {
     case "float32":
       return new Float32Array(n);
@@ -53,7 +100,7 @@ function take(dtype: DType, n: number): AnyArray | null {
   const list = free.get(key(dtype, n));
   const a = list?.pop();
   if (!a) return null;
-  inPool.delete(a.buffer);
+  inPool.delete(hooked.has(a) ? a : a.buffer);
   pooledBytes -= a.byteLength;
   stats.reused++;
   return a;
@@ -72,7 +119,10 @@ export function allocate(dtype: DType, n: number): AnyArray {
     return track(reused);
   }
   if (n >= MIN_POOLED) stats.fresh++;
-  return track(make(dtype, n));
+  const a = make(dtype, n);
+  // a hook's memory may be recycled by its own allocator
+  if (hooked.has(a)) a.fill(0);
+  return track(a);
 }
 
 /** Like {@link allocate} but with arbitrary contents: only for callers that write every element. */
@@ -92,8 +142,11 @@ export function allocateUninit(dtype: DType, n: number): AnyArray {
  * Views (subarrays) and small arrays are ignored; past the capacity the array is left to the GC.
  */
 export function release(a: AnyArray): void {
-  if (a.length < MIN_POOLED || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
-  if (inPool.has(a.buffer)) return;
+  if (a.length < MIN_POOLED) return;
+  const own = hooked.has(a);
+  if (!own && (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength)) return;
+  const id = own ? a : a.buffer;
+  if (inPool.has(id)) return;
   if (pooledBytes + a.byteLength > capacityBytes) {
     stats.dropped++;
     return;
@@ -105,7 +158,7 @@ export function release(a: AnyArray): void {
     free.set(k, list);
   }
   list.push(a);
-  inPool.add(a.buffer);
+  inPool.add(id);
   pooledBytes += a.byteLength;
   stats.released++;
 }

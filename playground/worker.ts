@@ -275,7 +275,7 @@ async function load(files: { name: string; data: Uint8Array }[]): Promise<void> 
     if (f.name.toLowerCase().endsWith(".zip")) for (const e of await unzip(f.data)) add(e.name, e.data);
     else add(f.name, f.data);
   }
-  const ck = checkpointFromFiles(map);
+  const ck = await checkpointFromFiles(map);
   training = false;
   run = null;
   model = ck.model;

@@ -337,7 +337,7 @@ describe.skipIf(missing !== null)("the playground in Chromium", () => {
     );
   });
 
-  it("on the browser's default backend (wasm, threaded), samples what qkv sample prints on wasm", async () => {
+  it("on the browser's default backend (wasm), samples what qkv sample prints on wasm", async () => {
     const other = await openUrl(server.url);
     try {
       const p = other.page;

@@ -1,5 +1,5 @@
 /**
- * The `qkv` command line: train, sample, eval, tokenizer and info. It is a thin layer over the
+ * The `qkv` command line: train, sample, eval, tokenizer, info and serve (the playground). It is a thin layer over the
  * public API; every failure becomes one message on stderr and a non-zero exit code.
  */
 import { Command, CommanderError, Option } from "commander";
@@ -216,6 +216,25 @@ export function buildProgram(
     const { infoCommand } = await import("./info.js");
     await infoCommand(opts);
   });
+
+  program
+    .command("serve")
+    .description("Serve the browser playground (train, generate, attention maps) on a local port")
+    .option(
+      "--port <n>",
+      "port to listen on (0: any free port)",
+      (v: string) => {
+        const n = intFlag("--port", 0)(v);
+        if (n > 65535) throw new CliError(`--port must be ≤ 65535, got ${n}`, 2);
+        return n;
+      },
+      8080,
+    )
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .action(async (opts) => {
+      const { serveCommand } = await import("./serve.js");
+      await serveCommand(opts);
+    });
 
   return program;
 }

@@ -55,6 +55,8 @@ export interface GPTForwardOptions {
   lastOnly?: boolean;
   /** Also return the hidden states, as HF's `output_hidden_states`. */
   outputHiddenStates?: boolean;
+  /** Also return the attention probabilities, as HF's `output_attentions` (composed ops: slower, logits equal to rounding). */
+  outputAttentions?: boolean;
 }
 
 /**
@@ -68,6 +70,8 @@ export interface GPTOutput {
   loss?: Tensor;
   /** nLayer + 1 tensors (B, T, C) in HF's convention: the input of every block, then ln_f's output. */
   hiddenStates?: Tensor[];
+  /** With `outputAttentions`: nLayer tensors (B, nh, T, S), S = cached + new positions, 0 on the future. */
+  attentions?: Tensor[];
 }
 
 /**
@@ -105,13 +109,14 @@ export class CausalSelfAttention extends Module {
     this.resid_dropout = new Dropout(config.dropout);
   }
 
-  /** x (B, T, C) → (B, T, C); with a cache, the T new positions also attend over the cached ones. */
-  forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
+  /** x (B, T, C) → (B, T, C), over cached positions too; `attentions` collects the (B, nh, T, S) weights. */
+  forward(x: Tensor, cache?: KVCache, layer = 0, attentions?: Tensor[]): Tensor {
     const y = causalSelfAttention(this.c_attn.forward(x), this.config.nHead, {
       cache,
       layer,
       dropoutP: this.attn_dropout.training ? this.attn_dropout.p : 0,
       generator: this.attn_dropout.generator,
+      weights: attentions,
     }); // (B, T, C)
     return this.resid_dropout.forward(this.c_proj.forward(y));
   }
@@ -165,10 +170,10 @@ export class GPTBlock extends Module {
     this.mlp = new GPTMLP(config, opts);
   }
 
-  /** x (B, T, C) → (B, T, C); with a cache, the new positions attend over the cached ones too. */
-  forward(x: Tensor, cache?: KVCache, layer = 0): Tensor {
-    if (cache && this.canFuse(x)) return this.decode(x, cache, layer);
-    x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer));
+  /** x (B, T, C) → (B, T, C), over cached positions too; `attentions` collects the weights (no fusing). */
+  forward(x: Tensor, cache?: KVCache, layer = 0, attentions?: Tensor[]): Tensor {
+    if (cache && !attentions && this.canFuse(x)) return this.decode(x, cache, layer);
+    x = add(x, this.attn.forward(this.ln_1.forward(x), cache, layer, attentions));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
 
@@ -289,15 +294,17 @@ export class GPT extends Module {
     const pos = arange(past, past + T, 1, { dtype: "int32" }); // (T)
     let x = this.drop.forward(add(this.wte.forward(idx), this.wpe.forward(pos))); // (B, T, C)
     const hidden: Tensor[] = [];
+    const attentions = opts.outputAttentions ? ([] as Tensor[]) : undefined;
     let i = 0;
     for (const block of this.h) {
       if (opts.outputHiddenStates) hidden.push(x);
-      x = block.forward(x, cache, i++);
+      x = block.forward(x, cache, i++, attentions);
     }
     x = this.ln_f.forward(x); // (B, T, C)
     if (opts.outputHiddenStates) hidden.push(x);
     const out: GPTOutput = { logits: this.lm_head.forward(opts.lastOnly ? narrow(x, 1, T - 1, 1) : x) };
     if (opts.outputHiddenStates) out.hiddenStates = hidden;
+    if (attentions) out.attentions = attentions;
     if (targets) {
       if (opts.lastOnly) throw new Error("GPT.forward: targets cannot be combined with lastOnly");
       if (targets.dtype !== "int32" || !targets.hasShape([B, T])) {

@@ -65,11 +65,11 @@ function backendOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--backend <name>",
-        "compute backend: native or cpu (default: native when available; env QKV_BACKEND)",
+        "compute backend: native, wasm or cpu (default: native when available; env QKV_BACKEND)",
       ),
     )
     .addOption(
-      new Option("--threads <n>", "threads for the native backend (env QKV_NUM_THREADS)").argParser(
+      new Option("--threads <n>", "threads for the native or wasm backend (env QKV_NUM_THREADS)").argParser(
         intFlag("--threads", 1),
       ),
     );

@@ -2,7 +2,17 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadNativeBackend, nativeInfo, nativeLoadError, setBackend, setNumThreads } from "../src/index.js";
+import {
+  loadNativeBackend,
+  loadWasmBackend,
+  nativeInfo,
+  nativeLoadError,
+  setBackend,
+  setNumThreads,
+  setWasmThreads,
+  wasmInfo,
+  wasmLoadError,
+} from "../src/index.js";
 import { CliError } from "./errors.js";
 
 /** The package root (holds package.json and data/), found from this file's location. */
@@ -29,12 +39,23 @@ export function chooseBackend(
   say: (s: string) => void,
 ): string {
   const wanted = opts.backend ?? process.env.QKV_BACKEND ?? "auto";
-  if (!["auto", "native", "cpu"].includes(wanted)) {
-    throw new CliError(`--backend must be native or cpu, got "${wanted}"`, 2);
+  if (!["auto", "native", "wasm", "cpu"].includes(wanted)) {
+    throw new CliError(`--backend must be native, wasm or cpu, got "${wanted}"`, 2);
   }
   if (wanted === "cpu") {
     setBackend("cpu");
     return "cpu";
+  }
+  const threads =
+    opts.threads ?? (process.env.QKV_NUM_THREADS ? Number(process.env.QKV_NUM_THREADS) : undefined);
+  if (wanted === "wasm") {
+    const wasm = loadWasmBackend();
+    if (!wasm)
+      throw new CliError(`the wasm backend is not available: ${wasmLoadError() ?? "unknown reason"}`);
+    setBackend(wasm);
+    if (threads !== undefined) setWasmThreads(threads);
+    const info = wasmInfo();
+    return info ? `wasm (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "wasm";
   }
   const native = loadNativeBackend();
   if (!native) {
@@ -47,8 +68,6 @@ export function chooseBackend(
     return "cpu";
   }
   setBackend(native);
-  const threads =
-    opts.threads ?? (process.env.QKV_NUM_THREADS ? Number(process.env.QKV_NUM_THREADS) : undefined);
   if (threads !== undefined) setNumThreads(threads);
   const info = nativeInfo();
   return info ? `native (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "native";

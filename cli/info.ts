@@ -1,8 +1,26 @@
-/** `qkv info`: what a checkpoint holds. */
-import { BertForMaskedLM, GPT } from "../src/index.js";
+/** `qkv info`: the compute backend that runs (and why faster ones did not load), and what a checkpoint holds. */
+import { BertForMaskedLM, backendInfo, GPT } from "../src/index.js";
 import { openCheckpoint } from "./checkpoint.js";
+import { chooseBackend } from "./runtime.js";
 
-export async function infoCommand(flags: { checkpoint: string }): Promise<void> {
+export async function infoCommand(flags: {
+  checkpoint?: string;
+  backend?: string;
+  threads?: number;
+}): Promise<void> {
+  // The backend lines come first, so `qkv info` alone answers "what runs here".
+  const described = chooseBackend(flags, () => {});
+  const bi = backendInfo();
+  const by =
+    flags.backend !== undefined && flags.backend !== "auto"
+      ? "--backend"
+      : flags.backend === undefined && process.env.QKV_BACKEND && process.env.QKV_BACKEND !== "auto"
+        ? "QKV_BACKEND"
+        : "auto (the fastest that loads)";
+  const backendLines = [`backend: ${described}, chosen by ${by}`];
+  for (const s of bi.skipped) backendLines.push(`  ${s.name} did not load: ${s.reason}`);
+  process.stdout.write(`${backendLines.join("\n")}\n`);
+  if (flags.checkpoint === undefined) return;
   const ck = await openCheckpoint(flags.checkpoint);
   const tc = ck.trainConfig;
   let params = 0;

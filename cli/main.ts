@@ -65,7 +65,7 @@ function backendOptions(cmd: Command): Command {
     .addOption(
       new Option(
         "--backend <name>",
-        "compute backend: native, wasm or cpu (default: native when available; env QKV_BACKEND)",
+        "compute backend: auto, native, wasm or cpu (default auto: the fastest that loads; env QKV_BACKEND)",
       ),
     )
     .addOption(
@@ -144,11 +144,15 @@ export function buildProgram(): Command {
   const tok = program.command("tokenizer").description("Train, apply and inspect tokenizers");
   tok
     .command("train")
-    .description("Train a byte-level BPE (or a character) tokenizer and save it as tokenizer.json")
+    .description(
+      "Train a byte-level BPE, BERT WordPiece or character tokenizer and save it as tokenizer.json",
+    )
     .requiredOption("--data <path>", "text file or folder")
     .requiredOption("--out <file>", "where to write tokenizer.json")
-    .addOption(new Option("--type <kind>", "tokenizer kind").choices(["bpe", "char"]).default("bpe"))
-    .option("--vocab-size <n>", "target vocabulary size (bpe)", intFlag("--vocab-size", 257), 1000)
+    .addOption(
+      new Option("--type <kind>", "tokenizer kind").choices(["bpe", "wordpiece", "char"]).default("bpe"),
+    )
+    .option("--vocab-size <n>", "target vocabulary size (bpe, wordpiece)", intFlag("--vocab-size", 257), 1000)
     .option("--special <tokens...>", "special tokens, e.g. <|endoftext|>")
     .action(async (opts) => {
       const { tokenizerTrain } = await import("./tokenizer.js");
@@ -174,14 +178,17 @@ export function buildProgram(): Command {
       await tokenizerDecode(ids, opts);
     });
 
-  program
-    .command("info")
-    .description("Architecture, parameter count and training state of a checkpoint")
-    .requiredOption("--checkpoint <dir>", "checkpoint folder")
-    .action(async (opts) => {
-      const { infoCommand } = await import("./info.js");
-      await infoCommand(opts);
-    });
+  backendOptions(
+    program
+      .command("info")
+      .description(
+        "The compute backend in use (and why a faster one did not load); with --checkpoint, its architecture, parameter count and training state",
+      )
+      .option("--checkpoint <dir>", "checkpoint folder"),
+  ).action(async (opts) => {
+    const { infoCommand } = await import("./info.js");
+    await infoCommand(opts);
+  });
 
   return program;
 }

@@ -3,15 +3,14 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  loadNativeBackend,
-  loadWasmBackend,
+  AUTO_BACKEND_ORDER,
+  backendInfo,
+  getBackendName,
   nativeInfo,
-  nativeLoadError,
   setBackend,
   setNumThreads,
   setWasmThreads,
   wasmInfo,
-  wasmLoadError,
 } from "../src/index.js";
 import { CliError } from "./errors.js";
 
@@ -30,47 +29,57 @@ export function bundledShakespeare(): string {
   return join(packageRoot(), "data", "tinyshakespeare.txt");
 }
 
+/** What `--backend` accepts: the automatic choice and the built-in backends, fastest first. */
+export const BACKEND_FLAG_VALUES: readonly string[] = ["auto", ...AUTO_BACKEND_ORDER];
+
 /**
- * Selects the compute backend: the flag, else QKV_BACKEND, else native when it loads. Falling
- * back to the reference backend is said once, on stderr.
+ * Selects the compute backend: the flag, else QKV_BACKEND, else auto (the library's order, native →
+ * wasm → cpu). An automatic choice other than native is said once, with the reasons the faster
+ * backends did not load; a backend asked for by name that cannot load is an error.
  */
 export function chooseBackend(
   opts: { backend?: string; threads?: number },
   say: (s: string) => void,
 ): string {
-  const wanted = opts.backend ?? process.env.QKV_BACKEND ?? "auto";
-  if (!["auto", "native", "wasm", "cpu"].includes(wanted)) {
-    throw new CliError(`--backend must be native, wasm or cpu, got "${wanted}"`, 2);
+  const fromFlag = opts.backend !== undefined;
+  const wanted = opts.backend ?? (process.env.QKV_BACKEND || "auto");
+  if (!BACKEND_FLAG_VALUES.includes(wanted)) {
+    const what = fromFlag ? "--backend" : "QKV_BACKEND";
+    throw new CliError(`${what} must be ${BACKEND_FLAG_VALUES.join(", ")}; got "${wanted}"`, 2);
   }
-  if (wanted === "cpu") {
-    setBackend("cpu");
-    return "cpu";
+  try {
+    setBackend(wanted);
+  } catch (e) {
+    throw new CliError(`${fromFlag ? "--backend" : "QKV_BACKEND"}: ${(e as Error).message}`);
+  }
+  const info = backendInfo();
+  if (wanted === "auto" && info.name !== AUTO_BACKEND_ORDER[0]) {
+    const why = info.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
+    const slow = info.name === "cpu" ? ", the plain-JavaScript reference, which is much slower" : "";
+    say(`note: using the ${info.name} backend${slow} (${why})`);
   }
   const threads =
     opts.threads ?? (process.env.QKV_NUM_THREADS ? Number(process.env.QKV_NUM_THREADS) : undefined);
-  if (wanted === "wasm") {
-    const wasm = loadWasmBackend();
-    if (!wasm)
-      throw new CliError(`the wasm backend is not available: ${wasmLoadError() ?? "unknown reason"}`);
-    setBackend(wasm);
-    if (threads !== undefined) setWasmThreads(threads);
+  if (threads !== undefined && info.name === "native") setNumThreads(threads);
+  if (threads !== undefined && info.name === "wasm") setWasmThreads(threads);
+  return describeBackend();
+}
+
+/**
+ * The current backend in words, with its instruction set and threads where it has them, e.g.
+ * "native (avx2, 2 threads)".
+ */
+export function describeBackend(): string {
+  const name = getBackendName();
+  if (name === "native") {
+    const info = nativeInfo();
+    if (info) return `native (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
+  }
+  if (name === "wasm") {
     const info = wasmInfo();
-    return info ? `wasm (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "wasm";
+    if (info) return `wasm (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
   }
-  const native = loadNativeBackend();
-  if (!native) {
-    if (wanted === "native")
-      throw new CliError(`the native backend is not available: ${nativeLoadError() ?? "unknown reason"}`);
-    say(
-      `note: native backend unavailable (${nativeLoadError() ?? "unknown reason"}); using the reference cpu backend, which is much slower`,
-    );
-    setBackend("cpu");
-    return "cpu";
-  }
-  setBackend(native);
-  if (threads !== undefined) setNumThreads(threads);
-  const info = nativeInfo();
-  return info ? `native (${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})` : "native";
+  return name;
 }
 
 /** Formats seconds as h:mm:ss or m:ss. */

@@ -1,7 +1,7 @@
 /** `qkv tokenizer train|encode|decode`. */
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ByteLevelBPE, CharTokenizer, loadTokenizer, type Tokenizer } from "../src/index.js";
+import { ByteLevelBPE, CharTokenizer, loadTokenizer, type Tokenizer, trainWordPiece } from "../src/index.js";
 import { loadTextSource } from "../src/node.js";
 import { CliError } from "./errors.js";
 
@@ -35,10 +35,11 @@ export async function tokenizerTrain(opts: {
 }): Promise<void> {
   const text = await loadTextSource(opts.data);
   const t0 = performance.now();
-  const tok =
-    opts.type === "char"
-      ? CharTokenizer.fromText(text, { specialTokens: opts.special ?? [] })
-      : ByteLevelBPE.train(text, { vocabSize: opts.vocabSize, specialTokens: opts.special ?? [] });
+  let tok: Tokenizer;
+  if (opts.type === "char") tok = CharTokenizer.fromText(text, { specialTokens: opts.special ?? [] });
+  else if (opts.type === "wordpiece")
+    tok = trainWordPiece(text, { vocabSize: opts.vocabSize, specialTokens: opts.special });
+  else tok = ByteLevelBPE.train(text, { vocabSize: opts.vocabSize, specialTokens: opts.special ?? [] });
   await writeFile(opts.out, JSON.stringify(tok.toJSON()));
   process.stdout.write(
     `trained a ${tok.type} tokenizer with ${tok.vocabSize} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${opts.out}\n`,

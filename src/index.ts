@@ -11,10 +11,16 @@ export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autog
 export type { Backend } from "./backend/backend.js";
 export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {
+  AUTO_BACKEND_ORDER,
+  type BackendChoice,
+  type BackendInfo,
+  type BackendLoaderOptions,
   backend,
+  backendInfo,
   cpuBackend,
   getBackendName,
   listBackends,
+  ready,
   registerBackend,
   setBackend,
 } from "./backend/select.js";

@@ -19,6 +19,22 @@ export {
   serializeHFCheckpoint,
 } from "./hf-checkpoint.js";
 export {
+  type CheckpointSource,
+  filesSource,
+  type HFLoadable,
+  type HFSavable,
+  loadPretrained,
+  loadPretrainedFrom,
+  type NamedBlob,
+  type Pretrained,
+  type PretrainedFileData,
+  type PretrainedFiles,
+  type PretrainedFilesOptions,
+  pretrainedFiles,
+  readHFCheckpointFrom,
+  readPretrainedFiles,
+} from "./pretrained.js";
+export {
   type ParseSafetensorsOptions,
   parseSafetensors,
   parseSafetensorsHeader,

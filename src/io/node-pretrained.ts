@@ -3,30 +3,22 @@
  * or shards listed in model.safetensors.index.json), and `fromPretrained` / `savePretrained` for
  * any model class with a static `fromHF` and an instance `toHF`. Exported from `qkv/node` only:
  * the models themselves know nothing of folders, so the main entry bundles for a browser, where
- * `parseHFCheckpoint` turns fetched bytes into the same checkpoint.
+ * `loadPretrained(cls, files)` reads the same files from bytes by the same code (./pretrained.ts).
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type HFCheckpoint, hfConfigObject, serializeHFCheckpoint } from "./hf-checkpoint.js";
+import { type HFCheckpoint, serializeHFCheckpoint } from "./hf-checkpoint.js";
 import { readJson, readSafetensorsFile, writeFileAtomic } from "./node-fs.js";
-import type { RawTensor } from "./safetensors.js";
+import {
+  type CheckpointSource,
+  type HFLoadable,
+  type HFSavable,
+  loadPretrainedFrom,
+  type Pretrained,
+  readHFCheckpointFrom,
+} from "./pretrained.js";
 
-/**
- * A model class that loads from an in-memory checkpoint: GPT, Bert, BertForMaskedLM,
- * BertForSequenceClassification, or your own class with the same static.
- * @example const cls: HFLoadable<GPT, HFLoadOptions> = GPT;
- */
-export interface HFLoadable<M, O> {
-  fromHF(config: Record<string, unknown>, tensors: Map<string, RawTensor>, opts?: O): M;
-}
-
-/**
- * A model that exports an in-memory checkpoint (any qkv model with `toHF()`).
- * @example const m: HFSavable = new GPT(config);
- */
-export interface HFSavable {
-  toHF(): HFCheckpoint;
-}
+export type { HFLoadable, HFSavable, Pretrained } from "./pretrained.js";
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -37,40 +29,27 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
+ * A folder on disk as a checkpoint source: the reader shared with the browser's `loadPretrained`,
+ * with messages naming each file's path.
+ * @example const { config } = await readHFCheckpointFrom(folderSource("checkpoints/gpt2"));
+ */
+export function folderSource(dir: string): CheckpointSource {
+  return {
+    where: dir,
+    path: (name) => join(dir, name),
+    has: (name) => isFile(join(dir, name)),
+    json: (name, what) => readJson(join(dir, name), what),
+    safetensors: async (name) => (await readSafetensorsFile(join(dir, name))).tensors,
+  };
+}
+
+/**
  * Reads `dir/config.json` and the weights: `model.safetensors`, or the shards listed in
  * `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are refused with a hint.
  * @example const { config, tensors } = await readPretrainedDir("checkpoints/gpt2");
  */
 export async function readPretrainedDir(dir: string): Promise<HFCheckpoint> {
-  const configPath = join(dir, "config.json");
-  const config = hfConfigObject(await readJson(configPath, "model config"), configPath);
-  const single = join(dir, "model.safetensors");
-  if (await isFile(single)) return { config, tensors: (await readSafetensorsFile(single)).tensors };
-  const indexPath = join(dir, "model.safetensors.index.json");
-  if (await isFile(indexPath)) {
-    const index = await readJson<{ weight_map?: Record<string, string> }>(indexPath, "safetensors index");
-    const map = index.weight_map;
-    if (!map || typeof map !== "object") throw new Error(`safetensors index ${indexPath} has no weight_map`);
-    const tensors = new Map<string, RawTensor>();
-    for (const shard of new Set(Object.values(map))) {
-      if (typeof shard !== "string" || shard.includes("/") || shard.includes("\\")) {
-        throw new Error(`safetensors index ${indexPath} names an invalid shard ${JSON.stringify(shard)}`);
-      }
-      for (const [k, t] of (await readSafetensorsFile(join(dir, shard))).tensors) {
-        if (map[k] === shard) tensors.set(k, t);
-      }
-    }
-    const absent = Object.keys(map).filter((k) => !tensors.has(k));
-    if (absent.length > 0)
-      throw new Error(
-        `safetensors index ${indexPath} lists tensors its shards lack: ${absent.slice(0, 8).join(", ")}`,
-      );
-    return { config, tensors };
-  }
-  const hint = (await isFile(join(dir, "pytorch_model.bin")))
-    ? " (only pytorch_model.bin is present: qkv reads safetensors only; convert it with HF's save_pretrained(safe_serialization=True))"
-    : "";
-  throw new Error(`no model.safetensors in ${dir}${hint}`);
+  return readHFCheckpointFrom(folderSource(dir));
 }
 
 /**
@@ -96,6 +75,20 @@ export async function writePretrainedDir(dir: string, checkpoint: HFCheckpoint):
 export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, opts?: O): Promise<M> {
   const { config, tensors } = await readPretrainedDir(dir);
   return cls.fromHF(config, tensors, opts);
+}
+
+/**
+ * Loads a folder's model (through `cls.fromHF`, eval mode), tokenizer.json and train_config.json
+ * where present: what the browser's `loadPretrained(cls, files)` returns for the same files, by the
+ * same code.
+ * @example const { model, tokenizer } = await loadPretrainedDir(GPT, "runs/default/best");
+ */
+export async function loadPretrainedDir<M, O>(
+  cls: HFLoadable<M, O>,
+  dir: string,
+  opts?: O,
+): Promise<Pretrained<M>> {
+  return loadPretrainedFrom(cls, folderSource(dir), opts);
 }
 
 /**

@@ -13,7 +13,13 @@ import { zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator } from "../util/rng.js";
 import { activation, Bert, type BertConfig, type BertInputs, type BertOptions, initBert } from "./bert.js";
-import { type HFCheckpoint, type HFLoadOptions, loadBertFamily, saveBertFamily } from "./hf.js";
+import {
+  folderLoadingIsNodeOnly,
+  type HFCheckpoint,
+  type HFLoadOptions,
+  loadBertFamily,
+  saveBertFamily,
+} from "./hf.js";
 
 /**
  * The masked-LM head: transform (dense → act → LayerNorm), decoder tied to the word embeddings, bias.
@@ -105,6 +111,15 @@ export class BertForMaskedLM extends Module {
     return out;
   }
 
+  /**
+   * Node-only: throws, naming `fromPretrained(BertForMaskedLM, dir)` from "qkv/node" and, for a browser,
+   * `loadPretrained(BertForMaskedLM, files)` from "qkv". Models load from memory with `fromHF`.
+   * @example const model = await fromPretrained(BertForMaskedLM, "checkpoints/x"); // import { fromPretrained } from "qkv/node"
+   */
+  static fromPretrained(..._args: unknown[]): never {
+    return folderLoadingIsNodeOnly("BertForMaskedLM");
+  }
+
   /** Builds from HF config.json + tensors (browser-safe); eval mode. */
   static fromHF(
     configJson: Record<string, unknown>,
@@ -165,6 +180,15 @@ export class BertForSequenceClassification extends Module {
     // HF's problem types: int labels (B) → single-label; float labels (B, numLabels) → multi-label.
     if (labels.dtype === "int32") return { logits, loss: crossEntropy(logits, reshape(labels, [-1])) };
     return { logits, loss: binaryCrossEntropyWithLogits(logits, labels) };
+  }
+
+  /**
+   * Node-only: throws, naming `fromPretrained(BertForSequenceClassification, dir)` from "qkv/node" and, for a browser,
+   * `loadPretrained(BertForSequenceClassification, files)` from "qkv". Models load from memory with `fromHF`.
+   * @example const model = await fromPretrained(BertForSequenceClassification, "checkpoints/x"); // import { fromPretrained } from "qkv/node"
+   */
+  static fromPretrained(..._args: unknown[]): never {
+    return folderLoadingIsNodeOnly("BertForSequenceClassification");
   }
 
   /** Builds from HF config.json + tensors (browser-safe); a missing classifier/pooler is freshly initialised. */

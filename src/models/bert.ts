@@ -20,7 +20,13 @@ import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
 import { type BertConfig, type BertOptions, validateBertConfig } from "./bert-config.js";
-import { type HFCheckpoint, type HFLoadOptions, loadBertFamily, saveBertFamily } from "./hf.js";
+import {
+  folderLoadingIsNodeOnly,
+  type HFCheckpoint,
+  type HFLoadOptions,
+  loadBertFamily,
+  saveBertFamily,
+} from "./hf.js";
 import type { BertActivation } from "./hf-config.js";
 
 export type { BertConfig, BertOptions } from "./bert-config.js";
@@ -362,6 +368,15 @@ export class Bert extends Module {
     const vals = dtype === "float64" ? new Float64Array(B * T) : new Float32Array(B * T);
     for (let i = 0; i < vals.length; i++) vals[i] = (1 - Number(src[i])) * MASK_MIN;
     return tensor(vals, { shape: [B, 1, 1, T] });
+  }
+
+  /**
+   * Node-only: throws, naming `fromPretrained(Bert, dir)` from "qkv/node" and, for a browser,
+   * `loadPretrained(Bert, files)` from "qkv". Models load from memory with `fromHF`.
+   * @example const model = await fromPretrained(Bert, "checkpoints/x"); // import { fromPretrained } from "qkv/node"
+   */
+  static fromPretrained(..._args: unknown[]): never {
+    return folderLoadingIsNodeOnly("Bert");
   }
 
   /** Builds a Bert (HF BertModel) from config.json and safetensors tensors (browser-safe); eval mode. */

@@ -34,6 +34,7 @@ import {
   addZeroBiases,
   dropZeroBiases,
   exportHFWeights,
+  folderLoadingIsNodeOnly,
   gpt2KeyMap,
   type HFCheckpoint,
   type HFLoadOptions,
@@ -328,6 +329,15 @@ export class GPT extends Module {
       group.names.push(name);
     }
     return [decay, noDecay];
+  }
+
+  /**
+   * Node-only: throws, naming `fromPretrained(GPT, dir)` from "qkv/node" and, for a browser,
+   * `loadPretrained(GPT, files)` from "qkv". Models load from memory with `fromHF`.
+   * @example const model = await fromPretrained(GPT, "checkpoints/x"); // import { fromPretrained } from "qkv/node"
+   */
+  static fromPretrained(..._args: unknown[]): never {
+    return folderLoadingIsNodeOnly("GPT");
   }
 
   /**

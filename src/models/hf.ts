@@ -10,6 +10,7 @@ import type { RawTensor } from "../io/safetensors.js";
 import type { Module } from "../nn/module.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
 import { Tensor } from "../tensor/tensor.js";
+import { QkvError } from "../util/errors.js";
 import { sameShape, shapeStr } from "../util/shape.js";
 import type { Bert, BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
@@ -29,6 +30,20 @@ export interface HFLoadOptions {
   strict?: boolean;
   /** Receives notes such as "classifier.weight was not in the checkpoint" (default console.warn). */
   warn?: (message: string) => void;
+}
+
+/**
+ * What a model's static `fromPretrained(dir)` does: refuse, naming the two APIs that load a folder.
+ * Reading a folder needs Node.js, so the main entry has no folder I/O; in Node `qkv/node` does it,
+ * in a page `loadPretrained` takes the files' bytes.
+ * @example GPT.fromPretrained("gpt2"); // throws: … use fromPretrained(GPT, dir) from "qkv/node" …
+ */
+export function folderLoadingIsNodeOnly(cls: string): never {
+  throw new QkvError(
+    `${cls}.fromPretrained(dir) reads a folder, which is Node-only: in Node use fromPretrained(${cls}, dir) ` +
+      `from "qkv/node"; in a browser use loadPretrained(${cls}, files) from "qkv" with the files' bytes ` +
+      "(fetched, dropped or picked)",
+  );
 }
 
 // ---- tensors -----------------------------------------------------------------------------------

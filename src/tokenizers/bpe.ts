@@ -484,6 +484,19 @@ export class ByteLevelBPE implements Tokenizer {
     };
   }
 
+  /**
+   * Ids of one pre-token, its UTF-8 bytes merged as one word (no special tokens, no GPT-2 split):
+   * what a Hugging Face pipeline's BPE model does with a ByteLevel pre-token.
+   *
+   * @example
+   * ```ts
+   * tok.encodeWord(" world"); // e.g. [995] with GPT-2's vocabulary
+   * ```
+   */
+  encodeWord(word: string): number[] {
+    return this.encodeChunk(word);
+  }
+
   /** Ids for one pre-token (memoized). */
   private encodeChunk(chunk: string): number[] {
     const cached = this.cache.get(chunk);

@@ -1,16 +1,37 @@
 /**
- * Public API of qkv's tokenizers: character-level and GPT-2 byte-level BPE, Hugging Face
- * `tokenizer.json` reading/writing, and `loadTokenizer` to open a saved tokenizer of either kind.
+ * Public API of qkv's tokenizers: character-level and GPT-2 byte-level BPE, the Hugging Face
+ * tokenizer.json pipeline (WordPiece, Unigram, byte-level BPE with their normalizers,
+ * pre-tokenizers, post-processors and decoders), and `loadTokenizer` to open a saved tokenizer.
  */
 
 import { ByteLevelBPE } from "./bpe.js";
 import { CharTokenizer } from "./char.js";
+import { HFTokenizer } from "./pipeline.js";
 import type { Tokenizer } from "./tokenizer.js";
 import { expectField, expectObject, expectString, TokenizerFormatError } from "./tokenizer-json.js";
 
 export { type BPETrainOptions, ByteLevelBPE, type ByteLevelBPESpec } from "./bpe.js";
 export { BYTE_TO_CHAR, bytesToUnicode, CHAR_TO_BYTE, unicodeToBytes } from "./byte-unicode.js";
 export { CharTokenizer, type CharTokenizerOptions } from "./char.js";
+export { type Decoder, decoderFromJSON } from "./decoders.js";
+export { type PipelineModel, Unigram, WordPiece } from "./models.js";
+export {
+  type BertNormalizerOptions,
+  bertNormalizer,
+  type Normalizer,
+  normalizerFromJSON,
+} from "./normalizers.js";
+export {
+  type EncodeOptions,
+  type Encoding,
+  HFTokenizer,
+  type PaddingOptions,
+  TruncationError,
+  type TruncationOptions,
+} from "./pipeline.js";
+export { type PostProcessor, postProcessorFromJSON } from "./post-processors.js";
+export { type Piece, type PreTokenizer, preTokenizerFromJSON } from "./pre-tokenizers.js";
+export { Precompiled } from "./precompiled.js";
 export { GPT2_SPLIT_PATTERN, gpt2PreTokenize } from "./pretokenize.js";
 export type { Tokenizer } from "./tokenizer.js";
 export {
@@ -21,16 +42,49 @@ export {
   type HFWordLevelModel,
   TokenizerFormatError,
 } from "./tokenizer-json.js";
+export { CodePointSet, GPT2_CLASSES, hfLowercase, hfNormalize } from "./unicode.js";
+export { UNICODE_TABLES_SOURCE } from "./unicode-tables.js";
+export { trainWordPiece, type WordPieceTrainOptions } from "./wordpiece-train.js";
 
 /**
- * Open a saved tokenizer (a parsed Hugging Face `tokenizer.json` object), choosing the class by
- * `model.type`: `"BPE"` → {@link ByteLevelBPE}, `"WordLevel"` → {@link CharTokenizer}. Pass a
- * string and it is parsed first.
+ * Whether a tokenizer.json is the plain byte-level BPE shape {@link ByteLevelBPE} reads (qkv's
+ * own files and GPT-2-style ones): no normalizer, a ByteLevel pre-tokenizer, no special tokens
+ * added by the post-processor, no padding or truncation, verbatim added tokens.
+ */
+function isPlainByteLevel(root: Record<string, unknown>, model: Record<string, unknown>): boolean {
+  const part = (v: unknown) => v as { type?: unknown } | null | undefined;
+  const plain = (v: unknown) => v == null || part(v)?.type === "ByteLevel";
+  const added = Array.isArray(root.added_tokens) ? root.added_tokens : [];
+  return (
+    root.normalizer == null &&
+    part(root.pre_tokenizer)?.type === "ByteLevel" &&
+    plain(root.post_processor) &&
+    plain(root.decoder) &&
+    root.padding == null &&
+    root.truncation == null &&
+    model.byte_fallback !== true &&
+    (model.continuing_subword_prefix == null || model.continuing_subword_prefix === "") &&
+    added.every((t) => {
+      const e = t as Record<string, unknown>;
+      return e.lstrip !== true && e.rstrip !== true && e.single_word !== true;
+    })
+  );
+}
+
+/**
+ * Open a saved tokenizer (a parsed Hugging Face `tokenizer.json` object, or its text):
+ * - `"WordLevel"` (qkv's char files) → {@link CharTokenizer};
+ * - `"BPE"` in the plain byte-level shape (qkv's own and GPT-2-style files) → {@link ByteLevelBPE},
+ *   whose `decode` keeps special tokens, as qkv's training pipelines expect;
+ * - anything else (`"WordPiece"`, `"Unigram"`, BPE with RobertaProcessing, TemplateProcessing,
+ *   padding...) → {@link HFTokenizer}, with Hugging Face's `encode`/`decode` semantics: special
+ *   tokens added by the post-processor, and skipped when decoding.
  *
  * @example
  * ```ts
  * const tok = loadTokenizer(JSON.stringify(ByteLevelBPE.train(text, { vocabSize: 512 }).toJSON()));
  * tok.type; // "bpe"
+ * loadTokenizer(bertTokenizerJson).type; // "wordpiece"
  * ```
  */
 export function loadTokenizer(json: unknown): Tokenizer {
@@ -46,12 +100,17 @@ export function loadTokenizer(json: unknown): Tokenizer {
   const type = expectString(expectField(model, "type", "model"), "model.type");
   switch (type) {
     case "BPE":
-      return ByteLevelBPE.fromTokenizerJSON(root);
+      return isPlainByteLevel(root, model)
+        ? ByteLevelBPE.fromTokenizerJSON(root)
+        : HFTokenizer.fromJSON(root);
     case "WordLevel":
       return CharTokenizer.fromJSON(root);
+    case "WordPiece":
+    case "Unigram":
+      return HFTokenizer.fromJSON(root);
     default:
       throw new TokenizerFormatError(
-        `model.type ${JSON.stringify(type)} is not supported (expected "BPE" or "WordLevel")`,
+        `model.type ${JSON.stringify(type)} is not supported (expected "BPE", "WordPiece", "Unigram" or "WordLevel")`,
       );
   }
 }

@@ -95,7 +95,7 @@ export interface HFTokenizerJSON {
   pre_tokenizer: HFComponent | null;
   post_processor: HFComponent | null;
   decoder: HFComponent | null;
-  model: HFBPEModel | HFWordLevelModel;
+  model: HFBPEModel | HFWordLevelModel | HFComponent;
 }
 
 /**
@@ -206,14 +206,15 @@ export function readVocab(value: unknown, path: string): Map<string, number> {
 
 /**
  * Read and check `added_tokens`. Tokens that ask for `lstrip`, `rstrip` or `single_word`
- * matching are rejected: qkv matches added tokens verbatim only.
+ * matching are rejected unless `allowStrip` (the {@link HFTokenizer} pipeline implements them;
+ * {@link ByteLevelBPE} matches added tokens verbatim only).
  *
  * @example
  * ```ts
  * const added = readAddedTokens(json.added_tokens ?? []);
  * ```
  */
-export function readAddedTokens(value: unknown): HFAddedToken[] {
+export function readAddedTokens(value: unknown, options: { allowStrip?: boolean } = {}): HFAddedToken[] {
   if (!Array.isArray(value))
     throw new TokenizerFormatError(`added_tokens must be an array, got ${describe(value)}`);
   return value.map((raw, i) => {
@@ -230,7 +231,7 @@ export function readAddedTokens(value: unknown): HFAddedToken[] {
     };
     if (token.content === "") throw new TokenizerFormatError(`${path}.content must not be empty`);
     for (const flag of ["single_word", "lstrip", "rstrip"] as const) {
-      if (token[flag]) {
+      if (token[flag] && options.allowStrip !== true) {
         throw new TokenizerFormatError(
           `${path} (${JSON.stringify(token.content)}) sets ${flag}: true, which qkv does not support`,
         );

@@ -20,15 +20,21 @@ import type { HFTokenizerJSON } from "./tokenizer-json.js";
  * ```
  */
 export interface Tokenizer {
-  /** Short name of the algorithm: `"char"` or `"bpe"`. */
+  /** Short name of the algorithm: `"char"`, `"bpe"`, `"wordpiece"` or `"unigram"`. */
   readonly type: string;
   /** One more than the largest id; every id in `[0, vocabSize)` may be produced. */
   readonly vocabSize: number;
   /** Special tokens (matched verbatim in input text and emitted as a single id), content → id. */
   readonly specialTokens: ReadonlyMap<string, number>;
-  /** Text → token ids. */
+  /**
+   * Text → token ids. qkv's own char and byte-level BPE files add no special tokens; a
+   * tokenizer.json pipeline ({@link HFTokenizer}) adds its post-processor's, as HF's `encode` does.
+   */
   encode(text: string): number[];
-  /** Token ids → text. Throws on an id that is not in the vocabulary. */
+  /**
+   * Token ids → text. Throws on an id that is not in the vocabulary. {@link HFTokenizer} skips
+   * special tokens (HF's default); the char and byte-level BPE classes keep them.
+   */
   decode(ids: ArrayLike<number>): string;
   /** Id of a vocabulary string, or `undefined` when it is not in the vocabulary. */
   tokenToId(token: string): number | undefined;

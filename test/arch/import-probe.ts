@@ -58,6 +58,16 @@ endPhase("import");
 const tensorMethods = ["add", "matmul", "backward"].every(
   (m) => typeof qkv.Tensor.prototype[m] === "function",
 );
-const backendName = qkv.getBackendName();
+let backendName = "";
+let info: unknown = null;
+let firstUseError: { name: string; message: string; field?: string } | null = null;
+try {
+  backendName = qkv.getBackendName();
+  info = qkv.backendInfo();
+} catch (e) {
+  const err = e as InstanceType<typeof qkv.QkvError>;
+  firstUseError = { name: err.name, message: err.message, field: err.field };
+}
 endPhase("firstUse");
-writeOut(`${JSON.stringify({ phases, tensorMethods, backendName })}\n`);
+const registered = qkv.listBackends();
+writeOut(`${JSON.stringify({ phases, tensorMethods, backendName, info, firstUseError, registered })}\n`);

@@ -244,7 +244,36 @@ describe("bad input fails fast with a message naming the problem", () => {
   test("unknown backend", () =>
     expectCleanFailure(
       qkv(["train", "--backend", "gpu"]),
-      /--backend must be native, wasm or cpu, got "gpu"/,
+      /--backend must be auto, native, wasm, cpu; got "gpu"/,
     ));
   test("unknown command", () => expectCleanFailure(qkv(["fly"]), /unknown command 'fly'/));
+});
+
+describe("qkv info: the backend that runs", () => {
+  const addonBuilt = existsSync(join(import.meta.dirname, "../../build/Release/qkv_native.node"));
+
+  test("an explicit --backend cpu is reported as such, with nothing skipped", () => {
+    const r = qkv(["info", "--backend", "cpu"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("backend: cpu, chosen by --backend\n");
+  });
+
+  test("auto without the addon: the next backend in the order, and native's reason", () => {
+    const r = qkv(["info"], { env: { QKV_BACKEND: "", QKV_NATIVE: "0" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^backend: (wasm|cpu), chosen by auto \(the fastest that loads\)\n/);
+    expect(r.stdout).toContain("  native did not load: disabled by QKV_NATIVE=0\n");
+  });
+
+  test.skipIf(!addonBuilt)("auto with the addon built: native, with its instruction set and threads", () => {
+    const r = qkv(["info", "--backend", "auto", "--threads", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^backend: native \((avx512|avx2|generic), 1 thread\), chosen by auto/);
+  });
+
+  test("a named backend that cannot load is an error naming the flag and the reason", () =>
+    expectCleanFailure(
+      qkv(["info", "--backend", "native"], { env: { QKV_NATIVE: "0" } }),
+      /--backend: setBackend: the native backend is not available here: disabled by QKV_NATIVE=0/,
+    ));
 });

@@ -124,7 +124,7 @@ describe("loadTokenizer", () => {
     expect(() => loadTokenizer("{not json")).toThrow(/not valid JSON/);
     expect(() => loadTokenizer({ version: "1.0" })).toThrow('missing field "model"');
     expect(() => loadTokenizer({ model: {} })).toThrow('missing field "model.type"');
-    expect(() => loadTokenizer({ model: { type: "Unigram" } })).toThrow(/"Unigram" is not supported/);
+    expect(() => loadTokenizer({ model: { type: "Quantum" } })).toThrow(/"Quantum" is not supported/);
     expect(() => loadTokenizer(42)).toThrow(TokenizerFormatError);
   });
 });

@@ -24,3 +24,6 @@ export function readFixture(name: string): string {
 export function readJSONFixture(name: string): unknown {
   return JSON.parse(readFixture(name));
 }
+
+/** Training options for the qkv WordPiece fixture (HF's WordPieceTrainer gets the same). */
+export const QKV_WORDPIECE_OPTIONS = { vocabSize: 2000 };

@@ -56,6 +56,7 @@ function trainer(be: Backend) {
     setBackend(be);
     const { x, y } = sampler.getBatch("train", cfg.batchSize, cfg.blockSize);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let loss = 0;
     tidy(() => {
       const out = model.forward(x, y).loss!;
@@ -65,7 +66,8 @@ function trainer(be: Backend) {
     optim.clipGradNorm(model.parameters(), 1);
     opt.step();
     opt.zeroGrad();
-    return { ms: performance.now() - t0, loss };
+    const c = process.cpuUsage(c0);
+    return { ms: performance.now() - t0, cpu: (c.user + c.system) / 1000, loss };
   };
 }
 
@@ -77,9 +79,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 for (const th of threadList) {
   if (native) setNumThreads(th);
   setWasmThreads(th);
-  const runs: Record<string, () => { ms: number; loss: number }> = { wasm: trainer(wasm) };
+  const runs: Record<string, () => { ms: number; cpu: number; loss: number }> = { wasm: trainer(wasm) };
   if (native) runs.native = trainer(native);
   const ms: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
   const losses: Record<string, number[]> = {};
   // blocks of 5 steps per backend, the first of each block dropped (the other pool's spinning
   // workers may still hold the cores), after 3 warm-up steps each
@@ -90,9 +93,18 @@ for (const th of threadList) {
       for (let s = 0; s < 5; s++) {
         const r = step();
         if (s > 0) (ms[name] ??= []).push(r.ms);
+        if (s > 0) (cpu[name] ??= []).push(r.cpu);
         losses[name].push(r.loss);
       }
     }
+  }
+  // at 1 thread the process CPU time is a load-independent second opinion
+  if (th === 1 && cpu.native) {
+    const cw = median(cpu.wasm);
+    const cn = median(cpu.native);
+    console.log(
+      `threads 1 (CPU time): wasm ${cw.toFixed(1)} ms, native ${cn.toFixed(1)} ms, ratio ${(cw / cn).toFixed(2)}`,
+    );
   }
   const w = median(ms.wasm);
   const n = ms.native ? median(ms.native) : Number.NaN;

@@ -41,6 +41,18 @@ struct V {
   static inline T fma(T a, T b, T c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
   static inline T fnma(T a, T b, T c) { return wasm_f32x4_sub(c, wasm_f32x4_mul(a, b)); }
 #endif
+  // a·b + c with one rounding (up to a second, f64 → f32, that is exact but in rare ties): the
+  // product of two floats is exact in f64. For the few kernels that need it (kernels_math.inc).
+#define QKV_HAS_FMA_EXACT 1
+  static inline T fma_exact(T a, T b, T c) {
+    const v128_t lo = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(a), wasm_f64x2_promote_low_f32x4(b)),
+                                     wasm_f64x2_promote_low_f32x4(c));
+    const v128_t ah = wasm_i32x4_shuffle(a, a, 2, 3, 0, 1), bh = wasm_i32x4_shuffle(b, b, 2, 3, 0, 1),
+                 ch = wasm_i32x4_shuffle(c, c, 2, 3, 0, 1);
+    const v128_t hi = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(ah), wasm_f64x2_promote_low_f32x4(bh)),
+                                     wasm_f64x2_promote_low_f32x4(ch));
+    return wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5);
+  }
   // like x86 maxps/minps: the second operand wins when either is NaN (pmax(b, a) = b < a ? a : b)
   static inline T max(T a, T b) { return wasm_f32x4_pmax(b, a); }
   static inline T min(T a, T b) { return wasm_f32x4_pmin(b, a); }

@@ -5,6 +5,9 @@
 //
 //   node scripts/build-wasm.mjs          rebuild both modules and the generated file
 //   node scripts/build-wasm.mjs --check  exit 1 when the generated file is stale (no compiler needed)
+//   node scripts/build-wasm.mjs --tune relaxed QKV_WASM_MR=6 …   one variant with extra defines, into
+//                                        build/wasm-tune/ only (for measuring tile sizes; --names
+//                                        keeps function names for profiles)
 //
 // The build is reproducible: the same sources and flags give the same bytes (no paths or dates are
 // embedded; -ffile-prefix-map strips the checkout's location from any debug names).
@@ -100,8 +103,8 @@ function run(cmd, args) {
   return r.stdout;
 }
 
-function buildVariant(name, extra) {
-  const dir = join(out, name);
+function buildVariant(name, extra, base = out, names = false) {
+  const dir = join(base, name);
   mkdirSync(dir, { recursive: true });
   const objs = [];
   for (const src of SOURCES) {
@@ -110,7 +113,8 @@ function buildVariant(name, extra) {
     objs.push(obj);
   }
   const wasm = join(dir, "qkv.wasm");
-  run(WASM_LD, [...LDFLAGS, ...objs, ...LIBS, "-o", wasm]);
+  const ld = names ? LDFLAGS.filter((f) => f !== "--strip-all") : LDFLAGS;
+  run(WASM_LD, [...ld, ...objs, ...LIBS, "-o", wasm]);
   return readFileSync(wasm);
 }
 
@@ -126,6 +130,17 @@ function main() {
     return;
   }
   writeOpHeader(root);
+  const tune = process.argv.indexOf("--tune");
+  if (tune >= 0) {
+    const variant = process.argv[tune + 1];
+    const rest = process.argv.slice(tune + 2);
+    const names = rest.includes("--names"); // keep function names (profiles)
+    const defs = rest.filter((d) => d !== "--names").map((d) => `-D${d}`);
+    const tag = [variant, ...rest].join("_").replace(/[^A-Za-z0-9_=]/g, "");
+    buildVariant(tag, [...VARIANTS[variant], ...defs], join(root, "build", "wasm-tune"), names);
+    console.log(join(root, "build", "wasm-tune", tag, "qkv.wasm"));
+    return;
+  }
   const mods = {};
   for (const [name, extra] of Object.entries(VARIANTS)) mods[name] = buildVariant(name, extra);
   mkdirSync(dirname(genFile), { recursive: true });

@@ -167,3 +167,8 @@ void operator delete[](void* p, size_t) noexcept { release(p); }
 // thread_local objects with destructors register them here; a wasm worker's thread ends with its
 // instance, and the main thread's with the page or process, so there is nothing to run.
 extern "C" int __cxa_thread_atexit(void (*)(void*), void*, void*) { return 0; }
+
+/** The memory's size in 64 KiB pages (cheaper for JavaScript than memory.buffer.byteLength). */
+extern "C" __attribute__((export_name("qkv_memory_pages"))) int qkv_memory_pages() {
+  return static_cast<int>(__builtin_wasm_memory_size(0));
+}

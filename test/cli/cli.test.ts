@@ -96,6 +96,14 @@ describe("qkv commands", () => {
     expect(a.stdout).toBe(b.stdout);
   });
 
+  test("sample on --backend wasm (2 threads) writes what the default backend writes", () => {
+    const args = ["sample", "--checkpoint", join(out, "last"), "--prompt", "First", "--max-new-tokens", "30"];
+    const a = qkv([...args, "--seed", "5"]);
+    const w = qkv([...args, "--seed", "5", "--backend", "wasm", "--threads", "2"]);
+    expect(w.code).toBe(0);
+    expect(w.stdout).toBe(a.stdout);
+  });
+
   test("eval reports loss and perplexity = exp(loss)", () => {
     const r = qkv(["eval", "--checkpoint", join(out, "last"), "--data", text, "--max-batches", "2"]);
     expect(r.code).toBe(0);

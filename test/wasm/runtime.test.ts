@@ -23,8 +23,10 @@ import {
   wasmRuntime,
   wasmThresholds,
 } from "../../src/backends/wasm/index.js";
-import { hasRelaxedSimd, moduleBytes } from "../../src/backends/wasm/runtime.js";
+import { hasRelaxedSimd, moduleBytes, pickVariant } from "../../src/backends/wasm/runtime.js";
+import { heapStorage } from "../../src/backends/wasm/storage.js";
 import { wasmApi } from "../../src/backends/wasm/wasm-api.js";
+import { Generator, matmul, randn, setBackend } from "../../src/index.js";
 import { expectClose, Rng } from "../native/util.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -101,7 +103,74 @@ describe("module variants", () => {
   });
 });
 
+describe("module choice", () => {
+  it("QKV_WASM_SIMD=simd forces the plain module; otherwise relaxed SIMD is used when validated", () => {
+    const saved = process.env.QKV_WASM_SIMD;
+    try {
+      process.env.QKV_WASM_SIMD = "simd";
+      expect(pickVariant()).toBe("simd");
+      delete process.env.QKV_WASM_SIMD;
+      expect(pickVariant()).toBe(hasRelaxedSimd() ? "relaxed" : "simd");
+      if (!hasRelaxedSimd()) {
+        process.env.QKV_WASM_SIMD = "relaxed";
+        expect(() => pickVariant()).toThrow(/lacks relaxed SIMD/);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.QKV_WASM_SIMD;
+      else process.env.QKV_WASM_SIMD = saved;
+    }
+  });
+});
+
 describe("memory", () => {
+  it("tensors made while the wasm backend is loaded live in its memory (no copies per kernel)", () => {
+    const be = loadWasmBackend();
+    const rt = wasmRuntime();
+    if (!be || !rt) throw new Error("wasm unavailable");
+    setBackend(be);
+    try {
+      const a = randn([64, 96], { generator: new Generator(1) });
+      const b = randn([96, 80], { generator: new Generator(2) });
+      expect(rt.isResident(a.data.buffer)).toBe(true);
+      const before = rt.copyStats.bytesIn + rt.copyStats.bytesOut;
+      const c = matmul(a, b).relu().sum();
+      // only the scalar result is small enough to stay a plain array (MIN_HEAP_ELEMENTS)
+      expect(rt.copyStats.bytesIn + rt.copyStats.bytesOut - before).toBeLessThan(64);
+      setBackend("cpu");
+      const ref = matmul(a, b).relu().sum();
+      expect(Math.abs(c.item() - ref.item())).toBeLessThan(1e-3);
+    } finally {
+      setBackend("cpu");
+    }
+  });
+
+  it.runIf(typeof globalThis.gc === "function")(
+    "a block is reclaimed only when its array and every subarray of it are gone",
+    async () => {
+      loadWasmBackend();
+      const rt = wasmRuntime();
+      if (!rt) throw new Error("wasm unavailable");
+      const store = heapStorage(rt);
+      const settle = async () => {
+        for (let i = 0; i < 5; i++) {
+          (globalThis.gc as () => void)();
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      let parent: Float32Array | null = store.make("float32", 1000) as Float32Array;
+      parent.fill(3);
+      let child: Float32Array | null = parent.subarray(10, 20);
+      expect(store.live()).toBe(1);
+      parent = null;
+      await settle();
+      expect(store.live()).toBe(1); // the child keeps the block
+      expect(child[0]).toBe(3);
+      child = null;
+      await settle();
+      expect(store.live()).toBe(0);
+    },
+  );
+
   it("views into the module's memory stay valid when it grows, and are passed without copies", () => {
     const be = loadWasmBackend();
     const rt = wasmRuntime();

@@ -1,9 +1,9 @@
 /**
  * Runs every test outside test/native and test/wasm with the wasm backend selected:
  *   QKV_FORCE_WASM=1 npx vitest run --config test/wasm/vitest.wasm-suite.config.ts
- * (`npm run test:wasm`). QKV_WASM_THREADS sets its thread count (default 1). Node 20 gets the flag
- * for relaxed SIMD, so the suite runs the module browsers and newer Node pick; QKV_WASM_SIMD=simd
- * forces the plain SIMD128 one.
+ * (`npm run test:wasm`). QKV_WASM_THREADS sets its thread count (default 1). It runs the module
+ * the engine picks by default: plain SIMD128 on Node 20 (relaxed SIMD there needs a V8 flag); the
+ * runtime tests (test/wasm/vitest.config.ts) cover both.
  */
 import { defineConfig } from "vitest/config";
 
@@ -16,6 +16,5 @@ export default defineConfig({
     setupFiles: ["test/pool.setup.ts", "test/wasm/wasm-suite.setup.ts"],
     testTimeout: 180_000,
     pool: "forks",
-    execArgv: ["--experimental-wasm-relaxed-simd"],
   },
 });

@@ -112,11 +112,15 @@ export const wasmBackend = createAddonBackend({
 
 /**
  * The wasm backend if the module loads here (synchronously: Node, workers), else null with the
- * reason in {@link wasmLoadError}. Never throws.
+ * reason in {@link wasmLoadError}. Never throws. It starts on one thread, or on QKV_NUM_THREADS
+ * when set; {@link setWasmThreads} changes it.
  */
 export function loadWasmBackend(): typeof wasmBackend | null {
   try {
+    const fresh = R === null;
     runtime();
+    const n = Number(env("QKV_NUM_THREADS"));
+    if (fresh && n > 1 && threadSupport() === null) setWasmThreads(n);
     return wasmBackend;
   } catch (e) {
     loadError = e instanceof Error ? e.message : String(e);

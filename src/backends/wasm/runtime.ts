@@ -54,6 +54,7 @@ interface Exports {
   qkv_malloc(n: number): number;
   qkv_free(p: number): void;
   qkv_heap_live(): number;
+  qkv_memory_pages(): number;
   qkv_worker_loop(tid: number): void;
   qkv_pool_config(hw: number, spin: number): void;
   qkv_pool_online(): number;
@@ -120,9 +121,24 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 
 export type WasmVariant = "relaxed" | "simd";
 
-/** The bytes of one module variant. */
+/**
+ * The bytes of one module variant. QKV_WASM_FILE (Node only; for profiling and tuning builds from
+ * `scripts/build-wasm.mjs --tune`) replaces both with a file's.
+ */
 export function moduleBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  const file = proc?.env?.QKV_WASM_FILE;
+  if (file) {
+    const fs = proc?.getBuiltinModule?.("node:fs") as { readFileSync(p: string): Uint8Array } | undefined;
+    if (!fs) throw new Error("QKV_WASM_FILE needs Node ≥ 20.16");
+    return new Uint8Array(fs.readFileSync(file));
+  }
   return decodeBase64(variant === "relaxed" ? WASM_RELAXED : WASM_SIMD);
+}
+
+interface NodeProcess {
+  env?: Record<string, string | undefined>;
+  getBuiltinModule?: (id: string) => unknown;
 }
 
 /** The variant to use here: QKV_WASM_SIMD=relaxed|simd forces one (tests), else detection. */
@@ -155,6 +171,9 @@ export class WasmRuntime {
   private readonly metaPtr: number;
   /** The buffers the memory has had (a growth makes a new one; old views stay valid). */
   private readonly own = new WeakSet<ArrayBufferLike>();
+  /** Pages the views cover, and the memory's pages now. */
+  private pages = 0;
+  private readonly pagesNow: () => number;
   private u8!: Uint8Array;
   private i32!: Int32Array;
   private u32!: Uint32Array;
@@ -179,6 +198,8 @@ export class WasmRuntime {
     const inst = new (wasmApi().Instance)(module, imports(memory));
     const ex = inst.exports as unknown as Exports;
     this.exports = ex;
+    // (modules built before qkv_memory_pages existed: the slower buffer length)
+    this.pagesNow = ex.qkv_memory_pages ?? (() => memory.buffer.byteLength >>> 16);
     this.refresh();
     ex.__wasm_call_ctors();
     // the main thread's TLS block (pool scratch, the fused layer's buffers)
@@ -190,6 +211,7 @@ export class WasmRuntime {
     this.truePtr = ex.qkv_consts(1);
     this.undefPtr = ex.qkv_consts(2);
     this.metaPtr = this.malloc(meta.length * 8);
+    this.ensureDesc(64);
     this.refresh();
     this.addon = this.makeAddon();
     this.addon.setMeta(new Float64Array(this.memory.buffer, this.metaPtr, meta.length));
@@ -227,6 +249,7 @@ export class WasmRuntime {
     if (this.u8 && this.u8.buffer === buf) return;
     if (this.u8 && this.u8.byteLength === buf.byteLength) return;
     this.own.add(buf);
+    this.pages = buf.byteLength >>> 16;
     this.u8 = new Uint8Array(buf);
     this.i32 = new Int32Array(buf);
     this.u32 = new Uint32Array(buf);
@@ -259,6 +282,56 @@ export class WasmRuntime {
 
   /** Calls entry point `fn` (its index) with JS arguments, as the Node-API addon would be called. */
   call(fn: number, name: string, args: readonly unknown[]): unknown {
+    return this.callFast(fn, args) ?? this.callGeneral(fn, name, args);
+  }
+
+  /**
+   * The common case without allocations: every argument is absent, a number, or a typed array in
+   * the module's memory. Returns null (having written nothing that matters) for anything else.
+   */
+  private callFast(fn: number, args: readonly unknown[]): unknown {
+    const n = args.length;
+    if (n > this.descCap) return null;
+    const i32 = this.i32;
+    const u32 = this.u32;
+    let i = this.descPtr >> 2;
+    for (let k = 0; k < n; k++, i += DESC >> 2) {
+      const v = args[k];
+      if (v === undefined) i32[i] = K_UNDEFINED;
+      else if (v === null) i32[i] = K_NULL;
+      else if (typeof v === "number") {
+        i32[i] = K_NUMBER;
+        this.f64[(i + 4) >> 1] = v;
+      } else if (ArrayBuffer.isView(v) && this.isResident(v.buffer)) {
+        const code = taCode(v);
+        if (code < 0) return null;
+        i32[i] = K_TYPEDARRAY;
+        i32[i + 1] = code;
+        u32[i + 2] = v.byteOffset;
+        u32[i + 3] = (v as unknown as { length: number }).length;
+      } else return null;
+    }
+    this.f64.set(this.meta, this.metaPtr >> 3);
+    const r = this.exports.qkv_call(fn, n, this.descPtr) >>> 0;
+    if (this.pagesNow() !== this.pages) this.refresh();
+    return this.finish(r);
+  }
+
+  private finish(r: number): unknown {
+    const kind = this.i32[this.errKindAddr >> 2];
+    if (kind !== 0) {
+      const msg = this.cString(this.errAddr).replace(/^qkv native/, "qkv wasm");
+      this.i32[this.errKindAddr >> 2] = 0;
+      throw kind === 2 ? new TypeError(msg) : new Error(msg);
+    }
+    if (r === this.truePtr) return true;
+    if (r === this.falsePtr) return false;
+    if (r === this.undefPtr) return undefined;
+    return this.decode(r);
+  }
+
+  /** Any arguments: strings, lists, arrays outside the module (copied in, and back when written). */
+  private callGeneral(fn: number, name: string, args: readonly unknown[]): unknown {
     // 1. count descriptors and collect non-resident buffers (one byte range per buffer)
     let ndesc = args.length;
     let ranges: Map<ArrayBufferLike, { lo: number; hi: number; at: number; write: boolean }> | null = null;
@@ -362,16 +435,7 @@ export class WasmRuntime {
         this.copyStats.bytesOut += rg.hi - rg.lo;
       }
     }
-    const kind = this.i32[this.errKindAddr >> 2];
-    if (kind !== 0) {
-      const msg = this.cString(this.errAddr).replace(/^qkv native/, "qkv wasm");
-      this.i32[this.errKindAddr >> 2] = 0;
-      throw kind === 2 ? new TypeError(msg) : new Error(msg);
-    }
-    if (r === this.truePtr) return true;
-    if (r === this.falsePtr) return false;
-    if (r === this.undefPtr) return undefined;
-    return this.decode(r);
+    return this.finish(r);
   }
 
   private cString(p: number): string {

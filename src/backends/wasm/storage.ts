@@ -47,6 +47,17 @@ class HeapUint8Array extends Uint8Array<ArrayBufferLike> {
   }
 }
 
+// To everything else they are the plain types: `constructor` (what equality checks, `new
+// (x.constructor)(n)` and species lookups read) names the base class, so copies made from them
+// (slice, map, subarray's view) are ordinary arrays.
+for (const [C, Base] of [
+  [HeapFloat32Array, Float32Array],
+  [HeapFloat64Array, Float64Array],
+  [HeapInt32Array, Int32Array],
+  [HeapUint8Array, Uint8Array],
+] as const)
+  Object.defineProperty(C.prototype, "constructor", { value: Base, writable: true, configurable: true });
+
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /** Arrays smaller than this stay plain: their kernels mostly run in JS, and copies are cheap. */

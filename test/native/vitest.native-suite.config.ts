@@ -9,7 +9,16 @@ export default defineConfig({
     root: new URL("../..", import.meta.url).pathname,
     include: ["test/**/*.test.ts"],
     // test/learning trains through the CLI, which picks its backend itself
-    exclude: ["test/native/**", "test/learning/**", "**/node_modules/**"],
+    // test/wasm has its own runs; test/browser and the package test run in Chromium, where Node's
+    // backend plays no part (the default suite runs them once).
+    exclude: [
+      "test/native/**",
+      "test/wasm/**",
+      "test/learning/**",
+      "test/browser/**",
+      "test/arch/package.test.ts",
+      "**/node_modules/**",
+    ],
     setupFiles: ["test/pool.setup.ts", "test/native/native-suite.setup.ts"],
     testTimeout: 120_000,
     pool: "forks",

@@ -1,6 +1,7 @@
 // The hash that ties src/backends/wasm/gen/binary.ts to what it was built from: every file under
 // native/ that the wasm modules compile (the .inc kernels, headers, the wasm sources), the op tables
-// that generate native/gen/qkv_ops.h, and the build script itself (its flags). Node-only, no compiler.
+// that generate native/gen/qkv_ops.h, and the build and packing scripts (flags, format). Node-only,
+// no compiler.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ export function wasmSourceHash(root) {
   }
   files.push("native/pool.h");
   for (const f of readdirSync(join(root, "native", "wasm")).sort()) files.push(`native/wasm/${f}`);
-  files.push("src/backend/op-table.ts", "scripts/build-wasm.mjs");
+  files.push("src/backend/op-table.ts", "scripts/build-wasm.mjs", "scripts/wasm-pack.mjs");
   const h = createHash("sha256");
   for (const f of [...new Set(files)].sort()) {
     h.update(f);

@@ -11,7 +11,14 @@
  * (in-place updates) stay aliased inside the module.
  */
 import type { NativeAddon } from "../native/binding.js";
-import { WASM_RELAXED, WASM_SIMD } from "./gen/binary.js";
+import {
+  WASM_RELAXED_BYTES,
+  WASM_RELAXED_PATCH_BYTES,
+  WASM_RELAXED_PATCH_DEFLATED,
+  WASM_SIMD_BYTES,
+  WASM_SIMD_DEFLATED,
+} from "./gen/binary.js";
+import { applyPatch, decodeBase64, unpackBase } from "./pack.js";
 import { type WasmGlobal, type WasmImports, type WasmMemory, type WasmModule, wasmApi } from "./wasm-api.js";
 
 /** Bytes of one argument descriptor (qkv_napi_value__ in native/wasm/napi_shim.h). */
@@ -112,11 +119,19 @@ export function hasRelaxedSimd(): boolean {
   }
 }
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+/** The unpacked modules, made once each on first use (unpacking takes tens of milliseconds). */
+const unpacked: { simd?: Uint8Array<ArrayBuffer>; relaxed?: Uint8Array<ArrayBuffer> } = {};
+
+function shippedModule(variant: WasmVariant): Uint8Array<ArrayBuffer> {
+  unpacked.simd ??= unpackBase(decodeBase64(WASM_SIMD_DEFLATED), WASM_SIMD_BYTES);
+  if (variant === "simd") return unpacked.simd;
+  if (!unpacked.relaxed) {
+    const patch = unpackBase(decodeBase64(WASM_RELAXED_PATCH_DEFLATED), WASM_RELAXED_PATCH_BYTES);
+    unpacked.relaxed = applyPatch(unpacked.simd, patch);
+    if (unpacked.relaxed.length !== WASM_RELAXED_BYTES)
+      throw new Error(`wasm module: the relaxed-SIMD build unpacked to ${unpacked.relaxed.length} bytes`);
+  }
+  return unpacked.relaxed;
 }
 
 export type WasmVariant = "relaxed" | "simd";
@@ -133,7 +148,7 @@ export function moduleBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
     if (!fs) throw new Error("QKV_WASM_FILE needs Node ≥ 20.16");
     return new Uint8Array(fs.readFileSync(file));
   }
-  return decodeBase64(variant === "relaxed" ? WASM_RELAXED : WASM_SIMD);
+  return shippedModule(variant);
 }
 
 interface NodeProcess {

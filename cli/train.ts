@@ -369,6 +369,11 @@ async function trainLocked(
 
   if (resumeFrom) {
     const state = resumeFrom.trainerState as TrainerState;
+    if (state.rng === undefined || state.task === undefined)
+      throw new CliError(
+        `--resume: ${join(lastDir, "trainer_state.json")} has no RNG and data state (a checkpoint written for sampling, e.g. by pretrainedFiles or the playground), so training cannot continue it exactly; start a new run`,
+        EXIT.badInput,
+      );
     const optFile = join(lastDir, "optimizer.json");
     try {
       checkAdamState(

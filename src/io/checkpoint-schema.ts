@@ -37,24 +37,26 @@ export const MAX_ITERS = 1_000_000_000;
 
 /**
  * Validates a restored trainer_state.json (non-finite numbers already untagged) for a model
- * family; `bestValLoss` may be +Infinity (no evaluation yet), never NaN.
+ * family; `bestValLoss` may be +Infinity (no evaluation yet), never NaN. `rng` and `task` (what
+ * `--resume` needs) may be absent from a checkpoint written for sampling (`pretrainedFiles`).
  * @example checkTrainerState(state, "gpt", "runs/a/last/trainer_state.json").iter
  */
 export function checkTrainerState(
   value: unknown,
   model: string,
   file: string,
-): { iter: number; bestValLoss: number; rng: unknown; task: unknown; elapsedMs: number } {
+): { iter: number; bestValLoss: number; rng?: unknown; task?: unknown; elapsedMs: number } {
   const task = TASK_STATE[model];
   if (!task) throw new SchemaError(`${file}: unknown model family ${JSON.stringify(model)}`, { file });
   return validateJson(
-    s.object({
-      iter: s.int(0, MAX_ITERS),
-      bestValLoss: s.num(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, { finite: false }),
-      rng: generatorStateSchema,
-      task,
-      elapsedMs: s.num(0),
-    }),
+    s.object(
+      {
+        iter: s.int(0, MAX_ITERS),
+        bestValLoss: s.num(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, { finite: false }),
+        elapsedMs: s.num(0),
+      },
+      { optional: { rng: generatorStateSchema, task } },
+    ),
     value,
     file,
   );

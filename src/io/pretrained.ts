@@ -285,8 +285,11 @@ export function pretrainedFiles(
   if (opts.tokenizer) files.set("tokenizer.json", enc.encode(JSON.stringify(opts.tokenizer.toJSON())));
   if (opts.trainConfig) {
     files.set("train_config.json", enc.encode(`${JSON.stringify(opts.trainConfig, null, 2)}\n`));
-    const state = opts.trainerState ?? { iter: 0, bestValLoss: null, elapsedMs: 0 };
-    files.set("trainer_state.json", enc.encode(`${JSON.stringify(state, null, 2)}\n`));
+    const state = opts.trainerState ?? { iter: 0, bestValLoss: Number.POSITIVE_INFINITY, elapsedMs: 0 };
+    // JSON has no Infinity: tagged as qkv's checkpoint writer tags it ({"$number": "Infinity"}).
+    const tagged = (_k: string, v: unknown) =>
+      typeof v === "number" && !Number.isFinite(v) ? { $number: String(v) } : v;
+    files.set("trainer_state.json", enc.encode(`${JSON.stringify(state, tagged, 2)}\n`));
   } else if (opts.trainerState) {
     throw new QkvError("pretrainedFiles: trainerState needs trainConfig (a checkpoint has both)", {
       field: "trainerState",

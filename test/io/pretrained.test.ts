@@ -218,6 +218,14 @@ describe("pretrainedFiles: the files of a folder, for a page's download", () => 
     setBackend(suiteBackend);
     expect(mine.text.length).toBeGreaterThan(0);
     expect(r.stdout).toBe(`${prompt}${mine.text}\n`);
+
+    // Such a folder samples but does not resume (no optimizer state, RNG or data position), and says so.
+    const run = join(dir, "page-run");
+    mkdirSync(join(run, "last"), { recursive: true });
+    for (const [n, b] of files) writeFileSync(join(run, "last", n), b);
+    const resumed = qkv(["train", "--resume", "--out-dir", run, "--max-iters", "2"]);
+    expect(resumed.code).toBe(3);
+    expect(resumed.stderr).toMatch(/--resume: .*page-run\/last\/optimizer\.safetensors: file not found/);
   });
 
   it("trainerState without trainConfig is refused", () => {

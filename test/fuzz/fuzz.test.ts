@@ -20,14 +20,6 @@ beforeAll(async () => {
   targets = await allTargets(dir);
 });
 
-/** Targets whose code this branch owns pass today; the others wait for their owners' fixes. */
-const OPEN = new Set([
-  "tokenizer.json",
-  "config.json",
-  "train_config.json",
-  "trainer_state.json",
-  "CLI flags",
-]);
 const RUNS = 250;
 
 async function check(prefix: string, seed: number): Promise<void> {
@@ -54,9 +46,6 @@ describe("seeded short fuzz run", () => {
     await check("safetensors (file", 1202);
   }, 60_000);
 
-  // Part A (branch harden-cli) and the tokenizer loader: their targets fail today with plain
-  // Errors, TypeErrors and stack overflows (seeds in the harden-io report). Unskip each when
-  // its owner's validation lands; nothing else needs to change.
   for (const [prefix, seed] of [
     ["tokenizer.json", 1203],
     ["config.json", 1204],
@@ -64,13 +53,9 @@ describe("seeded short fuzz run", () => {
     ["trainer_state.json", 1206],
     ["CLI flags", 1207],
   ] as const) {
-    it.skipIf(OPEN.has(prefix))(
-      `${prefix}: every input loads or is refused naming the file or field`,
-      async () => {
-        await check(prefix, seed);
-      },
-      120_000,
-    );
+    it(`${prefix}: every input loads or is refused naming the file or field`, async () => {
+      await check(prefix, seed);
+    }, 120_000);
   }
 });
 

@@ -16,6 +16,9 @@ function configError(message: string, field?: string): QkvError {
 import type { BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
 
+/** The largest size field accepted (the checkpoint then bounds the model far below it). */
+const MAX_CONFIG_INT = 2 ** 31 - 1;
+
 /** Reads typed fields from a config.json object, collecting the names of missing required ones. */
 class ConfigReader {
   private readonly missing: string[] = [];
@@ -42,9 +45,9 @@ class ConfigReader {
       return 0;
     }
     const [n, v] = hit;
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > MAX_CONFIG_INT) {
       throw configError(
-        `${this.what}: config field "${n}" must be a positive integer, got ${showValue(v)}`,
+        `${this.what}: config field "${n}" must be a positive integer up to 2^31 - 1, got ${showValue(v)}`,
         n,
       );
     }
@@ -62,8 +65,11 @@ class ConfigReader {
   /** An optional positive integer. */
   posInt(name: string, fallback: number): number {
     const v = this.num(name, fallback);
-    if (!Number.isInteger(v) || v <= 0)
-      throw configError(`${this.what}: config field "${name}" must be a positive integer, got ${v}`, name);
+    if (!Number.isInteger(v) || v <= 0 || v > MAX_CONFIG_INT)
+      throw configError(
+        `${this.what}: config field "${name}" must be a positive integer up to 2^31 - 1, got ${v}`,
+        name,
+      );
     return v;
   }
 

@@ -67,6 +67,8 @@ function isPlainByteLevel(root: Record<string, unknown>, model: Record<string, u
     model.byte_fallback !== true &&
     (model.continuing_subword_prefix == null || model.continuing_subword_prefix === "") &&
     added.every((t) => {
+      // A malformed entry (null, a number) goes to the full loader, which names it.
+      if (t === null || typeof t !== "object") return false;
       const e = t as Record<string, unknown>;
       return e.lstrip !== true && e.rstrip !== true && e.single_word !== true;
     })

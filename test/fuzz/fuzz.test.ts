@@ -29,6 +29,7 @@ import {
   TokenizerInputError,
 } from "../../src/index.js";
 import { showValue } from "../../src/util/json.js";
+import { inputAt } from "./run.js";
 import { allTargets, type FuzzTarget } from "./targets.js";
 
 const dir = mkdtempSync(join(tmpdir(), "qkv-fuzz-test-"));
@@ -242,5 +243,25 @@ describe("regressions found by fuzzing", () => {
     expect(showValue("x".repeat(1000))).toBe(JSON.stringify(`${"x".repeat(40)}…`));
     expect(showValue(Number.NaN)).toBe("NaN");
     expect(showValue(undefined)).toBe("nothing (missing)");
+  });
+  it("inputs the long run (seed 12) found unnamed are now named", async () => {
+    // config.json #381: BERT max_position_embeddings 50256 against 16 stored positions was a
+    // plain Error from the weight plan; #484: n_layer 1.4e122 was "RangeError: Invalid array
+    // length". tokenizer.json #57698: added_tokens [null] was a TypeError reading 'lstrip'.
+    for (const [prefix, index] of [
+      ["config.json", 381],
+      ["config.json", 484],
+      ["tokenizer.json", 57698],
+    ] as const) {
+      const target = targets.find((t) => t.name.startsWith(prefix))!;
+      let err: unknown = null;
+      try {
+        await target.run(inputAt(target, 12, index));
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${prefix} #${index}`).not.toBeNull();
+      expect(target.named(err), `${prefix} #${index}: ${String(err)}`).toBe(true);
+    }
   });
 });

@@ -73,12 +73,12 @@ class ConfigReader {
     return v;
   }
 
-  /** A dropout probability: a number in [0, 1]. */
-  prob(name: string, fallback: number): number {
+  /** A dropout probability: a number in [0, 1], or [0, 1) with `below1` (GPT's dropout). */
+  prob(name: string, fallback: number, below1 = false): number {
     const v = this.num(name, fallback);
-    if (v < 0 || v > 1)
+    if (v < 0 || v > 1 || (below1 && v === 1))
       throw configError(
-        `${this.what}: config field "${name}" must be a probability in [0, 1], got ${v}`,
+        `${this.what}: config field "${name}" must be a probability in [0, 1${below1 ? ")" : "]"}, got ${v}`,
         name,
       );
     return v;
@@ -137,7 +137,7 @@ export function gpt2ConfigFromHF(json: Record<string, unknown>): GPTConfig {
     nLayer: r.int("n_layer"),
     nHead: r.int("n_head"),
     nEmbd: r.int("n_embd"),
-    dropout: r.prob("resid_pdrop", 0.1),
+    dropout: r.prob("resid_pdrop", 0.1, true),
     bias: json.qkv_bias !== false,
     layerNormEps: r.num("layer_norm_epsilon", 1e-5),
   };

@@ -247,10 +247,12 @@ describe("regressions found by fuzzing", () => {
   it("inputs the long run (seed 12) found unnamed are now named", async () => {
     // config.json #381: BERT max_position_embeddings 50256 against 16 stored positions was a
     // plain Error from the weight plan; #484: n_layer 1.4e122 was "RangeError: Invalid array
-    // length". tokenizer.json #57698: added_tokens [null] was a TypeError reading 'lstrip'.
+    // length"; #3896: resid_pdrop 1 passed the [0, 1] check, then GPT refused it with a
+    // plain Error. tokenizer.json #57698: added_tokens [null] was a TypeError reading 'lstrip'.
     for (const [prefix, index] of [
       ["config.json", 381],
       ["config.json", 484],
+      ["config.json", 3896],
       ["tokenizer.json", 57698],
     ] as const) {
       const target = targets.find((t) => t.name.startsWith(prefix))!;

@@ -133,7 +133,7 @@ const cases: Case[] = [
     name: "unknown backend",
     args: () => ["train", "--backend", "gpu"],
     code: EXIT.usage,
-    names: /--backend must be native or cpu/,
+    names: /--backend must be auto, native, wasm, cpu; got "gpu"/,
   },
   {
     name: "--threads 0",

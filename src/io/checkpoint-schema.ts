@@ -3,7 +3,9 @@
  * tensors, config.json checked against the weights' shapes), applied before anything is built
  * from them. Browser-safe; node-checkpoint.ts and the CLI call these, and so can fuzz targets.
  */
+
 import { Tensor } from "../tensor/tensor.js";
+import { showValue } from "../util/json.js";
 import { type Schema, SchemaError, s, validateJson } from "./schema.js";
 
 /** A 32-bit generator word: xoshiro's state is kept as int32 (negative words), mt19937's as uint32. */
@@ -67,13 +69,10 @@ const tensorSchema: Schema<Tensor> = {
   expect: 'a tensor (a {"$tensor": key} entry of optimizer.safetensors)',
   check: (v, at) => {
     if (!(v instanceof Tensor))
-      throw new SchemaError(
-        `${at.file}: field "${at.path}" must be a tensor, got ${JSON.stringify(v) ?? typeof v}`,
-        {
-          file: at.file,
-          field: at.path,
-        },
-      );
+      throw new SchemaError(`${at.file}: field "${at.path}" must be a tensor, got ${showValue(v)}`, {
+        file: at.file,
+        field: at.path,
+      });
     return v;
   },
 };

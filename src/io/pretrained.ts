@@ -8,6 +8,7 @@
 import { loadTokenizer } from "../tokenizers/index.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import { QkvError } from "../util/errors.js";
+import { Generator } from "../util/rng.js";
 import { type HFCheckpoint, hfConfigObject, serializeHFCheckpoint } from "./hf-checkpoint.js";
 import { parseSafetensors, type RawTensor } from "./safetensors.js";
 
@@ -257,10 +258,18 @@ export interface PretrainedFilesOptions {
    */
   trainConfig?: Record<string, unknown>;
   /**
-   * Written as trainer_state.json when `trainConfig` is given (default: iteration 0, no best loss).
-   * Non-finite numbers become null, which the trainer and `qkv info` read as "none".
+   * Written as trainer_state.json when `trainConfig` is given (default: iteration 0, no best loss,
+   * generators seeded 0, in the layout trainer_state.json's schema asks of the model family).
+   * Non-finite numbers are tagged, as in checkpoints qkv writes.
    */
   trainerState?: Record<string, unknown>;
+}
+
+/** A trainer_state.json for a run at iteration 0 that checkTrainerState accepts for `model`. */
+function freshTrainerState(model: unknown): Record<string, unknown> {
+  const gen = () => new Generator(0).getState();
+  const task = model === "bert" ? { sampler: { generator: gen() }, masking: gen() } : { generator: gen() };
+  return { iter: 0, bestValLoss: Number.POSITIVE_INFINITY, rng: gen(), task, elapsedMs: 0 };
 }
 
 /**
@@ -285,11 +294,11 @@ export function pretrainedFiles(
   if (opts.tokenizer) files.set("tokenizer.json", enc.encode(JSON.stringify(opts.tokenizer.toJSON())));
   if (opts.trainConfig) {
     files.set("train_config.json", enc.encode(`${JSON.stringify(opts.trainConfig, null, 2)}\n`));
-    const state = opts.trainerState ?? { iter: 0, bestValLoss: Number.POSITIVE_INFINITY, elapsedMs: 0 };
-    // JSON has no Infinity: tagged as qkv's checkpoint writer tags it ({"$number": "Infinity"}).
-    const tagged = (_k: string, v: unknown) =>
+    const state = opts.trainerState ?? freshTrainerState(opts.trainConfig.model);
+    // Non-finite numbers are tagged as qkv/node's writeCheckpoint tags them ({"$number": "Infinity"}).
+    const tag = (_k: string, v: unknown) =>
       typeof v === "number" && !Number.isFinite(v) ? { $number: String(v) } : v;
-    files.set("trainer_state.json", enc.encode(`${JSON.stringify(state, tagged, 2)}\n`));
+    files.set("trainer_state.json", enc.encode(`${JSON.stringify(state, tag, 2)}\n`));
   } else if (opts.trainerState) {
     throw new QkvError("pretrainedFiles: trainerState needs trainConfig (a checkpoint has both)", {
       field: "trainerState",

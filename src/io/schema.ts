@@ -5,6 +5,7 @@
  * Browser-safe: no `node:` imports, so loaders on both sides (and the fuzz targets) share it.
  */
 import { QkvError } from "../util/errors.js";
+import { jsonTooDeepAt, showValue } from "../util/json.js";
 
 /** A value in a JSON file does not have the type, range or size its schema allows. */
 export class SchemaError extends QkvError {
@@ -28,23 +29,12 @@ export const MAX_JSON_DEPTH = 64;
  * @example checkJsonDepth('{"a":[1]}', "config.json") // depth 2: fine
  */
 export function checkJsonDepth(text: string, file: string, maxDepth = MAX_JSON_DEPTH): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > maxDepth)
-        throw new SchemaError(
-          `${file}: JSON nests deeper than ${maxDepth} levels (at character ${i}); refusing to parse it`,
-          { file },
-        );
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
+  const i = jsonTooDeepAt(text, maxDepth);
+  if (i >= 0)
+    throw new SchemaError(
+      `${file}: JSON nests deeper than ${maxDepth} levels (at character ${i}); refusing to parse it`,
+      { file },
+    );
 }
 
 /**
@@ -85,15 +75,7 @@ export interface Schema<T> {
 /** Infers the value type of a schema. */
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
-function show(v: unknown): string {
-  if (v === undefined) return "nothing (missing)";
-  if (typeof v === "number") return Number.isNaN(v) ? "NaN" : String(v);
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (v === null) return "null";
-  if (typeof v === "object") return "an object";
-  return String(v);
-}
+const show = showValue;
 
 function fail(at: At, expect: string, got: unknown): never {
   const field = at.path === "" ? "(top level)" : at.path;

@@ -3,8 +3,21 @@
  * configs and back. Unknown fields are ignored; missing required ones are named in the error.
  */
 import { QkvError } from "../util/errors.js";
+import { showValue } from "../util/json.js";
+
+/** A refusal of config.json, naming the file and (where there is one) the field. */
+function configError(message: string, field?: string): QkvError {
+  return new QkvError(
+    message,
+    field === undefined ? { file: "config.json" } : { file: "config.json", field },
+  );
+}
+
 import type { BertConfig } from "./bert.js";
 import type { GPTConfig } from "./gpt.js";
+
+/** The largest size field accepted (the checkpoint then bounds the model far below it). */
+const MAX_CONFIG_INT = 2 ** 31 - 1;
 
 /** Reads typed fields from a config.json object, collecting the names of missing required ones. */
 class ConfigReader {
@@ -15,9 +28,7 @@ class ConfigReader {
     private readonly what: string,
   ) {
     if (json === null || typeof json !== "object" || Array.isArray(json)) {
-      throw new QkvError(
-        `${what}: config must be a JSON object, got ${json === null ? "null" : typeof json}`,
-      );
+      throw configError(`${what}: config must be a JSON object, got ${json === null ? "null" : typeof json}`);
     }
   }
 
@@ -34,9 +45,10 @@ class ConfigReader {
       return 0;
     }
     const [n, v] = hit;
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-      throw new QkvError(
-        `${this.what}: config field "${n}" must be a positive integer, got ${JSON.stringify(v)}`,
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > MAX_CONFIG_INT) {
+      throw configError(
+        `${this.what}: config field "${n}" must be a positive integer up to 2^31 - 1, got ${showValue(v)}`,
+        n,
       );
     }
     return v;
@@ -45,29 +57,51 @@ class ConfigReader {
   num(name: string, fallback: number): number {
     const v = this.json[name] ?? fallback;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new QkvError(`${this.what}: config field "${name}" must be a number, got ${JSON.stringify(v)}`);
+      throw configError(`${this.what}: config field "${name}" must be a number, got ${showValue(v)}`, name);
     }
+    return v;
+  }
+
+  /** An optional positive integer. */
+  posInt(name: string, fallback: number): number {
+    const v = this.num(name, fallback);
+    if (!Number.isInteger(v) || v <= 0 || v > MAX_CONFIG_INT)
+      throw configError(
+        `${this.what}: config field "${name}" must be a positive integer up to 2^31 - 1, got ${v}`,
+        name,
+      );
+    return v;
+  }
+
+  /** A dropout probability: a number in [0, 1], or [0, 1) with `below1` (GPT's dropout). */
+  prob(name: string, fallback: number, below1 = false): number {
+    const v = this.num(name, fallback);
+    if (v < 0 || v > 1 || (below1 && v === 1))
+      throw configError(
+        `${this.what}: config field "${name}" must be a probability in [0, 1${below1 ? ")" : "]"}, got ${v}`,
+        name,
+      );
     return v;
   }
 
   str(name: string, fallback: string): string {
     const v = this.json[name] ?? fallback;
     if (typeof v !== "string")
-      throw new QkvError(`${this.what}: config field "${name}" must be a string, got ${JSON.stringify(v)}`);
+      throw configError(`${this.what}: config field "${name}" must be a string, got ${showValue(v)}`, name);
     return v;
   }
 
   bool(name: string, fallback: boolean): boolean {
     const v = this.json[name] ?? fallback;
     if (typeof v !== "boolean")
-      throw new QkvError(`${this.what}: config field "${name}" must be a boolean, got ${JSON.stringify(v)}`);
+      throw configError(`${this.what}: config field "${name}" must be a boolean, got ${showValue(v)}`, name);
     return v;
   }
 
   /** Throws naming every missing required field. */
   done(): void {
     if (this.missing.length > 0) {
-      throw new QkvError(
+      throw configError(
         `${this.what}: config.json is missing required field${this.missing.length > 1 ? "s" : ""} ${this.missing.join(", ")}`,
       );
     }
@@ -77,7 +111,10 @@ class ConfigReader {
 function checkModelType(json: Record<string, unknown>, expected: string, what: string): void {
   const t = json.model_type;
   if (t !== undefined && t !== expected)
-    throw new QkvError(`${what}: config.json has model_type ${JSON.stringify(t)}, expected "${expected}"`);
+    throw configError(
+      `${what}: config.json has model_type ${showValue(t)}, expected "${expected}"`,
+      "model_type",
+    );
 }
 
 /** GPT-2 activation names that all denote the tanh approximation of GELU. */
@@ -100,29 +137,35 @@ export function gpt2ConfigFromHF(json: Record<string, unknown>): GPTConfig {
     nLayer: r.int("n_layer"),
     nHead: r.int("n_head"),
     nEmbd: r.int("n_embd"),
-    dropout: r.num("resid_pdrop", 0.1),
+    dropout: r.prob("resid_pdrop", 0.1, true),
     bias: json.qkv_bias !== false,
     layerNormEps: r.num("layer_norm_epsilon", 1e-5),
   };
   r.done();
+  if (config.nEmbd % config.nHead !== 0)
+    throw configError(
+      `${what}: n_embd (${config.nEmbd}) must be divisible by n_head (${config.nHead})`,
+      "n_head",
+    );
   const act = r.str("activation_function", "gelu_new");
   if (!GPT2_TANH_GELUS.has(act))
-    throw new QkvError(
+    throw configError(
       `${what}: activation_function "${act}" is not supported (qkv's GPT uses the tanh GELU, "gelu_new")`,
     );
   const inner = json.n_inner;
   if (inner !== undefined && inner !== null && inner !== 4 * config.nEmbd) {
-    throw new QkvError(
-      `${what}: n_inner ${JSON.stringify(inner)} is not supported (qkv's GPT MLP is 4·n_embd = ${4 * config.nEmbd})`,
+    throw configError(
+      `${what}: n_inner ${showValue(inner)} is not supported (qkv's GPT MLP is 4·n_embd = ${4 * config.nEmbd})`,
+      "n_inner",
     );
   }
   if (!r.bool("scale_attn_weights", true) || r.bool("scale_attn_by_inverse_layer_idx", false)) {
-    throw new QkvError(`${what}: only the standard 1/√head_dim attention scaling is supported`);
+    throw configError(`${what}: only the standard 1/√head_dim attention scaling is supported`);
   }
   if (!r.bool("tie_word_embeddings", true))
-    throw new QkvError(`${what}: untied lm_head (tie_word_embeddings: false) is not supported`);
+    throw configError(`${what}: untied lm_head (tie_word_embeddings: false) is not supported`);
   if (r.bool("add_cross_attention", false))
-    throw new QkvError(`${what}: cross-attention GPT-2 is not supported`);
+    throw configError(`${what}: cross-attention GPT-2 is not supported`);
   return config;
 }
 
@@ -196,23 +239,31 @@ export function bertConfigFromHF(json: Record<string, unknown>): BertConfig {
     numAttentionHeads: r.int("num_attention_heads"),
     intermediateSize: r.int("intermediate_size"),
     hiddenAct: r.str("hidden_act", "gelu") as BertActivation,
-    hiddenDropoutProb: r.num("hidden_dropout_prob", 0.1),
-    attentionProbsDropoutProb: r.num("attention_probs_dropout_prob", 0.1),
+    hiddenDropoutProb: r.prob("hidden_dropout_prob", 0.1),
+    attentionProbsDropoutProb: r.prob("attention_probs_dropout_prob", 0.1),
     maxPositionEmbeddings: r.int("max_position_embeddings"),
-    typeVocabSize: r.num("type_vocab_size", 2),
+    typeVocabSize: r.posInt("type_vocab_size", 2),
     layerNormEps: r.num("layer_norm_eps", 1e-12),
   };
   r.done();
+  if (config.hiddenSize % config.numAttentionHeads !== 0)
+    throw configError(
+      `${what}: hidden_size (${config.hiddenSize}) must be divisible by num_attention_heads (${config.numAttentionHeads})`,
+      "num_attention_heads",
+    );
   if (!["gelu", "gelu_new", "relu"].includes(config.hiddenAct)) {
-    throw new QkvError(
+    throw configError(
       `${what}: hidden_act "${config.hiddenAct}" is not supported (use "gelu", "gelu_new" or "relu")`,
     );
   }
   const pos = r.str("position_embedding_type", "absolute");
   if (pos !== "absolute")
-    throw new QkvError(`${what}: position_embedding_type "${pos}" is not supported (only "absolute")`);
+    throw configError(
+      `${what}: position_embedding_type "${pos}" is not supported (only "absolute")`,
+      "position_embedding_type",
+    );
   if (json.classifier_dropout !== undefined && json.classifier_dropout !== null)
-    config.classifierDropout = r.num("classifier_dropout", 0.1);
+    config.classifierDropout = r.prob("classifier_dropout", 0.1);
   return config;
 }
 

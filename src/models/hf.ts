@@ -124,18 +124,22 @@ export function planHFWeights(
       continue;
     }
     const prev = found.get(key);
-    if (prev) throw new Error(`${what}: checkpoint keys "${prev[0]}" and "${hfKey}" both map to ${key}`);
+    if (prev)
+      throw new QkvError(`${what}: checkpoint keys "${prev[0]}" and "${hfKey}" both map to ${key}`, {
+        field: hfKey,
+      });
     let shape: readonly number[] = raw.shape;
     if (map.transposed(key)) {
       if (shape.length !== 2)
-        throw new Error(`${what}: ${hfKey} should be 2-D, got shape ${shapeStr(shape)}`);
+        throw new QkvError(`${what}: ${hfKey} should be 2-D, got shape ${shapeStr(shape)}`, { field: hfKey });
       shape = [shape[1], shape[0]];
     }
     const target = own[key];
     if (!sameShape(shape, target.shape)) {
       const note = map.transposed(key) ? " (after transposing HF's Conv1D (in, out) layout)" : "";
-      throw new Error(
+      throw new QkvError(
         `${what}: ${hfKey} has shape ${shapeStr(shape)}${note} but the model's ${key} has ${shapeStr(target.shape)}`,
+        { field: hfKey },
       );
     }
     found.set(key, [hfKey, raw]);
@@ -143,10 +147,16 @@ export function planHFWeights(
   const missing = Object.keys(own).filter((k) => !found.has(k) && !map.tied.has(k));
   const required = missing.filter((k) => !map.optional?.(k));
   if (required.length > 0)
-    throw new Error(`${what}: checkpoint is missing ${required.length} tensor(s): ${listNames(required)}`);
+    throw new QkvError(
+      `${what}: checkpoint is missing ${required.length} tensor(s): ${listNames(required)}`,
+      {
+        field: required[0],
+      },
+    );
   if (unexpected.length > 0) {
     const msg = `${what}: checkpoint has ${unexpected.length} tensor(s) the model does not use: ${listNames(unexpected)}`;
-    if (opts.strict ?? true) throw new Error(`${msg} (pass strict: false to ignore them)`);
+    if (opts.strict ?? true)
+      throw new QkvError(`${msg} (pass strict: false to ignore them)`, { field: unexpected[0] });
     warn(msg);
   }
   return { found, missing };

@@ -4,6 +4,7 @@
  * and reads/writes Hugging Face `tokenizer.json` and GPT-2 `vocab.json` + `merges.txt`.
  */
 
+import { showValue } from "../util/json.js";
 import { learnByteLevelMerges, MAX_TRAIN_VOCAB } from "./bpe-train.js";
 import { bytesToUnicode, unicodeToBytes } from "./byte-unicode.js";
 import { MinHeap } from "./heap.js";
@@ -22,6 +23,7 @@ import {
   readAddedTokens,
   readVocab,
   TokenizerFormatError,
+  TokenizerInputError,
 } from "./tokenizer-json.js";
 
 /**
@@ -402,7 +404,9 @@ export class ByteLevelBPE implements Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const bytes = this.idToBytes[ids[i]];
       if (bytes === undefined)
-        throw new RangeError(`decode: id ${ids[i]} (at position ${i}) is not in the vocabulary`);
+        throw new TokenizerInputError(`decode: id ${ids[i]} (at position ${i}) is not in the vocabulary`, {
+          field: `ids[${i}]`,
+        });
       parts.push(bytes);
       length += bytes.length;
     }
@@ -523,8 +527,9 @@ export class ByteLevelBPE implements Tokenizer {
       } else if (this.unkId >= 0) {
         if (!(this.fuseUnk && symbols[symbols.length - 1] === this.unkId)) symbols.push(this.unkId);
       } else {
-        throw new Error(
+        throw new TokenizerInputError(
           `ByteLevelBPE.encode: byte 0x${b.toString(16).padStart(2, "0")} of ${JSON.stringify(chunk)} has no token in the vocabulary and there is no unk_token`,
+          { field: "text" },
         );
       }
     }
@@ -588,14 +593,14 @@ function readMerges(value: unknown): Array<[string, string]> {
       return [entry[0], entry[1]];
     }
     throw new TokenizerFormatError(
-      `model.merges[${i}] must be a "left right" string or a [left, right] pair of strings, got ${JSON.stringify(entry)}`,
+      `model.merges[${i}] must be a "left right" string or a [left, right] pair of strings, got ${showValue(entry)}`,
     );
   });
 }
 
 /** Throw for a field whose value asks for something qkv does not implement. */
 function unsupported(field: string, value: unknown, why: string): never {
-  throw new TokenizerFormatError(`${field} is ${JSON.stringify(value)}: ${why}`);
+  throw new TokenizerFormatError(`${field} is ${showValue(value)}: ${why}`);
 }
 
 /** Check that a pipeline component is an object with a string `type`. */

@@ -15,6 +15,7 @@ import {
   readAddedTokens,
   readVocab,
   TokenizerFormatError,
+  TokenizerInputError,
 } from "./tokenizer-json.js";
 
 /**
@@ -177,8 +178,9 @@ export class CharTokenizer implements Tokenizer {
         const id = this.charIds.get(ch);
         if (id === undefined) {
           const code = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
-          throw new Error(
+          throw new TokenizerInputError(
             `CharTokenizer.encode: unknown character ${JSON.stringify(ch)} (U+${code}) at index ${index}; it was not in the training text`,
+            { field: "text" },
           );
         }
         ids.push(id);
@@ -201,7 +203,9 @@ export class CharTokenizer implements Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const token = this.idToString[ids[i]];
       if (token === undefined)
-        throw new RangeError(`decode: id ${ids[i]} (at position ${i}) is not in the vocabulary`);
+        throw new TokenizerInputError(`decode: id ${ids[i]} (at position ${i}) is not in the vocabulary`, {
+          field: `ids[${i}]`,
+        });
       text += token;
     }
     return text;

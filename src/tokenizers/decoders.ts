@@ -4,6 +4,7 @@
  * pipeline joins the result. Without a decoder HF joins tokens with spaces.
  */
 
+import { showValue } from "../util/json.js";
 import { CHAR_TO_BYTE } from "./byte-unicode.js";
 import { component, readPattern } from "./normalizers.js";
 import { expectField, type HFComponent, TokenizerFormatError } from "./tokenizer-json.js";
@@ -148,8 +149,6 @@ export function decoderFromJSON(json: HFComponent | null, path: string): Decoder
       return (tokens) => parts.reduce((acc, f) => f(acc), tokens);
     }
     default:
-      throw new TokenizerFormatError(
-        `${path}.type ${JSON.stringify(json.type)} is not a decoder qkv supports`,
-      );
+      throw new TokenizerFormatError(`${path}.type ${showValue(json.type)} is not a decoder qkv supports`);
   }
 }

@@ -4,6 +4,7 @@
  * pre-tokenizers, post-processors and decoders), and `loadTokenizer` to open a saved tokenizer.
  */
 
+import { jsonTooDeepAt } from "../util/json.js";
 import { ByteLevelBPE } from "./bpe.js";
 import { CharTokenizer } from "./char.js";
 import { HFTokenizer } from "./pipeline.js";
@@ -41,6 +42,7 @@ export {
   type HFTokenizerJSON,
   type HFWordLevelModel,
   TokenizerFormatError,
+  TokenizerInputError,
 } from "./tokenizer-json.js";
 export { CodePointSet, GPT2_CLASSES, hfLowercase, hfNormalize } from "./unicode.js";
 export { UNICODE_TABLES_SOURCE } from "./unicode-tables.js";
@@ -65,11 +67,16 @@ function isPlainByteLevel(root: Record<string, unknown>, model: Record<string, u
     model.byte_fallback !== true &&
     (model.continuing_subword_prefix == null || model.continuing_subword_prefix === "") &&
     added.every((t) => {
+      // A malformed entry (null, a number) goes to the full loader, which names it.
+      if (t === null || typeof t !== "object") return false;
       const e = t as Record<string, unknown>;
       return e.lstrip !== true && e.rstrip !== true && e.single_word !== true;
     })
   );
 }
+
+/** The deepest nesting loadTokenizer parses (real tokenizer.json files nest about 5 levels). */
+const MAX_TOKENIZER_JSON_DEPTH = 64;
 
 /**
  * Open a saved tokenizer (a parsed Hugging Face `tokenizer.json` object, or its text):
@@ -89,10 +96,18 @@ function isPlainByteLevel(root: Record<string, unknown>, model: Record<string, u
  */
 export function loadTokenizer(json: unknown): Tokenizer {
   if (typeof json === "string") {
+    const deep = jsonTooDeepAt(json, MAX_TOKENIZER_JSON_DEPTH);
+    if (deep >= 0)
+      throw new TokenizerFormatError(
+        `tokenizer.json nests arrays/objects deeper than ${MAX_TOKENIZER_JSON_DEPTH} levels (at character ${deep}); refusing to parse it`,
+        { file: "tokenizer.json" },
+      );
     try {
       json = JSON.parse(json);
     } catch (e) {
-      throw new TokenizerFormatError(`tokenizer.json is not valid JSON: ${(e as Error).message}`);
+      throw new TokenizerFormatError(`tokenizer.json is not valid JSON: ${(e as Error).message}`, {
+        file: "tokenizer.json",
+      });
     }
   }
   const root = expectObject(json, "tokenizer.json");

@@ -5,6 +5,7 @@
  * qkv needs only the ids.
  */
 
+import { showValue } from "../util/json.js";
 import { Precompiled } from "./precompiled.js";
 import {
   expectField,
@@ -185,9 +186,7 @@ export function normalizerFromJSON(json: HFComponent, path: string): Normalizer 
       return (s) => parts.reduce((acc, f) => f(acc), s);
     }
     default:
-      throw new TokenizerFormatError(
-        `${path}.type ${JSON.stringify(json.type)} is not a normalizer qkv supports`,
-      );
+      throw new TokenizerFormatError(`${path}.type ${showValue(json.type)} is not a normalizer qkv supports`);
   }
 }
 

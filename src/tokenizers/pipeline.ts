@@ -24,6 +24,7 @@ import {
   type HFTokenizerJSON,
   readAddedTokens,
   TokenizerFormatError,
+  TokenizerInputError,
 } from "./tokenizer-json.js";
 import { BERT_CLASSES } from "./unicode.js";
 
@@ -488,7 +489,9 @@ export class HFTokenizer implements Tokenizer {
       const id = ids[i];
       const token = this.idToToken(id);
       if (token === undefined)
-        throw new RangeError(`decode: id ${id} (at position ${i}) is not in the vocabulary`);
+        throw new TokenizerInputError(`decode: id ${id} (at position ${i}) is not in the vocabulary`, {
+          field: `ids[${i}]`,
+        });
       if (skip && this.addedById.get(id)?.special === true) continue;
       tokens.push(token);
     }

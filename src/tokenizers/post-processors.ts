@@ -4,6 +4,7 @@
  * special tokens around one sequence or a pair and set the type ids.
  */
 
+import { showValue } from "../util/json.js";
 import { component } from "./normalizers.js";
 import {
   expectField,
@@ -233,7 +234,7 @@ export function postProcessorFromJSON(json: HFComponent | null, path: string): P
     }
     default:
       throw new TokenizerFormatError(
-        `${path}.type ${JSON.stringify(json.type)} is not a post-processor qkv supports`,
+        `${path}.type ${showValue(json.type)} is not a post-processor qkv supports`,
       );
   }
 }

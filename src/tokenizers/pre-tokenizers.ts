@@ -4,6 +4,7 @@
  * pieces to a finer list; the model then encodes every piece on its own.
  */
 
+import { showValue } from "../util/json.js";
 import { component } from "./normalizers.js";
 import { gpt2PreTokenize } from "./pretokenize.js";
 import { expectField, type HFComponent, TokenizerFormatError } from "./tokenizer-json.js";
@@ -159,7 +160,7 @@ export function preTokenizerFromJSON(json: HFComponent, path: string): PreTokeni
     }
     default:
       throw new TokenizerFormatError(
-        `${path}.type ${JSON.stringify(json.type)} is not a pre-tokenizer qkv supports`,
+        `${path}.type ${showValue(json.type)} is not a pre-tokenizer qkv supports`,
       );
   }
 }

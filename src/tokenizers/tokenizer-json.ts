@@ -114,6 +114,17 @@ export class TokenizerFormatError extends QkvError {
   }
 }
 
+/**
+ * Text or ids a tokenizer cannot handle: a byte or character with no token (and no unk token),
+ * an id outside the vocabulary. `field` names the input ("text" or "ids[3]").
+ */
+export class TokenizerInputError extends QkvError {
+  constructor(message: string, where: { file?: string; field?: string } = {}) {
+    super(message, where);
+    this.name = "TokenizerInputError";
+  }
+}
+
 /** A plain JSON object, as opposed to an array, null or a primitive. */
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

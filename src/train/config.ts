@@ -4,6 +4,7 @@
  */
 
 import { QkvError } from "../util/errors.js";
+import { showValue } from "../util/json.js";
 
 export type ModelKind = "gpt" | "bert" | "seq2seq";
 export type TokenizerKind = "char" | "bpe";
@@ -328,7 +329,7 @@ function validate(c: Record<string, unknown>): void {
   const num = (k: string): number => {
     const v = c[k];
     if (typeof v !== "number" || !Number.isFinite(v))
-      throw new ConfigError(k, `${k} must be a finite number, got ${JSON.stringify(v)}`);
+      throw new ConfigError(k, `${k} must be a finite number, got ${showValue(v)}`);
     return v;
   };
   for (const k of INT_FIELDS) {
@@ -361,10 +362,10 @@ function validate(c: Record<string, unknown>): void {
     throw new ConfigError("nHead", `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
   }
   if (!["gpt", "bert", "seq2seq"].includes(c.model as string)) {
-    throw new ConfigError("model", `model must be one of gpt, bert, seq2seq; got "${c.model}"`);
+    throw new ConfigError("model", `model must be one of gpt, bert, seq2seq; got ${showValue(c.model)}`);
   }
   if (!["char", "bpe"].includes(c.tokenizer as string)) {
-    throw new ConfigError("tokenizer", `tokenizer must be "char" or "bpe", got "${c.tokenizer}"`);
+    throw new ConfigError("tokenizer", `tokenizer must be "char" or "bpe", got ${showValue(c.tokenizer)}`);
   }
   if (c.tokenizer === "bpe" && (c.vocabSize as number) < 257) {
     throw new ConfigError(
@@ -383,6 +384,6 @@ function validate(c: Record<string, unknown>): void {
     throw new ConfigError("outDir", "outDir must be a non-empty path");
   for (const k of ["bias", "alwaysSaveCheckpoint"]) {
     if (typeof c[k] !== "boolean")
-      throw new ConfigError(k, `${k} must be true or false, got ${JSON.stringify(c[k])}`);
+      throw new ConfigError(k, `${k} must be true or false, got ${showValue(c[k])}`);
   }
 }

@@ -13,6 +13,7 @@ import { buildProgram } from "../../cli/main.js";
 import {
   BertForMaskedLM,
   ByteLevelBPE,
+  checkAdamState,
   DEFAULTS,
   defaultGenerator,
   Generator,
@@ -396,6 +397,13 @@ async function resumeTarget(dir: string): Promise<FuzzTarget<ResumeInput>> {
       writeFileSync(join(ck, other), JSON.stringify(originals[other]));
       const content = await readCheckpoint(ck);
       const fresh = new optim.AdamW(params as never, { lr: 1e-3 });
+      // As cli/train.ts does on --resume: the state is checked against the model's parameter
+      // layout before the optimizer takes it.
+      checkAdamState(
+        content.optimizer,
+        fresh.paramGroups.map((g) => g.params.map((p) => p.shape)),
+        join(ck, "optimizer.json"),
+      );
       fresh.loadStateDict(content.optimizer as never);
       const s = content.trainerState as {
         iter: number;

@@ -13,6 +13,7 @@ import {
   type HFBPEModel,
   loadTokenizer,
   TokenizerFormatError,
+  TokenizerInputError,
 } from "../../src/tokenizers/index.js";
 import { readFixture } from "./fixture-config.js";
 import { HOSTILE_STRINGS, randomString, seededRandom } from "./hostile-strings.js";
@@ -193,7 +194,7 @@ describe("ByteLevelBPE encoding", () => {
     expect(() => trained.decode([0, trained.vocabSize])).toThrow(
       /id 800 \(at position 1\) is not in the vocabulary/,
     );
-    expect(() => trained.decode([-1])).toThrow(RangeError);
+    expect(() => trained.decode([-1])).toThrow(TokenizerInputError);
   });
 });
 

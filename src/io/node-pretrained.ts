@@ -18,10 +18,12 @@ import { readJson, readSafetensorsFile, writeFileAtomic } from "./node-fs.js";
 import { openSafetensorsFile, type SafetensorsFile } from "./node-safetensors.js";
 import {
   type CheckpointSource,
+  checkShardHolds,
   type HFLoadable,
   type HFSavable,
   loadPretrainedFrom,
   type Pretrained,
+  shardsOfIndex,
 } from "./pretrained.js";
 import type { RawTensor } from "./safetensors.js";
 
@@ -52,22 +54,6 @@ export interface PretrainedSource {
   /** Reads one tensor eagerly (into its own storage). */
   read(name: string): Promise<RawTensor>;
   close(): Promise<void>;
-}
-
-function indexError(indexPath: string, problem: string, field?: string): QkvError {
-  return new QkvError(`safetensors index ${indexPath}: ${problem}`, { file: indexPath, field });
-}
-
-/** A shard name from an index must be a plain file name in the same folder. */
-function validShardName(name: unknown): name is string {
-  return (
-    typeof name === "string" &&
-    name.length > 0 &&
-    name.length <= 255 &&
-    name !== "." &&
-    name !== ".." &&
-    !/[\\/\0]/.test(name)
-  );
 }
 
 /**
@@ -113,45 +99,11 @@ export async function openPretrainedDir(dir: string): Promise<PretrainedSource> 
     }
     const indexPath = join(dir, "model.safetensors.index.json");
     if (await isFile(indexPath)) {
-      const index: unknown = await readJson(indexPath, "safetensors index");
-      if (index === null || typeof index !== "object" || Array.isArray(index))
-        throw indexError(indexPath, "must hold a JSON object");
-      const map = (index as Record<string, unknown>).weight_map;
-      if (map === null || typeof map !== "object" || Array.isArray(map))
-        throw indexError(
-          indexPath,
-          `"weight_map" must be an object of tensor name to shard file`,
-          "weight_map",
-        );
-      const byShard = new Map<string, string[]>();
-      for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
-        if (!validShardName(shard)) {
-          const shown = JSON.stringify(shard)?.slice(0, 80) ?? String(shard);
-          throw indexError(
-            indexPath,
-            `weight_map[${JSON.stringify(tensor)}] names an invalid shard ${shown}`,
-            "weight_map",
-          );
-        }
-        const names = byShard.get(shard) ?? [];
-        names.push(tensor);
-        byShard.set(shard, names);
-      }
+      const byShard = shardsOfIndex(await readJson(indexPath, "safetensors index"), indexPath);
       for (const [shard, names] of byShard) {
         const f = await openSafetensorsFile(join(dir, shard));
         files.push(f);
-        const absent = names.filter((n) => !f.entries.has(n));
-        if (absent.length > 0) {
-          const list = absent
-            .slice(0, 8)
-            .map((n) => JSON.stringify(n))
-            .join(", ");
-          throw indexError(
-            indexPath,
-            `lists ${absent.length} tensor(s) that ${shard} lacks: ${list}`,
-            "weight_map",
-          );
-        }
+        checkShardHolds(indexPath, shard, names, (n) => f.entries.has(n));
         for (const n of names) owner.set(n, f);
       }
       return source();

@@ -47,6 +47,67 @@ export interface CheckpointSource {
   safetensors(name: string): Promise<Map<string, RawTensor>>;
 }
 
+function indexError(indexPath: string, problem: string, field?: string): QkvError {
+  return new QkvError(`safetensors index ${indexPath}: ${problem}`, { file: indexPath, field });
+}
+
+/** A shard name from an index must be a plain file name in the same folder. */
+function validShardName(name: unknown): name is string {
+  return (
+    typeof name === "string" &&
+    name.length > 0 &&
+    name.length <= 255 &&
+    name !== "." &&
+    name !== ".." &&
+    !/[\\/\0]/.test(name)
+  );
+}
+
+/**
+ * The shards a parsed `model.safetensors.index.json` lists, each with its tensor names, checked:
+ * an object whose `weight_map` maps names to plain file names in the same folder. Shared by the
+ * folder reader (qkv/node) and the file-map reader, so both refuse the same indexes the same way.
+ * @example shardsOfIndex({ weight_map: { "a.weight": "model-00001-of-00001.safetensors" } }, "index.json")
+ */
+export function shardsOfIndex(index: unknown, indexPath: string): Map<string, string[]> {
+  if (index === null || typeof index !== "object" || Array.isArray(index))
+    throw indexError(indexPath, "must hold a JSON object");
+  const map = (index as Record<string, unknown>).weight_map;
+  if (map === null || typeof map !== "object" || Array.isArray(map))
+    throw indexError(indexPath, `"weight_map" must be an object of tensor name to shard file`, "weight_map");
+  const byShard = new Map<string, string[]>();
+  for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (!validShardName(shard)) {
+      const shown = JSON.stringify(shard)?.slice(0, 80) ?? String(shard);
+      throw indexError(
+        indexPath,
+        `weight_map[${JSON.stringify(tensor)}] names an invalid shard ${shown}`,
+        "weight_map",
+      );
+    }
+    const names = byShard.get(shard) ?? [];
+    names.push(tensor);
+    byShard.set(shard, names);
+  }
+  return byShard;
+}
+
+/** Throws, naming the index, when `shard` lacks some of the tensors the index puts in it. */
+export function checkShardHolds(
+  indexPath: string,
+  shard: string,
+  names: readonly string[],
+  has: (name: string) => boolean,
+): void {
+  const absent = names.filter((n) => !has(n));
+  if (absent.length === 0) return;
+  const list = absent
+    .slice(0, 8)
+    .map((n) => JSON.stringify(n))
+    .join(", ");
+  throw indexError(indexPath, `lists ${absent.length} tensor(s) that ${shard} lacks: ${list}`, "weight_map");
+}
+
 /**
  * Reads a Hugging Face checkpoint from a source: config.json and the weights, `model.safetensors` or
  * the shards listed in `model.safetensors.index.json`. PyTorch pickles (`pytorch_model.bin`) are
@@ -60,21 +121,13 @@ export async function readHFCheckpointFrom(src: CheckpointSource): Promise<HFChe
   const indexName = "model.safetensors.index.json";
   if (await src.has(indexName)) {
     const indexPath = src.path(indexName);
-    const index = (await src.json(indexName, "safetensors index")) as { weight_map?: Record<string, string> };
-    const map = index?.weight_map;
-    if (!map || typeof map !== "object") throw new Error(`safetensors index ${indexPath} has no weight_map`);
+    const byShard = shardsOfIndex(await src.json(indexName, "safetensors index"), indexPath);
     const tensors = new Map<string, RawTensor>();
-    for (const shard of new Set(Object.values(map))) {
-      if (typeof shard !== "string" || shard.includes("/") || shard.includes("\\")) {
-        throw new Error(`safetensors index ${indexPath} names an invalid shard ${JSON.stringify(shard)}`);
-      }
-      for (const [k, t] of await src.safetensors(shard)) if (map[k] === shard) tensors.set(k, t);
+    for (const [shard, names] of byShard) {
+      const file = await src.safetensors(shard);
+      checkShardHolds(indexPath, shard, names, (n) => file.has(n));
+      for (const n of names) tensors.set(n, file.get(n) as RawTensor);
     }
-    const absent = Object.keys(map).filter((k) => !tensors.has(k));
-    if (absent.length > 0)
-      throw new Error(
-        `safetensors index ${indexPath} lists tensors its shards lack: ${absent.slice(0, 8).join(", ")}`,
-      );
     return { config, tensors };
   }
   const hint = (await src.has("pytorch_model.bin"))

@@ -91,7 +91,7 @@ if (problem) console.warn(`test/arch/package.test.ts skipped: ${problem}`);
  * warning or error (and the message of a failed build). NODE_ENV is production for the build, as
  * from a shell: under vitest it is "test", and Vite then keeps quiet about modules it externalizes.
  */
-async function viteBuild(root: string, outDir: string, chunkSizeWarningLimit?: number): Promise<string[]> {
+async function viteBuild(root: string, outDir: string): Promise<string[]> {
   const { build } = await import("vite");
   const said: string[] = [];
   const logger = {
@@ -117,7 +117,6 @@ async function viteBuild(root: string, outDir: string, chunkSizeWarningLimit?: n
         emptyOutDir: true,
         target: "es2022",
         reportCompressedSize: false,
-        ...(chunkSizeWarningLimit ? { chunkSizeWarningLimit } : {}),
       },
     });
   } catch (e) {

@@ -164,10 +164,7 @@ export async function openCheckpoint(dir: string, flag = "--checkpoint"): Promis
   try {
     tokenizer = loadTokenizer(c.tokenizer);
   } catch (e) {
-    throw new CliError(
-      `${flag}: ${join(dir, "tokenizer.json")}: ${(e as Error).message}`,
-      exitCodeOf(e),
-    );
+    throw new CliError(`${flag}: ${join(dir, "tokenizer.json")}: ${(e as Error).message}`, exitCodeOf(e));
   }
   return {
     dir,

@@ -28,11 +28,11 @@ import {
   type TrainerState,
 } from "../src/index.js";
 import { cachedTokenIds, checkpointExists, readCheckpoint, writeCheckpoint } from "../src/node.js";
+import { gptOf, type OpenCheckpoint, openCheckpoint } from "./checkpoint.js";
 import { CliError, EXIT, exitCodeOf, kebab } from "./errors.js";
 import { Progress } from "./progress.js";
 import { clearRun, ensureFolder, existingRun, repairRunFolder, takeLock, writeError } from "./run-folder.js";
 import { bundledShakespeare, chooseBackend, formatDuration } from "./runtime.js";
-import { gptOf, type OpenCheckpoint, openCheckpoint } from "./checkpoint.js";
 import { buildTask } from "./tasks.js";
 
 const DEFAULT_PRESET: Record<string, string> = {
@@ -283,7 +283,8 @@ async function trainLocked(
     }
   }
   // --init-from for gpt: the model, sizes and tokenizer of the folder, not a random init.
-  const initSource = !resumeFrom && cfg.initFrom !== "" && cfg.model === "gpt" ? await gptInitSource(cfg, explicit) : null;
+  const initSource =
+    !resumeFrom && cfg.initFrom !== "" && cfg.model === "gpt" ? await gptInitSource(cfg, explicit) : null;
   const onNan = (flags.onNan ?? "stop") as OnNonFinite;
 
   const backendName = chooseBackend(

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { BertForMaskedLM, ByteLevelBPE, GPT, Generator } from "../../src/index.js";
+import { BertForMaskedLM, ByteLevelBPE, Generator, GPT } from "../../src/index.js";
 import { readPretrainedDir, savePretrained } from "../../src/node.js";
 import { qkv } from "./run-cli.js";
 
@@ -63,21 +63,67 @@ describe("Hugging Face folders in the CLI", () => {
     expect(loss).toBeGreaterThan(0);
   });
 
+  test("a folder with GPT-2's vocab.json + merges.txt instead of tokenizer.json gives the same loss", () => {
+    const vm = join(dir, "vocab-merges");
+    mkdirSync(vm);
+    for (const f of ["config.json", "model.safetensors"]) copyFileSync(join(hf, f), join(vm, f));
+    const model = JSON.parse(readFileSync(join(hf, "tokenizer.json"), "utf8")).model;
+    writeFileSync(join(vm, "vocab.json"), JSON.stringify(model.vocab));
+    const merges = (model.merges as string[][]).map((m) => m.join(" ")).join("\n");
+    writeFileSync(join(vm, "merges.txt"), `#version: 0.2\n${merges}\n`);
+    const info = qkv(["info", "--checkpoint", vm]);
+    expect(info.stdout).toMatch(/files: config\.json, model\.safetensors, vocab\.json, merges\.txt/);
+    expect(evalLoss(vm)).toBe(evalLoss(hf));
+  });
+
   test("--init-from starts from the folder's weights exactly (lr 0 leaves them unchanged)", async () => {
     const out = join(dir, "same");
-    const r = qkv(["train", "--init-from", hf, "--data", text, "--max-iters", "1", "--lr", "0", "--min-lr", "0", "--weight-decay", "0", ...TRAIN, "--out-dir", out]);
+    const r = qkv([
+      "train",
+      "--init-from",
+      hf,
+      "--data",
+      text,
+      "--max-iters",
+      "1",
+      "--lr",
+      "0",
+      "--min-lr",
+      "0",
+      "--weight-decay",
+      "0",
+      ...TRAIN,
+      "--out-dir",
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const a = await readPretrainedDir(hf);
     const b = await readPretrainedDir(join(out, "last"));
     expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
-    for (const [k, t] of a.tensors) expect(Array.from(b.tensors.get(k)?.data ?? []), k).toEqual(Array.from(t.data));
-    expect(readFileSync(join(out, "last", "tokenizer.json"), "utf8")).toBe(readFileSync(join(hf, "tokenizer.json"), "utf8"));
+    for (const [k, t] of a.tensors)
+      expect(Array.from(b.tensors.get(k)?.data ?? []), k).toEqual(Array.from(t.data));
+    expect(readFileSync(join(out, "last", "tokenizer.json"), "utf8")).toBe(
+      readFileSync(join(hf, "tokenizer.json"), "utf8"),
+    );
   });
 
   test("fine-tuning from a HF folder, then from its qkv checkpoint, lowers the held-out loss", () => {
     const before = evalLoss(hf);
     const first = join(dir, "ft1");
-    const r = qkv(["train", "--init-from", hf, "--data", text, "--max-iters", "40", "--lr", "1e-2", ...TRAIN, "--out-dir", first]);
+    const r = qkv([
+      "train",
+      "--init-from",
+      hf,
+      "--data",
+      text,
+      "--max-iters",
+      "40",
+      "--lr",
+      "1e-2",
+      ...TRAIN,
+      "--out-dir",
+      first,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/fine-tuning from/);
     const mid = evalLoss(join(first, "last"));
@@ -85,19 +131,72 @@ describe("Hugging Face folders in the CLI", () => {
     const info = qkv(["info", "--checkpoint", join(first, "last")]);
     expect(info.stdout).toMatch(/GPT-2 architecture: 1 layers, 2 heads, width 16/);
     const second = join(dir, "ft2");
-    const r2 = qkv(["train", "--init-from", join(first, "last"), "--data", text, "--max-iters", "40", "--lr", "1e-2", ...TRAIN, "--out-dir", second]);
+    const r2 = qkv([
+      "train",
+      "--init-from",
+      join(first, "last"),
+      "--data",
+      text,
+      "--max-iters",
+      "40",
+      "--lr",
+      "1e-2",
+      ...TRAIN,
+      "--out-dir",
+      second,
+    ]);
     expect(r2.code, r2.stderr).toBe(0);
     expect(evalLoss(join(second, "last"))).toBeLessThan(mid - 0.05);
   }, 240_000);
 
   test("sizes that disagree with --init-from are refused", () => {
-    const r = qkv(["train", "--init-from", hf, "--data", text, "--n-layer", "3", "--out-dir", join(dir, "bad1")]);
+    const r = qkv([
+      "train",
+      "--init-from",
+      hf,
+      "--data",
+      text,
+      "--n-layer",
+      "3",
+      "--out-dir",
+      join(dir, "bad1"),
+    ]);
     expectCleanFailure(r, /--n-layer: .* has nLayer 1/);
-    const b = qkv(["train", "--init-from", hf, "--data", text, "--block-size", "64", "--out-dir", join(dir, "bad2")]);
+    const b = qkv([
+      "train",
+      "--init-from",
+      hf,
+      "--data",
+      text,
+      "--block-size",
+      "64",
+      "--out-dir",
+      join(dir, "bad2"),
+    ]);
     expectCleanFailure(b, /--block-size: 64 is more than the context .* \(16\)/);
-    const t = qkv(["train", "--init-from", hf, "--data", text, "--tokenizer", "char", "--out-dir", join(dir, "bad3")]);
+    const t = qkv([
+      "train",
+      "--init-from",
+      hf,
+      "--data",
+      text,
+      "--tokenizer",
+      "char",
+      "--out-dir",
+      join(dir, "bad3"),
+    ]);
     expectCleanFailure(t, /--tokenizer: --init-from uses the tokenizer/);
-    const m = qkv(["train", "--model", "bert", "--init-from", hf, "--data", text, "--out-dir", join(dir, "bad4")]);
+    const m = qkv([
+      "train",
+      "--model",
+      "bert",
+      "--init-from",
+      hf,
+      "--data",
+      text,
+      "--out-dir",
+      join(dir, "bad4"),
+    ]);
     expectCleanFailure(m, /initFrom is supported for --model gpt .* not bert/);
   });
 
@@ -112,19 +211,37 @@ describe("Hugging Face folders in the CLI", () => {
     const noTok = join(dir, "no-tok");
     mkdirSync(noTok);
     for (const f of ["config.json", "model.safetensors"]) copyFileSync(join(hf, f), join(noTok, f));
-    expectCleanFailure(qkv(["eval", "--checkpoint", noTok, "--data", heldOut]), /no tokenizer: expected .*tokenizer\.json/);
+    expectCleanFailure(
+      qkv(["eval", "--checkpoint", noTok, "--data", heldOut]),
+      /no tokenizer: expected .*tokenizer\.json/,
+    );
     expectCleanFailure(
       qkv(["train", "--init-from", noTok, "--data", text, "--out-dir", join(dir, "bad5")]),
       /--init-from: .*tokenizer\.json/,
     );
     const bert = join(dir, "bert");
     const bm = new BertForMaskedLM(
-      { vocabSize: 280, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 16, typeVocabSize: 2, hiddenAct: "gelu", hiddenDropoutProb: 0, attentionProbsDropoutProb: 0, layerNormEps: 1e-12 },
+      {
+        vocabSize: 280,
+        hiddenSize: 16,
+        numHiddenLayers: 1,
+        numAttentionHeads: 2,
+        intermediateSize: 32,
+        maxPositionEmbeddings: 16,
+        typeVocabSize: 2,
+        hiddenAct: "gelu",
+        hiddenDropoutProb: 0,
+        attentionProbsDropoutProb: 0,
+        layerNormEps: 1e-12,
+      },
       { generator: new Generator(2) },
     );
     await savePretrained(bm, bert);
     copyFileSync(join(hf, "tokenizer.json"), join(bert, "tokenizer.json"));
     expect(qkv(["info", "--checkpoint", bert]).stdout).toMatch(/BERT masked-LM: 1 layers/);
-    expectCleanFailure(qkv(["sample", "--checkpoint", bert]), /supports GPT-2 Hugging Face folders .* model_type "bert"/);
+    expectCleanFailure(
+      qkv(["sample", "--checkpoint", bert]),
+      /supports GPT-2 Hugging Face folders .* model_type "bert"/,
+    );
   });
 });

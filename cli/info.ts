@@ -40,6 +40,10 @@ export async function infoCommand(flags: {
       const c = bertConfigFromHF(ck.config);
       for (const r of ck.weights.values()) params += r.data.length;
       architecture = `BERT masked-LM: ${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocabulary ${c.vocabSize}`;
+    } else if (ck.hf) {
+      for (const r of ck.weights.values()) params += r.data.length;
+      const c = ck.config;
+      architecture = `BART encoder-decoder: ${String(c.encoder_layers)}+${String(c.decoder_layers)} layers, d_model ${String(c.d_model)}, vocabulary ${String(c.vocab_size)}`;
     } else {
       for (const r of ck.weights.values()) params += r.data.length;
       architecture = `encoder-decoder transformer: ${tc.nLayer}+${tc.nLayer} layers, ${tc.nHead} heads, width ${tc.nEmbd}, vocabulary ${ck.tokenizer.vocabSize}`;
@@ -48,6 +52,17 @@ export async function infoCommand(flags: {
     throw new CliError(`--checkpoint: ${ck.dir}/config.json: ${(e as Error).message}`, exitCodeOf(e));
   }
   const st = ck.trainerState;
+  if (ck.hf || !st) {
+    const hfLines = [
+      `checkpoint: ${ck.dir} (a Hugging Face folder, model_type ${JSON.stringify(ck.hf?.modelType)})`,
+      `model: ${architecture}`,
+      `parameters: ${params.toLocaleString("en-US")}`,
+      `tokenizer: ${ck.tokenizer.type}, ${ck.tokenizer.vocabSize} tokens`,
+      `files: ${ck.hf?.files.join(", ")}`,
+    ];
+    process.stdout.write(`${hfLines.join("\n")}\n`);
+    return;
+  }
   const lines = [
     `checkpoint: ${ck.dir}`,
     `model: ${architecture}`,

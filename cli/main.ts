@@ -8,7 +8,8 @@ import { boolFlag, CliError, EXIT, EXIT_HELP, exitCodeOf, intFlag, kebab, numFla
 
 const FIELD_HELP: Record<keyof TrainConfig, string> = {
   model: "model family: gpt (text), bert (masked-LM pretraining) or seq2seq (encoder-decoder)",
-  initFrom: "fine-tune a pretrained Hugging Face folder (seq2seq: BART with its tokenizer.json)",
+  initFrom:
+    "fine-tune from a folder: gpt: a Hugging Face GPT-2 folder or a qkv checkpoint (its weights, sizes and tokenizer; a conflicting --n-layer etc. is an error, --block-size may be smaller); seq2seq: a BART folder with its tokenizer.json",
   data: "text file or folder (gpt, bert); TSV file, 'reverse' or 'addition' (seq2seq); default: bundled Tiny Shakespeare",
   tokenizer: "tokenizer to build from the data: char or bpe",
   vocabSize: "vocabulary size when training a BPE tokenizer",
@@ -118,8 +119,8 @@ export function buildProgram(
   backendOptions(
     program
       .command("sample")
-      .description("Generate text from a trained GPT checkpoint")
-      .requiredOption("--checkpoint <dir>", "checkpoint folder (e.g. runs/default/best)")
+      .description("Generate text from a trained GPT checkpoint or a Hugging Face GPT-2 folder")
+      .requiredOption("--checkpoint <dir>", "checkpoint or Hugging Face folder (e.g. runs/default/best)")
       .option("--prompt <text>", "text to continue", "\n")
       .option("--max-new-tokens <n>", "tokens to generate", intFlag("--max-new-tokens", 1, 1_000_000), 200)
       .option("--temperature <t>", "0 for greedy", numFlag("--temperature", 0, 1e6), 0.8)
@@ -148,8 +149,8 @@ export function buildProgram(
   backendOptions(
     program
       .command("eval")
-      .description("Loss and perplexity of a GPT checkpoint on a text file")
-      .requiredOption("--checkpoint <dir>", "checkpoint folder")
+      .description("Loss and perplexity of a GPT checkpoint or Hugging Face GPT-2 folder on a text file")
+      .requiredOption("--checkpoint <dir>", "checkpoint or Hugging Face folder")
       .requiredOption("--data <file>", "text file to score")
       .option("--batch-size <n>", "sequences per batch", intFlag("--batch-size", 1, 1 << 16), 16)
       .option(
@@ -211,7 +212,7 @@ export function buildProgram(
       .description(
         "The compute backend in use (and why a faster one did not load); with --checkpoint, its architecture, parameter count and training state",
       )
-      .option("--checkpoint <dir>", "checkpoint folder"),
+      .option("--checkpoint <dir>", "checkpoint or Hugging Face folder"),
   ).action(async (opts) => {
     const { infoCommand } = await import("./info.js");
     await infoCommand(opts);

@@ -120,7 +120,10 @@ async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask>
         // torch.manual_seed(N) does (bench/torch_gpt.py), so a run compares one to one with PyTorch's.
         { generator: new Generator(cfg.seed, { algorithm: "mt19937" }) },
       );
-  if (ctx.resume) model.config.dropout = cfg.dropout;
+  if (ctx.resume) {
+    model.config.dropout = cfg.dropout;
+    model.train();
+  }
   const task = new LanguageModelTask(model, dataset, {
     batchSize: cfg.batchSize,
     blockSize: cfg.blockSize,
@@ -130,7 +133,7 @@ async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask>
   return {
     task,
     tokenizer: tok,
-    describe: `GPT (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}: ${dataset.train.length.toLocaleString("en-US")} train / ${dataset.val.length.toLocaleString("en-US")} val tokens, vocabulary ${tok.vocabSize} (${tok.type})`,
+    describe: `GPT ${cfg.initFrom !== "" ? `fine-tuning from ${cfg.initFrom} ` : ""}(${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}: ${dataset.train.length.toLocaleString("en-US")} train / ${dataset.val.length.toLocaleString("en-US")} val tokens, vocabulary ${tok.vocabSize} (${tok.type})`,
     // The model's own split (decay only Linear weights); `names` is dropped so it stays out of optimizer state.
     paramGroups: (wd) =>
       model.configureOptimizerGroups(wd).map(({ params, weightDecay }) => ({ params, weightDecay })),

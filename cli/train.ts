@@ -28,6 +28,7 @@ import {
   type TrainerState,
 } from "../src/index.js";
 import { cachedTokenIds, checkpointExists, readCheckpoint, writeCheckpoint } from "../src/node.js";
+import { gptOf, type OpenCheckpoint, openCheckpoint } from "./checkpoint.js";
 import { CliError, EXIT, exitCodeOf, kebab } from "./errors.js";
 import { Progress } from "./progress.js";
 import { clearRun, ensureFolder, existingRun, repairRunFolder, takeLock, writeError } from "./run-folder.js";
@@ -111,6 +112,46 @@ function loadResumeTokenizer(json: unknown, lastDir: string): Tokenizer {
   }
 }
 
+/**
+ * Opens `--init-from` for a gpt run (a GPT-2 Hugging Face folder or a qkv gpt checkpoint) and
+ * takes the model's sizes and tokenizer from it into `cfg`. A size given explicitly (flag or
+ * --config) that differs from the folder's is an error, not silently dropped; --block-size may be
+ * smaller than the model's context (shorter training windows) but not larger.
+ */
+async function gptInitSource(cfg: TrainConfig, explicit: Record<string, unknown>): Promise<OpenCheckpoint> {
+  const src = await openCheckpoint(cfg.initFrom, "--init-from");
+  const model = gptOf(src, "--init-from");
+  const c = model.config;
+  const tokenizer: "char" | "bpe" = src.tokenizer.type === "char" ? "char" : "bpe";
+  const fromSrc: Record<string, unknown> = { nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, bias: c.bias };
+  if (tokenizer === "bpe") fromSrc.vocabSize = src.tokenizer.vocabSize;
+  for (const [k, v] of Object.entries(fromSrc)) {
+    if (explicit[k] !== undefined && explicit[k] !== v)
+      throw new CliError(
+        `--${kebab(k)}: ${cfg.initFrom} has ${k} ${JSON.stringify(v)}; with --init-from leave --${kebab(k)} out or give that value`,
+        EXIT.usage,
+      );
+  }
+  if (explicit.tokenizer !== undefined && explicit.tokenizer !== tokenizer)
+    throw new CliError(
+      `--tokenizer: --init-from uses the tokenizer of ${cfg.initFrom} (${src.tokenizer.type}); leave --tokenizer out`,
+      EXIT.usage,
+    );
+  if (explicit.blockSize !== undefined && (explicit.blockSize as number) > c.blockSize)
+    throw new CliError(
+      `--block-size: ${explicit.blockSize} is more than the context of ${cfg.initFrom} (${c.blockSize})`,
+      EXIT.usage,
+    );
+  Object.assign(cfg, fromSrc, { tokenizer });
+  if (explicit.blockSize === undefined) cfg.blockSize = c.blockSize;
+  try {
+    checkTrainingMemory(cfg, src.tokenizer.vocabSize, memoryBudget());
+  } catch (e) {
+    configError(e, "");
+  }
+  return src;
+}
+
 /** The tokenizer for a fresh run: trained on the training text. */
 function buildTokenizer(cfg: TrainConfig, text: string, specials: string[]): Tokenizer {
   if (cfg.tokenizer === "char") return CharTokenizer.fromText(text, { specialTokens: specials });
@@ -161,7 +202,7 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<void
   const lock = await takeLock(outDirGuess, `qkv train${flags.resume ? " --resume" : ""}`);
   try {
     await repairRunFolder(outDirGuess, { lockHeld: true });
-    await trainLocked(flags, fromFlags, fresh, outDirGuess, say, quiet);
+    await trainLocked(flags, fromFlags, fresh, outDirGuess, say, quiet, { ...fileCfg, ...fromFlags });
   } finally {
     await lock.release();
   }
@@ -174,6 +215,7 @@ async function trainLocked(
   outDirGuess: string,
   say: (s: string) => void,
   quiet: boolean,
+  explicit: Record<string, unknown>,
 ): Promise<void> {
   let cfg: TrainConfig;
   const lastDir = join(outDirGuess, "last");
@@ -240,6 +282,9 @@ async function trainLocked(
       configError(e, "");
     }
   }
+  // --init-from for gpt: the model, sizes and tokenizer of the folder, not a random init.
+  const initSource =
+    !resumeFrom && cfg.initFrom !== "" && cfg.model === "gpt" ? await gptInitSource(cfg, explicit) : null;
   const onNan = (flags.onNan ?? "stop") as OnNonFinite;
 
   const backendName = chooseBackend(
@@ -256,7 +301,9 @@ async function trainLocked(
           config: resumeFrom.config as Record<string, unknown>,
           weights: resumeFrom.weights,
         }
-      : null,
+      : initSource
+        ? { tokenizer: initSource.tokenizer, config: initSource.config, weights: initSource.weights }
+        : null,
     buildTokenizer,
     cachedIds: async (path, tok) => {
       const fingerprint = JSON.stringify(tok.toJSON());

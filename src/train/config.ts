@@ -375,10 +375,10 @@ function validate(c: Record<string, unknown>): void {
   }
   if (typeof c.data !== "string") throw new ConfigError("data", "data must be a string path");
   if (typeof c.initFrom !== "string") throw new ConfigError("initFrom", "initFrom must be a string path");
-  if (c.initFrom !== "" && c.model !== "seq2seq")
+  if (c.initFrom !== "" && c.model !== "seq2seq" && c.model !== "gpt")
     throw new ConfigError(
       "initFrom",
-      `initFrom is supported for --model seq2seq (a BART folder) only, not ${c.model}`,
+      `initFrom is supported for --model gpt (a GPT-2 folder or qkv gpt checkpoint) and --model seq2seq (a BART folder), not ${c.model}`,
     );
   if (typeof c.outDir !== "string" || c.outDir === "")
     throw new ConfigError("outDir", "outDir must be a non-empty path");

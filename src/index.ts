@@ -7,7 +7,7 @@
 // Defines Tensor's methods (`x.add(y)`, `loss.backward()`), once, in the module that implements them.
 import "./ops/methods.js";
 
-export { isGradEnabled, noGrad, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
+export { isGradEnabled, noGrad, record, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
 export type { Backend } from "./backend/backend.js";
 export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {

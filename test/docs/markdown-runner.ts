@@ -18,7 +18,9 @@ export function tsBlocks(markdown: string): string[] {
  */
 export async function runBlock(code: string, file: string): Promise<void> {
   const entry = (f: string) => `from ${JSON.stringify(pathToFileURL(join(root, f)).href)}`;
-  const src = code.replace(/from "qkv\/node"/g, entry("src/node.ts")).replace(/from "qkv"/g, entry("src/index.ts"));
+  const src = code
+    .replace(/from "qkv\/node"/g, entry("src/node.ts"))
+    .replace(/from "qkv"/g, entry("src/index.ts"));
   writeFileSync(file, src);
   const lines: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {

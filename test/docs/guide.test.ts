@@ -1,6 +1,15 @@
 // The guide (docs/guide/): every page listed in the index exists, runs its TypeScript blocks as written and
 // prints what their comments say, links to the source where its idea lives, and has no broken relative link.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -101,10 +110,27 @@ for (const page of PAGES.filter((p) => existsSync(join(guide, p)))) {
       expect(links(text).some((t) => /^(\.\.\/)+(src|native)\//.test(t))).toBe(true);
     });
 
+    // Each page's blocks run in a folder of their own, where the charts they draw are written.
+    const cwd = join(dir, page.replace(/\.md$/, ""));
+    mkdirSync(cwd, { recursive: true });
     blocks.forEach((code, i) => {
       test(`block ${i + 1} runs and prints what its comments say`, async () => {
-        await runBlock(code, join(dir, `${page.replace(/\.md$/, "")}-${i}.ts`));
+        await runBlock(code, join(dir, `${page.replace(/\.md$/, "")}-${i}.ts`), cwd);
       });
+    });
+
+    // A chart the page shows (`![...](img/name.svg)`) must be the file its code writes as `name.svg`, byte for
+    // byte. `UPDATE_GUIDE_IMAGES=1 npx vitest run test/docs/guide.test.ts` copies freshly drawn charts over.
+    const images = [...text.matchAll(/!\[[^\]]*\]\(img\/([^)\s]+\.svg)\)/g)].map((m) => m[1]);
+    test.each(images)("img/%s is what the page's code draws", (name) => {
+      const drawn = join(cwd, name);
+      expect(existsSync(drawn), `the page's code should write ${name}`).toBe(true);
+      const committed = join(guide, "img", name);
+      if (process.env.UPDATE_GUIDE_IMAGES === "1") {
+        mkdirSync(dirname(committed), { recursive: true });
+        copyFileSync(drawn, committed);
+      }
+      expect(readFileSync(drawn, "utf8")).toBe(readFileSync(committed, "utf8"));
     });
   });
 }

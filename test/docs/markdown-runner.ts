@@ -14,9 +14,10 @@ export function tsBlocks(markdown: string): string[] {
 
 /**
  * Writes `code` to `file` with the package imports pointed at src/, imports it, and checks that every
- * `console.log(...); // expected` line printed exactly the expected values (whitespace ignored).
+ * `console.log(...); // expected` line printed exactly the expected values (whitespace ignored). With `cwd`,
+ * the block runs in that folder, so files it writes by relative path land there.
  */
-export async function runBlock(code: string, file: string): Promise<void> {
+export async function runBlock(code: string, file: string, cwd?: string): Promise<void> {
   const entry = (f: string) => `from ${JSON.stringify(pathToFileURL(join(root, f)).href)}`;
   const src = code
     .replace(/from "qkv\/node"/g, entry("src/node.ts"))
@@ -26,9 +27,12 @@ export async function runBlock(code: string, file: string): Promise<void> {
   const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
     lines.push(args.map((a) => JSON.stringify(a)).join(" "));
   });
+  const before = process.cwd();
+  if (cwd !== undefined) process.chdir(cwd);
   try {
     await import(pathToFileURL(file).href);
   } finally {
+    process.chdir(before);
     spy.mockRestore();
   }
   const expected = [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => m[1]);

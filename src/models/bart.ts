@@ -35,6 +35,7 @@ import {
   where,
 } from "../ops/index.js";
 import { arange, tensor, zeros } from "../tensor/create.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
@@ -42,8 +43,6 @@ import { type BartActivation, type BartConfig, bartConfigFromHF, bartConfigToHF 
 import { exportHFWeights, type HFKeyMap, type HFLoadOptions, loadHFWeights } from "./hf.js";
 
 export * from "./bart-config.js";
-
-type FloatDType = "float32" | "float64";
 
 /** BartConfig's float-typed fields (transformers 5 refuses `0` for them; they are written `0.0`). */
 const BART_FLOAT_FIELDS = [

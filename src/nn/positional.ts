@@ -5,6 +5,7 @@
 import { add, cat, mul, narrow, neg, split, unsqueeze } from "../ops/index.js";
 import { tensor } from "../tensor/create.js";
 import { empty } from "../tensor/create-internal.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import { allocate } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
@@ -12,8 +13,6 @@ import { shapeStr } from "../util/shape.js";
 import { Dropout } from "./dropout.js";
 import { normal_ } from "./init.js";
 import { Module, Parameter } from "./module.js";
-
-type FloatDType = "float32" | "float64";
 
 /**
  * The (length, dModel) sinusoid table: PE[pos, 2i] = sin(pos / 10000^(2i/d)) and

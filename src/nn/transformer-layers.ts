@@ -18,6 +18,7 @@ import {
   narrow,
   relu,
 } from "../ops/index.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
 import { attentionMask, MultiheadAttention } from "./attention.js";
@@ -26,8 +27,6 @@ import type { KVCache } from "./kv-cache.js";
 import { LayerNorm } from "./layer-norm.js";
 import { Linear } from "./linear.js";
 import { Module } from "./module.js";
-
-type FloatDType = "float32" | "float64";
 
 /**
  * The feed-forward nonlinearity: a name, or any elementwise function.

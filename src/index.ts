@@ -83,10 +83,12 @@ export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";
 export * from "./models/index.js";
+/** torch.nn: modules (Linear, LayerNorm, MultiheadAttention, Transformer…), containers, and `nn.init`. */
 export * as nn from "./nn/index.js";
 export { KVCache, type KVCacheOptions, type LayerKV } from "./nn/kv-cache.js";
 export { Module, Parameter } from "./nn/module.js";
 export * from "./ops/index.js";
+/** torch.optim: optimizers (SGD, Adam, AdamW, RMSprop), learning-rate schedulers and gradient clipping. */
 export * as optim from "./optim/index.js";
 export * from "./tensor/create.js";
 export type { AnyArray, DType, FloatArray, FloatDType } from "./tensor/dtype.js";

@@ -69,6 +69,7 @@ export interface SchemaAt {
 export interface Schema<T> {
   /** What the value must be, for messages ("an integer in [1, 1024]"). */
   readonly expect: string;
+  /** Returns `value` typed when it fits, else throws a SchemaError naming `at.file` and `at.path`. */
   check(value: unknown, at: SchemaAt): T;
 }
 
@@ -110,7 +111,11 @@ export const s = {
     };
   },
   /** A number in [min, max]; `finite: false` also admits ±Infinity (NaN never). */
-  num(min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, opts: { finite?: boolean } = {}) {
+  num(
+    min = Number.NEGATIVE_INFINITY,
+    max = Number.POSITIVE_INFINITY,
+    opts: { finite?: boolean } = {},
+  ): Schema<number> {
     const finite = opts.finite ?? true;
     const expect = `a ${finite ? "finite " : ""}number${min === Number.NEGATIVE_INFINITY && max === Number.POSITIVE_INFINITY ? "" : ` ${range(min, max)}`}`;
     return {
@@ -120,8 +125,9 @@ export const s = {
         if (v < min || v > max) fail(at, expect, v);
         return v;
       },
-    } satisfies Schema<number>;
+    };
   },
+  /** true or false. */
   bool(): Schema<boolean> {
     return {
       expect: "true or false",
@@ -203,7 +209,10 @@ export const s = {
     };
   },
   /** An object used as a map: keys matching `key`, at most `max` entries, values of one schema. */
-  record<T>(value: Schema<T>, opts: { key?: RegExp; keyExpect?: string; max?: number } = {}) {
+  record<T>(
+    value: Schema<T>,
+    opts: { key?: RegExp; keyExpect?: string; max?: number } = {},
+  ): Schema<Record<string, T>> {
     const max = opts.max ?? 1 << 24;
     return {
       expect: "an object",
@@ -222,8 +231,9 @@ export const s = {
         }
         return out;
       },
-    } satisfies Schema<Record<string, T>>;
+    };
   },
+  /** `null`, or a value `inner` accepts. */
   nullable<T>(inner: Schema<T>): Schema<T | null> {
     const expect = `${inner.expect} or null`;
     return {

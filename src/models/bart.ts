@@ -138,6 +138,7 @@ export class BartScaledWordEmbedding extends Embedding {
     super(numEmbeddings, embeddingDim, opts);
   }
 
+  /** Embeds the int32 `ids` and multiplies by the embedding scale: (N, T) → (N, T, dModel). */
   override forward(ids: Tensor): Tensor {
     const e = super.forward(ids);
     return this.embedScale === 1 ? e : mul(e, this.embedScale);
@@ -189,6 +190,7 @@ export class BartAttention extends Module {
     this.out_proj = lin();
   }
 
+  /** Attention over `x` (N, L, E): self-attention, or cross-attention over `opts.keyValue`; → (N, L, E). */
   forward(x: Tensor, opts: BartAttentionOptions = {}, generator?: Generator): Tensor {
     const [N, L, E] = x.shape;
     const H = this.numHeads;
@@ -260,6 +262,7 @@ export class BartEncoderLayer extends Module {
     this.final_layer_norm = new LayerNorm(d, { dtype });
   }
 
+  /** Self-attention then feed-forward, each with dropout, a residual and a post-LayerNorm: (N, S, D) → (N, S, D). */
   forward(x: Tensor, mask: Tensor | null): Tensor {
     const c = this.config;
     const p = c.dropout ?? 0.1;
@@ -305,6 +308,7 @@ export class BartDecoderLayer extends Module {
     this.final_layer_norm = new LayerNorm(d, { dtype });
   }
 
+  /** Causal self-attention, cross-attention over `memory` (N, S, D), then feed-forward, each post-norm: → (N, T, D). */
   forward(
     x: Tensor,
     memory: Tensor,
@@ -412,6 +416,7 @@ export class BartDecoder extends Module {
     return new KVCache(this.layers.length, { maxLength: this.config.maxPositionEmbeddings });
   }
 
+  /** Decoder ids (N, T) attending causally to themselves and to the encoder's `memory` (N, S, D) → (N, T, dModel). */
   forward(decoderInputIds: Tensor, memory: Tensor, opts: BartDecoderOptions = {}): Tensor {
     if (decoderInputIds.ndim !== 2)
       throw new Error(
@@ -488,6 +493,7 @@ export class BartModel extends Module {
     this.decoder = new BartDecoder(config, this.shared, g, dtype);
   }
 
+  /** Runs the encoder (unless `encoderOutputs` is given) and the decoder; returns both last hidden states. */
   forward(inputs: BartInputs): BartModelOutput {
     const memory =
       inputs.encoderOutputs ??
@@ -598,6 +604,7 @@ export class BartForConditionalGeneration extends Module {
     return add(this.lm_head.forward(h), this.final_logits_bias);
   }
 
+  /** The logits of the decoder positions, and HF's loss when `labels` are given (the decoder inputs then default to the labels shifted right). */
   forward(inputs: BartInputs & { labels?: Tensor | null; lastOnly?: boolean }): Seq2SeqLMOutput {
     const c = this.config;
     const labels = inputs.labels ?? null;

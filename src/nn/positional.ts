@@ -85,6 +85,7 @@ export class SinusoidalPositionalEncoding extends Module {
     this.batchFirst = opts.batchFirst ?? true;
   }
 
+  /** Adds the encodings of positions offset…offset+T−1 to `x` ((B, T, C), or (T, B, C) unless batchFirst), then applies dropout. */
   forward(x: Tensor, offset = 0): Tensor {
     return this.dropout.forward(
       addPositions(x, this.pe, offset, this.batchFirst, "SinusoidalPositionalEncoding"),
@@ -114,6 +115,7 @@ export class LearnedPositionalEmbedding extends Module {
     this.batchFirst = opts.batchFirst ?? true;
   }
 
+  /** Adds the learned embeddings of positions offset…offset+T−1 to `x`: (B, T, C), or (T, B, C) unless batchFirst. */
   forward(x: Tensor, offset = 0): Tensor {
     return addPositions(x, this.weight, offset, this.batchFirst, "LearnedPositionalEmbedding");
   }

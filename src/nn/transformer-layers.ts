@@ -173,6 +173,7 @@ export class TransformerEncoderLayer extends Module {
     this.activation = options.activation ?? "relu";
   }
 
+  /** Self-attention then feed-forward over `src` (N, S, E) with batchFirst, else (S, N, E); same shape out. */
   forward(src: Tensor, opts: EncoderLayerForwardOptions = {}): Tensor {
     const { srcMask: attnMask, srcKeyPaddingMask: keyPaddingMask, isCausal } = opts;
     const y = canFuse(this, src) ? this.fused(src, opts) : null;
@@ -273,6 +274,10 @@ export class TransformerDecoderLayer extends Module {
     this.activation = options.activation ?? "relu";
   }
 
+  /**
+   * Self-attention over `tgt`, cross-attention over `memory`, then feed-forward. With `cache`,
+   * `tgt` holds only the new positions and slot `layer` of the cache keeps the earlier ones.
+   */
   forward(
     tgt: Tensor,
     memory: Tensor,

@@ -50,6 +50,7 @@ export class TransformerEncoder extends Module {
     this.norm = norm;
   }
 
+  /** Runs `src` through every layer with the same masks, then the final norm when there is one. */
   forward(
     src: Tensor,
     opts: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {},
@@ -87,6 +88,7 @@ export class TransformerDecoder extends Module {
     return new KVCache(this.layers.length);
   }
 
+  /** Runs `tgt` through every layer against `memory`, then the final norm when there is one. */
   forward(tgt: Tensor, memory: Tensor, opts: DecoderLayerForwardOptions & { cache?: KVCache } = {}): Tensor {
     const cache = opts.cache;
     if (cache && cache.numLayers !== this.layers.length) {

@@ -111,10 +111,12 @@ export function fullLike(x: Tensor, value: number, opts: CreateOptions = {}): Te
   return full(x.shape, value, { dtype: x.dtype, ...opts });
 }
 
+/** A tensor of zeros with x's shape and dtype (unless `opts.dtype` overrides it). */
 export function zerosLike(x: Tensor, opts: CreateOptions = {}): Tensor {
   return fullLike(x, 0, opts);
 }
 
+/** A tensor of ones with x's shape and dtype (unless `opts.dtype` overrides it). */
 export function onesLike(x: Tensor, opts: CreateOptions = {}): Tensor {
   return fullLike(x, 1, opts);
 }

@@ -8,7 +8,45 @@
 import "./ops/methods.js";
 
 export { isGradEnabled, noGrad, record, setGradEnabled, tidy, withNoGrad } from "./autograd/graph.js";
-export type { Backend } from "./backend/backend.js";
+export type {
+  AdamStepArgs,
+  AdamStepOptions,
+  ArgReduceArgs,
+  ArgReduceOp,
+  AttentionArgs,
+  AttentionBackwardArgs,
+  AttentionForwardArgs,
+  AttentionLayout,
+  Backend,
+  BinaryArgs,
+  BinaryOp,
+  ClampArgs,
+  CompareArgs,
+  CompareOp,
+  CopyArgs,
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
+  FillArgs,
+  GatherArgs,
+  GemmArgs,
+  HeadLayout,
+  IndexAddArgs,
+  IndexSelectArgs,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  ReduceArgs,
+  ReduceOp,
+  RowsArgs,
+  RowsBackwardArgs,
+  ScaleInPlaceArgs,
+  ScatterAddArgs,
+  Strided,
+  SumOfSquaresArgs,
+  UnaryArgs,
+  UnaryBackwardArgs,
+  UnaryOp,
+  WhereArgs,
+} from "./backend/backend.js";
 export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
 export {
   AUTO_BACKEND_ORDER,
@@ -37,6 +75,7 @@ export {
   loadWasmBackend,
   setWasmThreads,
   stopWasmThreads,
+  type WasmVariant,
   wasmInfo,
   wasmLoadError,
 } from "./backends/wasm/index.js";
@@ -44,15 +83,17 @@ export * from "./data/index.js";
 export * from "./generate/index.js";
 export * from "./io/index.js";
 export * from "./models/index.js";
+/** torch.nn: modules (Linear, LayerNorm, MultiheadAttention, Transformer…), containers, and `nn.init`. */
 export * as nn from "./nn/index.js";
 export { KVCache, type KVCacheOptions, type LayerKV } from "./nn/kv-cache.js";
 export { Module, Parameter } from "./nn/module.js";
 export * from "./ops/index.js";
+/** torch.optim: optimizers (SGD, Adam, AdamW, RMSprop), learning-rate schedulers and gradient clipping. */
 export * as optim from "./optim/index.js";
 export * from "./tensor/create.js";
-export type { AnyArray, DType, FloatArray } from "./tensor/dtype.js";
+export type { AnyArray, DType, FloatArray, FloatDType } from "./tensor/dtype.js";
 export { memoryPool, RecycledTensorError } from "./tensor/pool.js";
-export { type NestedArray, Tensor } from "./tensor/tensor.js";
+export { type NestedArray, type Node, Tensor } from "./tensor/tensor.js";
 export * from "./tokenizers/index.js";
 export * from "./train/index.js";
 export { QkvError } from "./util/errors.js";
@@ -64,6 +105,7 @@ export {
   type Mt19937State,
   manualSeed,
   type RngAlgorithm,
+  type SampleArray,
   type XoshiroState,
 } from "./util/rng.js";
 export * from "./viz/index.js";

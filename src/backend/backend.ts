@@ -13,9 +13,31 @@ import type { FusedKernels } from "./fused.js";
 export type { AnyArray, DType, FloatArray } from "../tensor/dtype.js";
 
 // The op-name unions derive from the op tables (src/backend/op-table.ts), the single source of truth.
-import type { BinaryOp, CompareOp, ReduceOp, UnaryOp } from "./op-table.js";
+// They are restated here, not re-exported, so they carry doc comments without editing op-table.ts,
+// whose bytes are part of the wasm build's source hash. @useDeclaredType shows the resolved names.
+import type { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from "./op-table.js";
 
-export type { BinaryOp, CompareOp, ReduceOp, UnaryOp };
+/**
+ * Names of the elementwise unary ops (exp, relu, gelu, ...), one per row of the unary table.
+ * @useDeclaredType
+ */
+export type UnaryOp = (typeof UNARY_OPS)[number]["name"];
+/**
+ * Names of the broadcast arithmetic ops (add, sub, mul, div, pow, maximum, minimum).
+ * @useDeclaredType
+ */
+export type BinaryOp = (typeof BINARY_OPS)[number]["name"];
+/**
+ * Names of the broadcast comparisons (eq, ne, lt, le, gt, ge).
+ * @useDeclaredType
+ */
+export type CompareOp = (typeof COMPARE_OPS)[number]["name"];
+/**
+ * Names of the reductions a backend's `reduce` kernel computes (sum, max, min, prod).
+ * @useDeclaredType
+ */
+export type ReduceOp = (typeof REDUCE_OPS)[number]["name"];
+/** The index reductions `argReduce` computes. */
 export type ArgReduceOp = "argmax" | "argmin";
 
 /** Describes one strided operand: element (i0..in) lives at `offset + Σ ik * strides[k]`. */
@@ -128,6 +150,7 @@ export interface CopyArgs {
   src: Strided;
   dst: Strided;
 }
+/** fill: every element of `out` set to `value`. */
 export interface FillArgs {
   out: AnyArray;
   value: number;
@@ -186,6 +209,7 @@ export interface ReduceArgs {
   inner: number;
   out: AnyArray;
 }
+/** The index of the max (or min) along the middle axis of a contiguous (outer, n, inner) buffer. */
 export interface ArgReduceArgs {
   op: ArgReduceOp;
   x: AnyArray;
@@ -209,6 +233,7 @@ export interface RowsBackwardArgs {
   n: number;
   gx: FloatArray;
 }
+/** Layer normalisation of each row of a contiguous (rows, n) buffer, with optional affine weight and bias. */
 export interface LayerNormArgs {
   x: FloatArray; // (rows, n)
   weight: FloatArray | null; // (n)
@@ -221,6 +246,7 @@ export interface LayerNormArgs {
   mean: FloatArray; // (rows)
   rstd: FloatArray; // (rows)
 }
+/** Layer norm's backward from the saved per-row mean and 1/std: gx, and gw / gb when given. */
 export interface LayerNormBackwardArgs {
   x: FloatArray;
   weight: FloatArray | null;
@@ -246,6 +272,7 @@ export interface CrossEntropyArgs {
   loss: FloatArray; // (rows)
   lse: FloatArray; // (rows) log-sum-exp, for the backward pass
 }
+/** Cross-entropy's backward: gLogits from the saved log-sum-exp and the per-row loss gradient. */
 export interface CrossEntropyBackwardArgs {
   logits: FloatArray;
   target: Int32Array;
@@ -267,6 +294,7 @@ export interface IndexSelectArgs {
   index: Int32Array;
   out: AnyArray; // (outer, m, inner)
 }
+/** The backward of indexSelect: gy's slices (outer, m, inner) added into gx at rows `index`. */
 export interface IndexAddArgs {
   gy: FloatArray; // (outer, m, inner)
   outer: number;
@@ -285,6 +313,7 @@ export interface GatherArgs {
   m: number;
   out: AnyArray;
 }
+/** The backward of gather: gy (outer, m, inner) added into gx at the positions `index` names. */
 export interface ScatterAddArgs {
   gy: FloatArray;
   outer: number;
@@ -294,10 +323,12 @@ export interface ScatterAddArgs {
   m: number;
   gx: FloatArray;
 }
+/** Attention forward: the inputs plus the output and the per-row log-sum-exp it writes. */
 export interface AttentionForwardArgs<A extends FloatArray = FloatArray> extends AttentionArgs<A> {
   out: A; // (B, H, T, Dv) under layout.out
   lse: A; // (B, H, T)
 }
+/** Attention backward: the forward's arguments plus gOut, and the gq, gk, gv it overwrites. */
 export interface AttentionBackwardArgs<A extends FloatArray = FloatArray> extends AttentionForwardArgs<A> {
   gOut: A;
   /** Overwritten (the elements the layouts cover). */
@@ -316,44 +347,65 @@ export interface AdamStepArgs extends AdamStepOptions {
   expAvgSqs: readonly FloatArray[];
   maxExpAvgSqs: readonly FloatArray[] | null;
 }
+/** Per-tensor sums of squares over a list of buffers (for gradient-norm clipping). */
 export interface SumOfSquaresArgs {
   xs: readonly FloatArray[];
   /** out[i] = Σⱼ xs[i][j]², accumulated in float64. */
   out: Float64Array;
 }
+/** Multiplies every element of every buffer in `xs` by `scale`, in place. */
 export interface ScaleInPlaceArgs {
   xs: readonly FloatArray[];
   scale: number;
 }
 
+/**
+ * The kernel contract every backend implements (cpu, native, wasm; or your own, through
+ * `registerBackend`). Each kernel takes one argument object and writes into buffers the caller
+ * allocated; ops and autograd reach the numbers only through it.
+ */
 export interface Backend {
+  /** The name the backend is registered and selected under ("cpu", "native", "wasm"). */
   readonly name: string;
   /** Optional model-shaped kernels this backend declares (none is owed; see ./fused.ts). */
   readonly fused?: FusedKernels;
 
   // ---- memory ----------------------------------------------------------------------------
+  /** Strided copy between two views, converting dtypes on the way. */
   copy(args: CopyArgs): void;
+  /** Sets every element of a buffer to one value. */
   fill(args: FillArgs): void;
 
   // ---- elementwise -----------------------------------------------------------------------
+  /** Applies one op of the unary table elementwise. */
   unary(args: UnaryArgs): void;
+  /** The gradient of a unary op: gx = gy · f'(x). */
   unaryBackward(args: UnaryBackwardArgs): void;
+  /** A broadcast arithmetic op (add, sub, mul, div, pow, maximum, minimum). */
   binary(args: BinaryArgs): void;
+  /** A broadcast comparison (eq, ne, lt, le, gt, ge) into a bool buffer. */
   compare(args: CompareArgs): void;
+  /** Broadcast selection `cond ? a : b`, as torch.where. */
   where(args: WhereArgs): void;
+  /** Clamps every element into [lo, hi]. */
   clamp(args: ClampArgs): void;
 
   // ---- reductions over the middle axis of a contiguous (outer, n, inner) buffer ------------
+  /** sum, max, min or prod over the middle axis. */
   reduce(args: ReduceArgs): void;
+  /** argmax or argmin over the middle axis, into int32 indices. */
   argReduce(args: ArgReduceArgs): void;
 
   // ---- linear algebra ----------------------------------------------------------------------
+  /** Batched matrix product with optional transposes, bias and activation epilogue. */
   gemm(args: GemmArgs): void;
 
   // ---- fused neural-network kernels on rows of a contiguous (rows, n) buffer ---------------
+  /** Softmax of each row. */
   softmaxForward(args: RowsArgs): void;
   /** gx = y ⊙ (gy − Σ gy⊙y). */
   softmaxBackward(args: RowsBackwardArgs): void;
+  /** Log-softmax of each row. */
   logSoftmaxForward(args: RowsArgs): void;
   /** gx = gy − softmax ⊙ Σ gy, with softmax = exp(y). */
   logSoftmaxBackward(args: RowsBackwardArgs): void;

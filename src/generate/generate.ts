@@ -75,7 +75,9 @@ export interface GenerateOptions<S = unknown> extends Omit<SamplingOptions, "pre
  * ```
  */
 export interface GenerateAsyncOptions<S = unknown> extends Omit<GenerateOptions<S>, "onToken" | "onText"> {
+  /** As {@link GenerateOptions.onToken}; a returned promise is awaited before the next step. */
   onToken?: (id: number, index: number, row: number) => unknown;
+  /** As {@link GenerateOptions.onText}; a returned promise is awaited before the next step. */
   onText?: (delta: string, row: number) => void | Promise<void>;
 }
 

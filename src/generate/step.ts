@@ -27,8 +27,11 @@ export type StepLogits = Float32Array | Float64Array;
  * ```
  */
 export interface StepModel<S = unknown> {
+  /** Makes the decoding state for `rows` sequences (for a transformer, its key/value cache). */
   init(rows: number): S;
+  /** Appends `newIds[r]` to row r and returns the logits of each row's last position, rows concatenated. */
   step(newIds: readonly (readonly number[])[], state: S): StepLogits;
+  /** Keeps rows `index` of the state, in that order (beam search); optional. */
   reorder?(state: S, index: readonly number[]): void;
 }
 
@@ -37,8 +40,11 @@ export interface StepModel<S = unknown> {
  * @example const model: AsyncStepModel = { init: () => ({}), step: async (ids) => worker.step(ids) };
  */
 export interface AsyncStepModel<S = unknown> {
+  /** Makes the decoding state for `rows` sequences. */
   init(rows: number): S;
+  /** As {@link StepModel.step}, possibly asynchronous. */
   step(newIds: readonly (readonly number[])[], state: S): StepLogits | Promise<StepLogits>;
+  /** Keeps rows `index` of the state, in that order (beam search); optional. */
   reorder?(state: S, index: readonly number[]): void;
 }
 
@@ -55,6 +61,7 @@ export interface AsyncStepModel<S = unknown> {
  * ```
  */
 export interface NextTokenModel<S = unknown> {
+  /** Appends `newIds` to the sequence in `state` and returns the logits of its last position. */
   nextLogits(newIds: number[], state: S): StepLogits;
 }
 
@@ -63,6 +70,7 @@ export interface NextTokenModel<S = unknown> {
  * @example const model: AsyncNextTokenModel = { nextLogits: async (ids, s) => worker.step(ids, s) };
  */
 export interface AsyncNextTokenModel<S = unknown> {
+  /** As {@link NextTokenModel.nextLogits}, possibly asynchronous. */
   nextLogits(newIds: number[], state: S): StepLogits | Promise<StepLogits>;
 }
 

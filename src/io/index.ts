@@ -71,6 +71,7 @@ export {
   MAX_JSON_DEPTH,
   parseJsonText,
   type Schema,
+  type SchemaAt,
   SchemaError,
   s as schema,
   validateJson,

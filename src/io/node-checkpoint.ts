@@ -24,6 +24,7 @@ import {
 import type { RawTensor } from "./safetensors.js";
 import { FileError, SchemaError, s, validateJson } from "./schema.js";
 
+/** The files of a training checkpoint folder, as {@link writeCheckpoint} writes and {@link readCheckpoint} returns them. */
 export interface CheckpointContent {
   /** config.json: the model's configuration (Hugging Face field names where a layout exists). */
   config: object;

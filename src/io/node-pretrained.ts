@@ -53,6 +53,7 @@ export interface PretrainedSource {
   tensors: Map<string, RawTensor>;
   /** Reads one tensor eagerly (into its own storage). */
   read(name: string): Promise<RawTensor>;
+  /** Closes the safetensors files; the lazy tensors are unreadable afterwards. */
   close(): Promise<void>;
 }
 

@@ -44,6 +44,7 @@ export interface SafetensorsFile {
    * Valid until {@link close}.
    */
   lazy(name: string): RawTensor;
+  /** Closes the file handle; later reads throw. */
   close(): Promise<void>;
 }
 

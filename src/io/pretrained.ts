@@ -18,6 +18,7 @@ import { parseSafetensors, type RawTensor } from "./safetensors.js";
  * @example const cls: HFLoadable<GPT, HFLoadOptions> = GPT;
  */
 export interface HFLoadable<M, O> {
+  /** Builds the model from a Hugging Face config.json and its tensors by HF name. */
   fromHF(config: Record<string, unknown>, tensors: Map<string, RawTensor>, opts?: O): M;
 }
 
@@ -26,6 +27,7 @@ export interface HFLoadable<M, O> {
  * @example const m: HFSavable = new GPT(config);
  */
 export interface HFSavable {
+  /** The model's Hugging Face config and tensors by HF name. */
   toHF(): HFCheckpoint;
 }
 

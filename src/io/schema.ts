@@ -60,7 +60,7 @@ export function parseJsonText(
 // ---- the validator --------------------------------------------------------------------------
 
 /** Where a check runs: the file and the path of the value inside it. */
-interface At {
+export interface SchemaAt {
   file: string;
   path: string;
 }
@@ -69,7 +69,8 @@ interface At {
 export interface Schema<T> {
   /** What the value must be, for messages ("an integer in [1, 1024]"). */
   readonly expect: string;
-  check(value: unknown, at: At): T;
+  /** Returns `value` typed when it fits, else throws a SchemaError naming `at.file` and `at.path`. */
+  check(value: unknown, at: SchemaAt): T;
 }
 
 /** Infers the value type of a schema. */
@@ -77,7 +78,7 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 const show = showValue;
 
-function fail(at: At, expect: string, got: unknown): never {
+function fail(at: SchemaAt, expect: string, got: unknown): never {
   const field = at.path === "" ? "(top level)" : at.path;
   throw new SchemaError(`${at.file}: field "${field}" must be ${expect}, got ${show(got)}`, {
     file: at.file,
@@ -85,7 +86,7 @@ function fail(at: At, expect: string, got: unknown): never {
   });
 }
 
-function child(at: At, key: string | number): At {
+function child(at: SchemaAt, key: string | number): SchemaAt {
   if (typeof key === "number") return { file: at.file, path: `${at.path}[${key}]` };
   return { file: at.file, path: at.path === "" ? key : `${at.path}.${key}` };
 }
@@ -110,18 +111,23 @@ export const s = {
     };
   },
   /** A number in [min, max]; `finite: false` also admits ±Infinity (NaN never). */
-  num(min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, opts: { finite?: boolean } = {}) {
+  num(
+    min = Number.NEGATIVE_INFINITY,
+    max = Number.POSITIVE_INFINITY,
+    opts: { finite?: boolean } = {},
+  ): Schema<number> {
     const finite = opts.finite ?? true;
     const expect = `a ${finite ? "finite " : ""}number${min === Number.NEGATIVE_INFINITY && max === Number.POSITIVE_INFINITY ? "" : ` ${range(min, max)}`}`;
     return {
       expect,
-      check: (v: unknown, at: At): number => {
+      check: (v: unknown, at: SchemaAt): number => {
         if (typeof v !== "number" || Number.isNaN(v) || (finite && !Number.isFinite(v))) fail(at, expect, v);
         if (v < min || v > max) fail(at, expect, v);
         return v;
       },
-    } satisfies Schema<number>;
+    };
   },
+  /** true or false. */
   bool(): Schema<boolean> {
     return {
       expect: "true or false",
@@ -203,11 +209,14 @@ export const s = {
     };
   },
   /** An object used as a map: keys matching `key`, at most `max` entries, values of one schema. */
-  record<T>(value: Schema<T>, opts: { key?: RegExp; keyExpect?: string; max?: number } = {}) {
+  record<T>(
+    value: Schema<T>,
+    opts: { key?: RegExp; keyExpect?: string; max?: number } = {},
+  ): Schema<Record<string, T>> {
     const max = opts.max ?? 1 << 24;
     return {
       expect: "an object",
-      check: (v: unknown, at: At): Record<string, T> => {
+      check: (v: unknown, at: SchemaAt): Record<string, T> => {
         if (v === null || typeof v !== "object" || Array.isArray(v)) fail(at, "an object", v);
         const keys = Object.keys(v as object);
         if (keys.length > max) fail(at, `an object of at most ${max} entries`, `${keys.length} entries`);
@@ -222,8 +231,9 @@ export const s = {
         }
         return out;
       },
-    } satisfies Schema<Record<string, T>>;
+    };
   },
+  /** `null`, or a value `inner` accepts. */
   nullable<T>(inner: Schema<T>): Schema<T | null> {
     const expect = `${inner.expect} or null`;
     return {

@@ -35,6 +35,7 @@ import {
   where,
 } from "../ops/index.js";
 import { arange, tensor, zeros } from "../tensor/create.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
@@ -42,8 +43,6 @@ import { type BartActivation, type BartConfig, bartConfigFromHF, bartConfigToHF 
 import { exportHFWeights, type HFKeyMap, type HFLoadOptions, loadHFWeights } from "./hf.js";
 
 export * from "./bart-config.js";
-
-type FloatDType = "float32" | "float64";
 
 /** BartConfig's float-typed fields (transformers 5 refuses `0` for them; they are written `0.0`). */
 const BART_FLOAT_FIELDS = [
@@ -139,6 +138,7 @@ export class BartScaledWordEmbedding extends Embedding {
     super(numEmbeddings, embeddingDim, opts);
   }
 
+  /** Embeds the int32 `ids` and multiplies by the embedding scale: (N, T) → (N, T, dModel). */
   override forward(ids: Tensor): Tensor {
     const e = super.forward(ids);
     return this.embedScale === 1 ? e : mul(e, this.embedScale);
@@ -190,6 +190,7 @@ export class BartAttention extends Module {
     this.out_proj = lin();
   }
 
+  /** Attention over `x` (N, L, E): self-attention, or cross-attention over `opts.keyValue`; → (N, L, E). */
   forward(x: Tensor, opts: BartAttentionOptions = {}, generator?: Generator): Tensor {
     const [N, L, E] = x.shape;
     const H = this.numHeads;
@@ -261,6 +262,7 @@ export class BartEncoderLayer extends Module {
     this.final_layer_norm = new LayerNorm(d, { dtype });
   }
 
+  /** Self-attention then feed-forward, each with dropout, a residual and a post-LayerNorm: (N, S, D) → (N, S, D). */
   forward(x: Tensor, mask: Tensor | null): Tensor {
     const c = this.config;
     const p = c.dropout ?? 0.1;
@@ -306,6 +308,7 @@ export class BartDecoderLayer extends Module {
     this.final_layer_norm = new LayerNorm(d, { dtype });
   }
 
+  /** Causal self-attention, cross-attention over `memory` (N, S, D), then feed-forward, each post-norm: → (N, T, D). */
   forward(
     x: Tensor,
     memory: Tensor,
@@ -413,6 +416,7 @@ export class BartDecoder extends Module {
     return new KVCache(this.layers.length, { maxLength: this.config.maxPositionEmbeddings });
   }
 
+  /** Decoder ids (N, T) attending causally to themselves and to the encoder's `memory` (N, S, D) → (N, T, dModel). */
   forward(decoderInputIds: Tensor, memory: Tensor, opts: BartDecoderOptions = {}): Tensor {
     if (decoderInputIds.ndim !== 2)
       throw new Error(
@@ -489,6 +493,7 @@ export class BartModel extends Module {
     this.decoder = new BartDecoder(config, this.shared, g, dtype);
   }
 
+  /** Runs the encoder (unless `encoderOutputs` is given) and the decoder; returns both last hidden states. */
   forward(inputs: BartInputs): BartModelOutput {
     const memory =
       inputs.encoderOutputs ??
@@ -599,6 +604,7 @@ export class BartForConditionalGeneration extends Module {
     return add(this.lm_head.forward(h), this.final_logits_bias);
   }
 
+  /** The logits of the decoder positions, and HF's loss when `labels` are given (the decoder inputs then default to the labels shifted right). */
   forward(inputs: BartInputs & { labels?: Tensor | null; lastOnly?: boolean }): Seq2SeqLMOutput {
     const c = this.config;
     const labels = inputs.labels ?? null;

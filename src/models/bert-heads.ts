@@ -38,6 +38,7 @@ export class BertLMPredictionHead extends Module {
     this.bias = new Parameter(zeros([config.vocabSize], { dtype: wordEmbeddings.dtype }));
   }
 
+  /** Hidden states (B, T, H) → vocabulary logits (B, T, V). */
   forward(h: Tensor): Tensor {
     return add(this.decoder.forward(this.transform.forward(h)), this.bias); // (B, T, V)
   }
@@ -59,6 +60,7 @@ export class BertPredictionHeadTransform extends Module {
     this.LayerNorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
   }
 
+  /** dense → activation → LayerNorm on hidden states (B, T, H). */
   forward(h: Tensor): Tensor {
     return this.LayerNorm.forward(this.transform_act_fn.forward(this.dense.forward(h)));
   }
@@ -168,6 +170,10 @@ export class BertForSequenceClassification extends Module {
     initBert(this.classifier, opts.generator ?? defaultGenerator);
   }
 
+  /**
+   * Class logits (B, numLabels) from the pooled [CLS] state, and with `labels` HF's loss: MSE for
+   * one label, cross-entropy for int32 labels (B), BCE-with-logits for float labels (B, numLabels).
+   */
   forward(
     inputIds: Tensor,
     inputs: BertInputs & { labels?: Tensor | null } = {},

@@ -154,7 +154,7 @@ export class BertResidualOutput extends Module {
     this.LayerNorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
     this.dropout = new Dropout(config.hiddenDropoutProb);
   }
-
+  /** LayerNorm(dropout(dense(x)) + residual). */
   forward(x: Tensor, residual: Tensor): Tensor {
     return this.LayerNorm.forward(add(this.dropout.forward(this.dense.forward(x)), residual));
   }
@@ -173,7 +173,7 @@ export class BertAttention extends Module {
     this.self = new BertSelfAttention(config);
     this.output = new BertResidualOutput(config, config.hiddenSize);
   }
-
+  /** Self-attention over `x` (B, T, H) with the additive `mask`, then the output sub-layer. */
   forward(x: Tensor, mask: Tensor | null): Tensor {
     return this.output.forward(this.self.forward(x, mask), x);
   }
@@ -192,7 +192,7 @@ export class BertIntermediate extends Module {
     this.dense = new Linear(config.hiddenSize, config.intermediateSize);
     this.intermediate_act_fn = activation(config.hiddenAct);
   }
-
+  /** dense → activation: (B, T, H) → (B, T, intermediateSize). */
   forward(x: Tensor): Tensor {
     return this.intermediate_act_fn.forward(this.dense.forward(x));
   }
@@ -213,7 +213,7 @@ export class BertLayer extends Module {
     this.intermediate = new BertIntermediate(config);
     this.output = new BertResidualOutput(config, config.intermediateSize);
   }
-
+  /** One post-norm encoder layer over `x` (B, T, H) with the additive `mask`. */
   forward(x: Tensor, mask: Tensor | null): Tensor {
     if (this.canFuse(x)) return this.fused(x, mask);
     const a = this.attention.forward(x, mask);
@@ -273,7 +273,7 @@ export class BertPooler extends Module {
     this.dense = new Linear(config.hiddenSize, config.hiddenSize);
     this.activation = new Tanh();
   }
-
+  /** tanh(dense(h[:, 0])): the [CLS] states (B, T, H) → (B, H). */
   forward(h: Tensor): Tensor {
     return this.activation.forward(this.dense.forward(select(h, 1, 0))); // (B, H)
   }

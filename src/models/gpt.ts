@@ -141,6 +141,7 @@ export class GPTMLP extends Module {
     this.dropout = new Dropout(config.dropout);
   }
 
+  /** Linear → GELU → Linear → dropout over the last dimension: (B, T, C) → (B, T, C). */
   forward(x: Tensor): Tensor {
     const { c_fc, gelu } = this;
     // c_fc and its GELU in one product: the activation runs in the GEMM's epilogue.

@@ -67,6 +67,7 @@ export class TokenEmbedding extends Module {
     this.embedding = new Embedding(vocabSize, dModel, opts);
   }
 
+  /** Embeds the int32 `ids` and scales by √dModel: (N, L) → (N, L, dModel). */
   forward(ids: Tensor): Tensor {
     return mul(this.embedding.forward(ids), Math.sqrt(this.dModel));
   }

@@ -5,6 +5,7 @@ import { Module } from "./module.js";
 
 /** max(x, 0). @example new ReLU().forward(x) */
 export class ReLU extends Module {
+  /** Applies max(x, 0) elementwise. */
   forward(x: Tensor): Tensor {
     return relu(x);
   }
@@ -12,6 +13,7 @@ export class ReLU extends Module {
 
 /** 1/(1 + e⁻ˣ). */
 export class Sigmoid extends Module {
+  /** Applies the logistic sigmoid elementwise. */
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
@@ -19,6 +21,7 @@ export class Sigmoid extends Module {
 
 /** tanh(x). */
 export class Tanh extends Module {
+  /** Applies tanh elementwise. */
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
@@ -30,6 +33,7 @@ export class GELU extends Module {
     super();
   }
 
+  /** Applies GELU elementwise, in the form `approximate` chose. */
   forward(x: Tensor): Tensor {
     return gelu(x, { approximate: this.approximate });
   }
@@ -37,6 +41,7 @@ export class GELU extends Module {
 
 /** x·σ(x). */
 export class SiLU extends Module {
+  /** Applies x·σ(x) elementwise. */
   forward(x: Tensor): Tensor {
     return silu(x);
   }
@@ -48,6 +53,7 @@ export class Softmax extends Module {
     super();
   }
 
+  /** Softmax of `x` along the dimension given at construction. */
   forward(x: Tensor): Tensor {
     return softmax(x, this.dim);
   }

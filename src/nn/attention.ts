@@ -25,6 +25,7 @@ import {
 } from "../ops/index.js";
 import { ones, zeros } from "../tensor/create.js";
 import { empty } from "../tensor/create-internal.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
@@ -32,8 +33,6 @@ import { xavierUniform_, zeros_ } from "./init.js";
 import type { KVCache } from "./kv-cache.js";
 import { Linear } from "./linear.js";
 import { Module, Parameter } from "./module.js";
-
-type FloatDType = "float32" | "float64";
 
 /**
  * An additive float mask from an nn.MultiheadAttention-style mask: a bool mask is true where

@@ -4,6 +4,7 @@ import { Module } from "./module.js";
 
 /** Any module with a one-tensor forward. */
 export interface UnaryModule extends Module {
+  /** Maps one tensor to one tensor. */
   forward(x: Tensor): Tensor;
 }
 
@@ -19,6 +20,7 @@ export class ModuleList<M extends Module = Module> extends Module {
     for (const m of modules) this.append(m);
   }
 
+  /** Adds `m` at the end, under the next index as its name; returns this list. */
   append(m: M): this {
     (this as unknown as Record<string, Module>)[String(this.count++)] = m;
     return this;
@@ -28,6 +30,7 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.count;
   }
 
+  /** The module at index `i` (negative counts from the end); throws when out of range. */
   at(i: number): M {
     const j = i < 0 ? i + this.count : i;
     if (j < 0 || j >= this.count)
@@ -35,6 +38,7 @@ export class ModuleList<M extends Module = Module> extends Module {
     return (this as unknown as Record<string, M>)[String(j)];
   }
 
+  /** The modules in index order, so `for (const m of list)` works. */
   *[Symbol.iterator](): Iterator<M> {
     for (let i = 0; i < this.count; i++) yield this.at(i);
   }
@@ -49,6 +53,7 @@ export class Sequential extends ModuleList<UnaryModule> {
     super(modules);
   }
 
+  /** Feeds `x` through every child in order and returns the last output. */
   forward(x: Tensor): Tensor {
     for (const m of this) x = m.forward(x);
     return x;

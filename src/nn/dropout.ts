@@ -17,6 +17,7 @@ export class Dropout extends Module {
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability must be in [0, 1], got ${p}`);
   }
 
+  /** In train mode zeroes each element with probability p and scales the rest by 1/(1−p); in eval mode returns `x` unchanged. */
   forward(x: Tensor): Tensor {
     return dropout(x, this.p, { training: this.training, generator: this.generator });
   }

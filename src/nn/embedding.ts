@@ -25,6 +25,7 @@ export class Embedding extends Module {
     normal_(this.weight, 0, 1, opts.generator);
   }
 
+  /** Looks up the rows of `weight` at the int32 `ids`: shape (...ids.shape, embeddingDim). */
   forward(ids: Tensor): Tensor {
     return embedding(ids, this.weight);
   }

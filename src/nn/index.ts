@@ -5,6 +5,7 @@ export * from "./causal-attention.js";
 export * from "./container.js";
 export * from "./dropout.js";
 export * from "./embedding.js";
+/** torch.nn.init: in-place initialisers (uniform_, normal_, xavier*, kaiming*) with PyTorch's fan and gain rules. */
 export * as init from "./init.js";
 export * from "./kv-cache.js";
 export * from "./layer-norm.js";

@@ -8,6 +8,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
 
+/** The nonlinearities {@link calculateGain} knows, named as in torch.nn.init. */
 export type Nonlinearity = "linear" | "sigmoid" | "tanh" | "relu" | "leaky_relu";
 
 /** Recommended gain for a nonlinearity, as torch.nn.init.calculate_gain. */
@@ -69,15 +70,18 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = def
   return withNoGrad(() => rawNormal(t, mean, std, generator));
 }
 
+/** Fills `t` with `value` in place, as torch.nn.init.constant_. */
 export function constant_(t: Tensor, value: number): Tensor {
   if (skipping > 0) return t;
   return withNoGrad(() => fill_(t, value));
 }
 
+/** Fills `t` with zeros in place. */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
 
+/** Fills `t` with ones in place. */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }
@@ -95,6 +99,7 @@ export function xavierNormal_(t: Tensor, gain = 1, generator: Generator = defaul
   return normal_(t, 0, gain * Math.sqrt(2 / (fi + fo)), generator);
 }
 
+/** Options of the He (Kaiming) initialisers: the leaky-ReLU slope, which fan to use and the nonlinearity for the gain. */
 export interface KaimingOptions {
   /** Negative slope of the leaky ReLU that follows (PyTorch's `a`). */
   a?: number;

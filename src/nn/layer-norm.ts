@@ -4,6 +4,7 @@ import { ones, zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Module, Parameter } from "./module.js";
 
+/** Options of {@link LayerNorm}: `eps` (default 1e-5), whether it has learnable weight and bias, and the dtype. */
 export interface LayerNormOptions {
   eps?: number;
   /** Learnable weight and bias (PyTorch's elementwise_affine). */
@@ -33,6 +34,7 @@ export class LayerNorm extends Module {
     this.bias = affine && (opts.bias ?? true) ? new Parameter(zeros(this.normalizedShape, { dtype })) : null;
   }
 
+  /** Normalises `x` over its trailing `normalizedShape` dimensions, then applies weight and bias. */
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }

@@ -6,6 +6,7 @@ import type { Generator } from "../util/rng.js";
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from "./init.js";
 import { Module, Parameter } from "./module.js";
 
+/** Options of {@link Linear}: whether it has a bias (default true), the dtype, and the generator for its initialisation. */
 export interface LinearOptions {
   bias?: boolean;
   dtype?: "float32" | "float64";
@@ -35,6 +36,7 @@ export class Linear extends Module {
     this.resetParameters(opts.generator);
   }
 
+  /** Re-draws weight and bias with torch.nn.Linear's default initialisation. */
   resetParameters(generator?: Generator): void {
     kaimingUniform_(this.weight, { a: Math.sqrt(5), generator });
     if (this.bias) {
@@ -44,6 +46,7 @@ export class Linear extends Module {
     }
   }
 
+  /** x·Wᵀ + b over the last dimension: (..., inFeatures) → (..., outFeatures). */
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }

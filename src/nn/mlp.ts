@@ -5,6 +5,7 @@ import { Sequential, type UnaryModule } from "./container.js";
 import { Dropout } from "./dropout.js";
 import { Linear } from "./linear.js";
 
+/** The activations an {@link MLP} and {@link activationModule} accept by name. */
 export type ActivationName = "relu" | "sigmoid" | "tanh" | "gelu" | "silu";
 
 /** A fresh activation module by name. @example activationModule("gelu") */
@@ -27,6 +28,7 @@ export function activationModule(name: ActivationName): UnaryModule {
   }
 }
 
+/** Options of {@link MLP}. */
 export interface MLPOptions {
   /** Nonlinearity after every layer but the last (default relu). */
   activation?: ActivationName;

@@ -35,11 +35,21 @@ function nameRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
+/** What {@link Module.loadStateDict} did not match: names the model has but the state dict lacked, and the reverse. */
 export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
 }
 
+/**
+ * Base class of every layer and model, like torch.nn.Module. Parameters, buffers and submodules
+ * are found from the instance's fields, so a subclass only assigns them and writes `forward`.
+ * @example
+ * class MLP extends Module {
+ *   fc = new Linear(4, 2);
+ *   forward(x: Tensor) { return this.fc.forward(x).relu(); }
+ * }
+ */
 export abstract class Module {
   /** Train mode enables dropout; `eval()` turns it off. */
   training = true;
@@ -58,6 +68,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Direct submodules, as `children()`. */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -81,6 +92,7 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every module below it, depth first. */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -109,6 +121,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter of this module and its submodules, each tensor once: what an optimizer takes. */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }

@@ -5,6 +5,7 @@
 import { add, cat, mul, narrow, neg, split, unsqueeze } from "../ops/index.js";
 import { tensor } from "../tensor/create.js";
 import { empty } from "../tensor/create-internal.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import { allocate } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
@@ -12,8 +13,6 @@ import { shapeStr } from "../util/shape.js";
 import { Dropout } from "./dropout.js";
 import { normal_ } from "./init.js";
 import { Module, Parameter } from "./module.js";
-
-type FloatDType = "float32" | "float64";
 
 /**
  * The (length, dModel) sinusoid table: PE[pos, 2i] = sin(pos / 10000^(2i/d)) and
@@ -86,6 +85,7 @@ export class SinusoidalPositionalEncoding extends Module {
     this.batchFirst = opts.batchFirst ?? true;
   }
 
+  /** Adds the encodings of positions offset…offset+T−1 to `x` ((B, T, C), or (T, B, C) unless batchFirst), then applies dropout. */
   forward(x: Tensor, offset = 0): Tensor {
     return this.dropout.forward(
       addPositions(x, this.pe, offset, this.batchFirst, "SinusoidalPositionalEncoding"),
@@ -115,6 +115,7 @@ export class LearnedPositionalEmbedding extends Module {
     this.batchFirst = opts.batchFirst ?? true;
   }
 
+  /** Adds the learned embeddings of positions offset…offset+T−1 to `x`: (B, T, C), or (T, B, C) unless batchFirst. */
   forward(x: Tensor, offset = 0): Tensor {
     return addPositions(x, this.weight, offset, this.batchFirst, "LearnedPositionalEmbedding");
   }

@@ -18,6 +18,7 @@ import {
   narrow,
   relu,
 } from "../ops/index.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
 import { attentionMask, MultiheadAttention } from "./attention.js";
@@ -26,8 +27,6 @@ import type { KVCache } from "./kv-cache.js";
 import { LayerNorm } from "./layer-norm.js";
 import { Linear } from "./linear.js";
 import { Module } from "./module.js";
-
-type FloatDType = "float32" | "float64";
 
 /**
  * The feed-forward nonlinearity: a name, or any elementwise function.
@@ -174,6 +173,7 @@ export class TransformerEncoderLayer extends Module {
     this.activation = options.activation ?? "relu";
   }
 
+  /** Self-attention then feed-forward over `src` (N, S, E) with batchFirst, else (S, N, E); same shape out. */
   forward(src: Tensor, opts: EncoderLayerForwardOptions = {}): Tensor {
     const { srcMask: attnMask, srcKeyPaddingMask: keyPaddingMask, isCausal } = opts;
     const y = canFuse(this, src) ? this.fused(src, opts) : null;
@@ -274,6 +274,10 @@ export class TransformerDecoderLayer extends Module {
     this.activation = options.activation ?? "relu";
   }
 
+  /**
+   * Self-attention over `tgt`, cross-attention over `memory`, then feed-forward. With `cache`,
+   * `tgt` holds only the new positions and slot `layer` of the cache keeps the earlier ones.
+   */
   forward(
     tgt: Tensor,
     memory: Tensor,

@@ -6,6 +6,7 @@
  */
 import { triu } from "../ops/index.js";
 import { full } from "../tensor/create.js";
+import type { FloatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
@@ -21,7 +22,6 @@ import {
   type TransformerLayerOptions,
 } from "./transformer-layers.js";
 
-type FloatDType = "float32" | "float64";
 /** numLayers layers from a factory (PyTorch deep-copies one layer; callers pass `() => layer.clone()`). */
 function stack<L extends Module>(make: (i: number) => L, n: number): ModuleList<L> {
   if (!Number.isInteger(n) || n < 1)
@@ -50,6 +50,7 @@ export class TransformerEncoder extends Module {
     this.norm = norm;
   }
 
+  /** Runs `src` through every layer with the same masks, then the final norm when there is one. */
   forward(
     src: Tensor,
     opts: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {},
@@ -87,6 +88,7 @@ export class TransformerDecoder extends Module {
     return new KVCache(this.layers.length);
   }
 
+  /** Runs `tgt` through every layer against `memory`, then the final norm when there is one. */
   forward(tgt: Tensor, memory: Tensor, opts: DecoderLayerForwardOptions & { cache?: KVCache } = {}): Tensor {
     const cache = opts.cache;
     if (cache && cache.numLayers !== this.layers.length) {

@@ -18,6 +18,7 @@ import { matmul } from "./matmul.js";
 import { dropout, softmax } from "./nn.js";
 import { contiguous, expand, reshape, split, transpose } from "./shape.js";
 
+/** Options of {@link scaledDotProductAttention}: the mask, causal masking, dropout on the weights and the scale. */
 export interface AttentionOptions {
   /** Bool mask (true = may attend) or additive float mask, broadcastable to (…, T, S). */
   attnMask?: Tensor | null;

@@ -6,6 +6,7 @@ import { sameShape, shapeStr } from "../util/shape.js";
 import { add } from "./elementwise.js";
 import { clone } from "./shape.js";
 
+/** Options of {@link backward}. */
 export interface BackwardOptions {
   /** Keep the graph so backward can run through it again. */
   retainGraph?: boolean;

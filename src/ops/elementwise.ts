@@ -33,14 +33,17 @@ function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   });
 }
 
+/** One differentiable function per unary op name, the type of {@link unaryOps}. */
+export type UnaryOpFunctions = { readonly [K in UnaryOp]: (x: Tensor) => Tensor };
+
 /**
  * Every unary op of the table (src/backend/op-table.ts) as a differentiable function of one float
  * tensor, derived from its rows: a new row is usable here, and as a Tensor method, with no edit.
  * @example unaryOps.softplus(x) // same as x.softplus()
  */
-export const unaryOps = Object.fromEntries(
+export const unaryOps: UnaryOpFunctions = Object.fromEntries(
   UNARY_OPS.map((r) => [r.name, (x: Tensor): Tensor => unaryOp(r.name, x)]),
-) as { readonly [K in UnaryOp]: (x: Tensor) => Tensor };
+) as UnaryOpFunctions;
 
 /** −x. Integer tensors stay integer. */
 export function neg(x: Tensor): Tensor {
@@ -65,7 +68,9 @@ export const sigmoid = unaryOps.sigmoid;
 export const relu = unaryOps.relu;
 /** x·σ(x) (a.k.a. swish). */
 export const silu = unaryOps.silu;
+/** sin(x) */
 export const sin = unaryOps.sin;
+/** cos(x) */
 export const cos = unaryOps.cos;
 /** x² */
 export const square = unaryOps.square;
@@ -205,10 +210,15 @@ function compareOp(op: CompareOp, a: TensorLike, b: TensorLike): Tensor {
 
 /** a == b as a bool tensor. */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => compareOp("eq", a, b);
+/** a != b as a bool tensor. */
 export const ne = (a: TensorLike, b: TensorLike): Tensor => compareOp("ne", a, b);
+/** a < b as a bool tensor. */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => compareOp("lt", a, b);
+/** a <= b as a bool tensor. */
 export const le = (a: TensorLike, b: TensorLike): Tensor => compareOp("le", a, b);
+/** a > b as a bool tensor. */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => compareOp("gt", a, b);
+/** a >= b as a bool tensor. */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => compareOp("ge", a, b);
 
 /** Logical and of two bool tensors. */

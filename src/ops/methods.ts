@@ -12,67 +12,169 @@ import type { TensorLike } from "./core.js";
 import * as ops from "./index.js";
 import type { Dims, ReduceOptions, VarOptions } from "./reduce.js";
 
-/** A method per "derived" row of the unary table: `x.softplus()`. */
-type DerivedUnaryMethods = { [K in DerivedUnaryOp]: () => Tensor };
+/**
+ * A method per "derived" row of the unary table (`x.softplus()`), spelled out so each has its
+ * own doc line. {@link DerivedUnaryInSync} fails to compile when this list and the table differ.
+ */
+interface DerivedUnaryMethods {
+  /** eˣ elementwise, as torch.exp. */
+  exp(): Tensor;
+  /** Natural logarithm elementwise, as torch.log. */
+  log(): Tensor;
+  /** √x elementwise, as torch.sqrt. */
+  sqrt(): Tensor;
+  /** 1/√x elementwise, as torch.rsqrt. */
+  rsqrt(): Tensor;
+  /** |x| elementwise; the gradient at 0 is 0, as in PyTorch. */
+  abs(): Tensor;
+  /** tanh(x) elementwise. */
+  tanh(): Tensor;
+  /** The logistic function 1/(1+e⁻ˣ) elementwise, computed without overflow. */
+  sigmoid(): Tensor;
+  /** max(x, 0) elementwise. */
+  relu(): Tensor;
+  /** x·σ(x) elementwise (SiLU, a.k.a. swish). */
+  silu(): Tensor;
+  /** sin(x) elementwise. */
+  sin(): Tensor;
+  /** cos(x) elementwise. */
+  cos(): Tensor;
+  /** x² elementwise. */
+  square(): Tensor;
+  /** 1/x elementwise. */
+  reciprocal(): Tensor;
+  /** sign(x) ∈ {−1, 0, 1} elementwise; its gradient is 0. */
+  sign(): Tensor;
+  /** log(1 + eˣ) elementwise, as torch.nn.functional.softplus. */
+  softplus(): Tensor;
+  /** log σ(x) elementwise, as torch.nn.functional.logsigmoid. */
+  logsigmoid(): Tensor;
+  /** x·tanh(softplus(x)) elementwise, as torch.nn.functional.mish. */
+  mish(): Tensor;
+}
+
+/** True only when DerivedUnaryMethods names exactly the table's derived rows. */
+type DerivedUnaryInSync = [keyof DerivedUnaryMethods] extends [DerivedUnaryOp]
+  ? [DerivedUnaryOp] extends [keyof DerivedUnaryMethods]
+    ? true
+    : false
+  : false;
+const derivedUnaryInSync: DerivedUnaryInSync = true;
+void derivedUnaryInSync;
 
 declare module "../tensor/tensor.js" {
   interface Tensor extends DerivedUnaryMethods {
+    /** Elementwise sum with broadcasting (a number counts as a 0-d tensor), as torch.add. */
     add(other: TensorLike): Tensor;
+    /** Elementwise difference with broadcasting, as torch.sub. */
     sub(other: TensorLike): Tensor;
+    /** Elementwise product with broadcasting, as torch.mul. */
     mul(other: TensorLike): Tensor;
+    /** Elementwise true division with broadcasting, as torch.div. */
     div(other: TensorLike): Tensor;
+    /** Elementwise power with broadcasting, as torch.pow. */
     pow(exponent: TensorLike): Tensor;
+    /** −x elementwise; integer tensors stay integer. */
     neg(): Tensor;
+    /** GELU, x·Φ(x); `approximate: "tanh"` gives GPT-2's tanh form. */
     gelu(opts?: { approximate?: "none" | "tanh" }): Tensor;
+    /** Elementwise maximum of two broadcast tensors (NaN wins), as torch.maximum. */
     maximum(other: TensorLike): Tensor;
+    /** Elementwise minimum of two broadcast tensors (NaN wins), as torch.minimum. */
     minimum(other: TensorLike): Tensor;
+    /** Clamps every element into [min, max]; either bound may be left out. */
     clamp(opts: { min?: number; max?: number }): Tensor;
+    /** Elementwise `==` into a bool tensor. */
     eq(other: TensorLike): Tensor;
+    /** Elementwise `!=` into a bool tensor. */
     ne(other: TensorLike): Tensor;
+    /** Elementwise `<` into a bool tensor. */
     lt(other: TensorLike): Tensor;
+    /** Elementwise `<=` into a bool tensor. */
     le(other: TensorLike): Tensor;
+    /** Elementwise `>` into a bool tensor. */
     gt(other: TensorLike): Tensor;
+    /** Elementwise `>=` into a bool tensor. */
     ge(other: TensorLike): Tensor;
+    /** Sum over `dim` (all dimensions when omitted), as torch.sum. */
     sum(dim?: Dims, opts?: ReduceOptions): Tensor;
+    /** Mean over `dim` (all dimensions when omitted), as torch.mean. */
     mean(dim?: Dims, opts?: ReduceOptions): Tensor;
+    /** Maximum over `dim` (all dimensions when omitted); the values only, no indices. */
     max(dim?: Dims, opts?: ReduceOptions): Tensor;
+    /** Minimum over `dim` (all dimensions when omitted); the values only, no indices. */
     min(dim?: Dims, opts?: ReduceOptions): Tensor;
+    /** Int32 index of the maximum along `dim` (of the flattened tensor when omitted). */
     argmax(dim?: number, opts?: ReduceOptions): Tensor;
+    /** Int32 index of the minimum along `dim` (of the flattened tensor when omitted). */
     argmin(dim?: number, opts?: ReduceOptions): Tensor;
+    /** Variance over `dim`, with Bessel's correction unless `opts.correction` says otherwise. */
     var(dim?: Dims, opts?: VarOptions): Tensor;
+    /** Standard deviation over `dim`, the square root of {@link Tensor.var}. */
     std(dim?: Dims, opts?: VarOptions): Tensor;
+    /** log Σ exp(x) over `dim`, computed stably, as torch.logsumexp. */
     logsumexp(dim: Dims, opts?: ReduceOptions): Tensor;
+    /** Matrix product with batch broadcasting, as torch.matmul (1-D operands act as vectors). */
     matmul(other: Tensor): Tensor;
+    /** The same elements in a new shape (one size may be −1); a view when the strides allow, else a copy. */
     reshape(...shape: number[] | [readonly number[]]): Tensor;
+    /** A view with a new shape; throws when the strides make that impossible (use reshape). */
     view(...shape: number[] | [readonly number[]]): Tensor;
+    /** A view with dimensions `dim0` and `dim1` swapped. */
     transpose(dim0: number, dim1: number): Tensor;
+    /** A view with the dimensions reordered, as torch.permute. */
     permute(...dims: number[] | [readonly number[]]): Tensor;
+    /** A broadcast view to a larger shape (size-1 dimensions repeat, −1 keeps a size), no copy. */
     expand(...shape: number[] | [readonly number[]]): Tensor;
+    /** Removes size-1 dimensions: all of them, or only those named. */
     squeeze(dim?: number | number[]): Tensor;
+    /** Inserts a size-1 dimension at `dim`. */
     unsqueeze(dim: number): Tensor;
+    /** Merges dimensions `startDim`…`endDim` (default: all) into one. */
     flatten(startDim?: number, endDim?: number): Tensor;
+    /** A view of `length` elements of `dim` from `start`. */
     narrow(dim: number, start: number, length: number): Tensor;
+    /** A view at one `index` of `dim`, which drops that dimension. */
     select(dim: number, index: number): Tensor;
+    /** Views of pieces along `dim`: of `size` each (the last may be shorter), or of the listed sizes. */
     split(size: number | readonly number[], dim?: number): Tensor[];
+    /** Splits along `dim` into `chunks` nearly equal views, as torch.chunk. */
     chunk(chunks: number, dim?: number): Tensor[];
+    /** This tensor when already row-major contiguous, otherwise a contiguous copy. */
     contiguous(): Tensor;
+    /** A copy with its own storage that stays in the graph (gradients flow back to this tensor). */
     clone(): Tensor;
+    /** The same storage, cut from the autograd graph. */
     detach(): Tensor;
+    /** Converts to `dtype` (this tensor itself when it already has it). */
     to(dtype: DType): Tensor;
+    /** Converts to float32. */
     float(): Tensor;
+    /** Converts to float64. */
     double(): Tensor;
+    /** Converts to int32 (truncating toward zero). */
     int(): Tensor;
+    /** Softmax along `dim` (default −1). */
     softmax(dim?: number): Tensor;
+    /** Log-softmax along `dim` (default −1), stabler than log(softmax). */
     logSoftmax(dim?: number): Tensor;
+    /** A copy with `value` wherever the broadcast bool `mask` is true, as torch.masked_fill. */
     maskedFill(mask: Tensor, value: TensorLike): Tensor;
+    /** Picks values along `dim` at the int32 `index` (same rank), as torch.gather. */
     gather(dim: number, index: Tensor): Tensor;
+    /** Picks whole slices of `dim` at the 1-D int32 `index`, as torch.index_select. */
     indexSelect(dim: number, index: Tensor): Tensor;
+    /** The lower triangle of the last two dimensions (diagonal offset `k`); the rest is zero. */
     tril(k?: number): Tensor;
+    /** The upper triangle of the last two dimensions (diagonal offset `k`); the rest is zero. */
     triu(k?: number): Tensor;
     /** Back-propagates from this tensor; see `backward`. */
     backward(gradient?: Tensor, opts?: ops.BackwardOptions): void;
+    /** Sets every element to 0 in place; returns this tensor. */
     zero_(): Tensor;
+    /** Sets every element to `value` in place; returns this tensor. */
     fill_(value: number): Tensor;
+    /** Copies `src` (broadcast, converted to this dtype) into this tensor in place; returns it. */
     copy_(src: Tensor): Tensor;
   }
 }

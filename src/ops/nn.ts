@@ -122,6 +122,7 @@ export function layerNorm(
   );
 }
 
+/** Options of {@link dropout}: whether it is training, and the generator that draws the mask. */
 export interface DropoutOptions {
   /** Only drop in training mode (default true). */
   training?: boolean;
@@ -142,6 +143,7 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor
   return mul(x, div(to(keep, x.dtype), 1 - p));
 }
 
+/** How a loss combines its per-element values: their mean, their sum, or none (the unreduced tensor). */
 export type Reduction = "mean" | "sum" | "none";
 
 function reduce(loss: Tensor, reduction: Reduction, op: string): Tensor {
@@ -157,6 +159,7 @@ function reduce(loss: Tensor, reduction: Reduction, op: string): Tensor {
   }
 }
 
+/** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute neither loss nor gradient (default −100, as PyTorch). */
   ignoreIndex?: number;

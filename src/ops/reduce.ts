@@ -8,8 +8,10 @@ import { backend, dense, requireFloat, wrap } from "./core.js";
 import { add, div, eq, exp, log, mul, sqrt, square, sub } from "./elementwise.js";
 import { detach, expand, reshape } from "./shape.js";
 
+/** The dimensions a reduction runs over: one, several, or all of them (undefined). Negative ones count from the end. */
 export type Dims = number | readonly number[] | undefined;
 
+/** Options of the reductions: `keepdim` keeps each reduced dimension with size 1, as in PyTorch. */
 export interface ReduceOptions {
   keepdim?: boolean;
 }
@@ -149,6 +151,7 @@ export function argmin(x: Tensor, dim?: number, opts: ReduceOptions = {}): Tenso
   return argExtreme("argmin", x, dim, opts);
 }
 
+/** Options of {@link variance} and {@link std}. */
 export interface VarOptions extends ReduceOptions {
   /** Bessel's correction: divide by N − correction (PyTorch's default is 1). */
   correction?: number;

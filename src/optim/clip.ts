@@ -20,6 +20,7 @@ function asList(params: Iterable<Tensor> | Tensor): Tensor[] {
   return Symbol.iterator in Object(params) ? [...(params as Iterable<Tensor>)] : [params as Tensor];
 }
 
+/** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (default false, as PyTorch 1.13). */
   errorIfNonfinite?: boolean;

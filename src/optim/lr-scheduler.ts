@@ -153,6 +153,7 @@ export class LambdaLR extends LRScheduler {
   }
 }
 
+/** The schedule of {@link CosineWithWarmup}: linear warmup, then cosine decay to `minLr` (nanoGPT's). */
 export interface CosineWithWarmupOptions {
   /** Iterations of linear warmup. */
   warmupIters: number;
@@ -215,6 +216,7 @@ export class CosineWithWarmup extends LRScheduler {
   }
 }
 
+/** The schedule of {@link InverseSqrtWarmup}: lr = factor · dModel^−½ · min(step^−½, step · warmup^−³ᐟ²). */
 export interface InverseSqrtWarmupOptions {
   /** Model width d_model. */
   dModel: number;

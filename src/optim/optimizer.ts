@@ -41,6 +41,7 @@ export type ParamsInput<O extends OptimizerOptions = OptimizerOptions> =
 /** A value in a parameter's optimizer state: a tensor (moments, buffers) or a number (step count). */
 export type StateValue = Tensor | number;
 
+/** An optimizer's state for one parameter, by name (exp_avg, step, momentum_buffer, ...). */
 export type ParamState = Record<string, StateValue>;
 
 /**

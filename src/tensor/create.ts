@@ -4,27 +4,27 @@ import { defaultGenerator, type Generator } from "../util/rng.js";
 import { checkShape, shapeStr, sizeOf } from "../util/shape.js";
 import type { AnyArray, DType } from "./dtype.js";
 import { allocate, dtypeOf } from "./dtype.js";
-import { Tensor } from "./tensor.js";
+import { type NestedArray, Tensor } from "./tensor.js";
 
+/** Options of the creation functions: the dtype (default float32) and whether the new leaf requires grad. */
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
 }
 
+/** Options of the random creation functions; `generator` defaults to the global one ({@link manualSeed}). */
 export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
-
-type Nested = number | boolean | Nested[];
 
 function finish(t: Tensor, opts?: CreateOptions): Tensor {
   if (opts?.requiresGrad) t.requiresGrad_(true);
   return t;
 }
 
-function inferShape(data: Nested): number[] {
+function inferShape(data: NestedArray): number[] {
   const shape: number[] = [];
-  let cur: Nested = data;
+  let cur: NestedArray = data;
   while (Array.isArray(cur)) {
     shape.push(cur.length);
     if (cur.length === 0) break;
@@ -33,7 +33,7 @@ function inferShape(data: Nested): number[] {
   return shape;
 }
 
-function flatten(data: Nested, shape: number[], dim: number, out: (number | boolean)[]): void {
+function flatten(data: NestedArray, shape: number[], dim: number, out: (number | boolean)[]): void {
   if (dim === shape.length) {
     if (Array.isArray(data)) throw new Error(`tensor: ragged nested array (too deep at dim ${dim})`);
     if (typeof data !== "number" && typeof data !== "boolean")
@@ -55,7 +55,10 @@ function flatten(data: Nested, shape: number[], dim: number, out: (number | bool
  * @example
  * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
  */
-export function tensor(data: Nested | AnyArray, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+export function tensor(
+  data: NestedArray | AnyArray,
+  opts: CreateOptions & { shape?: number[] } = {},
+): Tensor {
   if (ArrayBuffer.isView(data)) {
     const arr = data as AnyArray;
     const shape = opts.shape ?? [arr.length];
@@ -69,13 +72,13 @@ export function tensor(data: Nested | AnyArray, opts: CreateOptions & { shape?: 
     }
     return finish(t, opts);
   }
-  const shape = opts.shape ?? inferShape(data as Nested);
+  const shape = opts.shape ?? inferShape(data as NestedArray);
   const flat: (number | boolean)[] = [];
   if (opts.shape) {
-    flatten(data as Nested, inferShape(data as Nested), 0, flat);
+    flatten(data as NestedArray, inferShape(data as NestedArray), 0, flat);
     if (flat.length !== sizeOf(shape))
       throw new Error(`tensor: ${flat.length} elements cannot have shape ${shapeStr(shape)}`);
-  } else flatten(data as Nested, shape, 0, flat);
+  } else flatten(data as NestedArray, shape, 0, flat);
   const dtype = opts.dtype ?? (flat.length > 0 && typeof flat[0] === "boolean" ? "bool" : "float32");
   const arr = allocate(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) {
@@ -108,10 +111,12 @@ export function fullLike(x: Tensor, value: number, opts: CreateOptions = {}): Te
   return full(x.shape, value, { dtype: x.dtype, ...opts });
 }
 
+/** A tensor of zeros with x's shape and dtype (unless `opts.dtype` overrides it). */
 export function zerosLike(x: Tensor, opts: CreateOptions = {}): Tensor {
   return fullLike(x, 0, opts);
 }
 
+/** A tensor of ones with x's shape and dtype (unless `opts.dtype` overrides it). */
 export function onesLike(x: Tensor, opts: CreateOptions = {}): Tensor {
   return fullLike(x, 1, opts);
 }

@@ -5,6 +5,8 @@
 
 /** Element storage of a tensor. `bool` is stored as bytes holding 0 or 1. */
 export type DType = "float32" | "float64" | "int32" | "bool";
+/** The floating-point dtypes: what parameters, activations and masks are made of. */
+export type FloatDType = "float32" | "float64";
 /** Storage of a floating-point tensor. */
 export type FloatArray = Float32Array | Float64Array;
 /** Storage of a tensor of any dtype. */

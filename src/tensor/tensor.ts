@@ -22,6 +22,14 @@ export interface Node {
 /** Nested JS arrays, as returned by `tolist()`. */
 export type NestedArray = number | boolean | NestedArray[];
 
+/**
+ * An n-dimensional array of one dtype, like torch.Tensor: a shape and strides over flat typed-array
+ * storage that views share. Create one with {@link tensor}, {@link zeros}, {@link randn} and friends;
+ * the math methods (`a.matmul(b)`, `loss.backward()`) record the autograd graph.
+ * @example
+ * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+ * x.mul(x).sum().backward(); // x.grad = 2·x
+ */
 export class Tensor {
   /** Flat storage shared by all views of the same data. */
   readonly data: AnyArray;
@@ -70,6 +78,7 @@ export class Tensor {
     return sizeOf(this.shape);
   }
 
+  /** Number of dimensions (the same as `ndim`). */
   dim(): number {
     return this.shape.length;
   }
@@ -177,6 +186,7 @@ export class Tensor {
     return sameShape(this.shape, shape);
   }
 
+  /** A short description: the values (up to 64 elements), shape, dtype and requiresGrad. */
   toString(): string {
     const body = this.numel() <= 64 ? JSON.stringify(this.tolist()) : `<${this.numel()} elements>`;
     return `tensor(${body}, shape=${shapeStr(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad=true" : ""})`;

@@ -20,7 +20,9 @@ export interface PipelineModel {
   readonly kind: "wordpiece" | "unigram" | "bpe";
   /** Ids of one pre-token. */
   tokenize(word: string): number[];
+  /** The id of a vocabulary entry, or undefined when it has none. */
   tokenToId(token: string): number | undefined;
+  /** The vocabulary entry of an id, or undefined when out of range. */
   idToToken(id: number): string | undefined;
   /** One more than the largest model id. */
   readonly size: number;

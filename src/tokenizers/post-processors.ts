@@ -36,6 +36,7 @@ export interface Encoding {
 export interface PostProcessor {
   /** How many special tokens it adds to a single sequence or a pair (truncation keeps room for them). */
   addedTokens(isPair: boolean): number;
+  /** Joins `a` (and `b` for a pair) into one encoding, adding the special tokens when `addSpecialTokens`. */
   process(a: Encoding, b: Encoding | null, addSpecialTokens: boolean): Encoding;
 }
 

@@ -6,9 +6,12 @@
 import { QkvError } from "../util/errors.js";
 import { showValue } from "../util/json.js";
 
+/** The model families `qkv train` can train. */
 export type ModelKind = "gpt" | "bert" | "seq2seq";
+/** The tokenizers `qkv train` can build: one id per character, or a BPE trained on the data. */
 export type TokenizerKind = "char" | "bpe";
 
+/** Every setting of a training run, with nanoGPT's train.py names camelCased; see {@link DEFAULTS}. */
 export interface TrainConfig {
   model: ModelKind;
   /** Text file or folder (gpt, bert), or a TSV file / "reverse" / "addition" (seq2seq). Empty = bundled Tiny Shakespeare. */
@@ -80,6 +83,7 @@ const shakespeareChar: Partial<TrainConfig> = {
   logInterval: 10,
 };
 
+/** Named partial configurations (`--preset tiny`), applied over the defaults and under explicit settings. */
 export const PRESETS: Record<string, Partial<TrainConfig>> = {
   "shakespeare-char": shakespeareChar,
   /** A few dozen iterations of a tiny GPT: for smoke tests and CI. */
@@ -142,6 +146,7 @@ export const PRESETS: Record<string, Partial<TrainConfig>> = {
   },
 };
 
+/** The value of every field when neither a preset nor the user sets it. */
 export const DEFAULTS: TrainConfig = {
   model: "gpt",
   data: "",

@@ -23,18 +23,24 @@ export interface TrainTask {
   evalMetrics?(): Record<string, number>;
   /** Data-position state (sampler generators), saved in checkpoints for exact resume. */
   getState(): unknown;
+  /** Restores what {@link TrainTask.getState} returned. */
   setState(state: unknown): void;
 }
 
 /** The optimizer surface the loop needs (qkv's optim classes satisfy it). */
 export interface TrainOptimizer {
   paramGroups: { lr: number }[];
+  /** Applies one update from the accumulated gradients. */
   step(): void;
+  /** Clears the parameters' gradients. */
   zeroGrad(): void;
+  /** Its state (moments, step counts, groups), for checkpoints. */
   stateDict(): unknown;
+  /** Restores what stateDict returned. */
   loadStateDict(state: never): void;
 }
 
+/** The loop's own state, saved in every checkpoint so a run resumes where it stopped. */
 export interface TrainerState {
   /** The next iteration to run. */
   iter: number;
@@ -46,6 +52,7 @@ export interface TrainerState {
   elapsedMs: number;
 }
 
+/** What the loop reports through `onEvent`: each logged step, each evaluation, each saved checkpoint, a NaN/Inf, and the end. */
 export type TrainEvent =
   | {
       type: "step";
@@ -112,9 +119,11 @@ export function firstNonFinite(model: Module, which: "param" | "grad"): string |
 
 /** Persists checkpoints; `kind` "best" is the lowest validation loss so far, "last" the newest. */
 export interface CheckpointStore {
+  /** Writes a checkpoint of the given kind and resolves to where it went. */
   save(kind: "last" | "best", state: TrainerState): Promise<string>;
 }
 
+/** Settings of the training loop: iteration counts, accumulation, clipping, the schedule, and callbacks. */
 export interface TrainerOptions {
   maxIters: number;
   gradAccum: number;
@@ -126,6 +135,7 @@ export interface TrainerOptions {
   alwaysSaveCheckpoint: boolean;
   /** Learning rate at iteration `it`. */
   lrAt: (it: number) => number;
+  /** Receives every {@link TrainEvent} (the CLI prints them). */
   onEvent?: (e: TrainEvent) => void;
   store?: CheckpointStore;
   /** Monotonic clock in ms (injectable for tests). */

@@ -256,6 +256,7 @@ export class Generator {
     for (let i = 0; i < out.length; i++) out[i] = this.randint(low, high);
   }
 
+  /** A snapshot of the generator's state; {@link Generator.setState} restores it, so draws repeat exactly. */
   getState(): GeneratorState {
     if (this.mt)
       return { algorithm: "mt19937", mt: Array.from(this.mt.mt), index: this.mt.index, spare: this.spare };

@@ -14,11 +14,15 @@
  * setBackend("wasm");
  */
 
+import type { Backend } from "../../backend/backend.js";
 import { setStorageHook } from "../../tensor/pool.js";
 import type { AddonThresholds } from "../native/addon-backend.js";
 import { createAddonBackend } from "../native/addon-backend.js";
 import type { NativeAddon } from "../native/binding.js";
 import { moduleBytes, newMemory, pickVariant, WasmRuntime, type WasmVariant } from "./runtime.js";
+
+export type { WasmVariant };
+
 import { heapStorage } from "./storage.js";
 import { startWorkers, stopWorkers, threadSupport, workerCount } from "./threads.js";
 import { type WasmModule, wasmApi } from "./wasm-api.js";
@@ -115,7 +119,7 @@ export const wasmBackend = createAddonBackend({
  * reason in {@link wasmLoadError}. Never throws. It starts on one thread, or on QKV_NUM_THREADS
  * when set; {@link setWasmThreads} changes it.
  */
-export function loadWasmBackend(): typeof wasmBackend | null {
+export function loadWasmBackend(): Backend | null {
   try {
     const fresh = R === null;
     runtime();
@@ -140,7 +144,7 @@ export function wasmLoadError(): string | null {
  * @example
  * const be = await initWasm({ threads: 2 });
  */
-export async function initWasm(opts: { threads?: number } = {}): Promise<typeof wasmBackend> {
+export async function initWasm(opts: { threads?: number } = {}): Promise<Backend> {
   if (!R) {
     if (!compiled) {
       const variant = pickVariant();

@@ -134,6 +134,7 @@ function shippedModule(variant: WasmVariant): Uint8Array<ArrayBuffer> {
   return unpacked.relaxed;
 }
 
+/** The two builds of the wasm module: with relaxed-SIMD fused multiply-add, or plain SIMD128. */
 export type WasmVariant = "relaxed" | "simd";
 
 /**

@@ -28,6 +28,7 @@ import {
   parseTsv,
   type Tokenizer,
   tensor,
+  tidy,
   trainWordPiece,
   withNoGrad,
 } from "../src/index.js";
@@ -264,11 +265,14 @@ export async function trainClassifier(o: ClassifierOptions, log: (line: string) 
       );
       const y = tensor(Int32Array.from(batch, (r) => labelId.get(r.label)!)); // (B)
       opt.zeroGrad();
-      const { loss } = model.forward(ids, { attentionMask: mask, labels: y });
-      loss!.backward();
+      // tidy: this step's activations go back to qkv's memory pool once the loss is read.
+      sum += tidy(() => {
+        const { loss } = model.forward(ids, { attentionMask: mask, labels: y });
+        loss!.backward();
+        return loss!.item();
+      });
       optim.clipGradNorm(model.parameters(), 1.0);
       opt.step();
-      sum += loss!.item();
       batches++;
     }
     epochLosses.push(sum / batches);
@@ -282,7 +286,11 @@ export async function trainClassifier(o: ClassifierOptions, log: (line: string) 
     for (let i = 0; i < test.length; i += o.batchSize) {
       const texts = test.slice(i, i + o.batchSize).map((r) => r.text);
       const { ids, mask } = encodeBatch(tok, texts, o.maxLen, padId);
-      out.push(...argmaxRows(model.forward(ids, { attentionMask: mask }).logits.toArray(), labels.length));
+      out.push(
+        ...tidy(() =>
+          argmaxRows(model.forward(ids, { attentionMask: mask }).logits.toArray(), labels.length),
+        ),
+      );
     }
     return out;
   });

@@ -5,7 +5,7 @@
  * @example const o = parseFlags(process.argv.slice(2), { steps: 100, data: "" });
  */
 export function parseFlags<T extends object>(argv: readonly string[], defaults: T): T {
-  const out: Record<string, unknown> = { ...defaults };
+  const out = { ...defaults } as Record<string, unknown>;
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     const key = flag.replace(/^--/, "").replace(/-(\w)/g, (_, c: string) => c.toUpperCase());

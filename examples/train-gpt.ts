@@ -28,6 +28,7 @@ import {
   optim,
   TokenDataset,
   type Tokenizer,
+  tidy,
   withNoGrad,
 } from "../src/index.js";
 import { loadPretrainedDir, loadTextSource, savePretrained } from "../src/node.js";
@@ -99,7 +100,7 @@ function evalLoss(model: GPT, sampler: BatchSampler, split: "train" | "val", o: 
     for (const { x, y } of sampler.evalBatches(split, o.batchSize, o.blockSize, {
       maxBatches: o.evalIters,
     })) {
-      sum += model.forward(x, y).loss!.item();
+      sum += tidy(() => model.forward(x, y).loss!.item());
       n++;
     }
     return sum / n;
@@ -172,8 +173,12 @@ export async function trainGpt(o: TrainGptOptions, log: (line: string) => void =
   for (let step = 1; step <= o.steps; step++) {
     const { x, y } = sampler.getBatch("train", o.batchSize, o.blockSize); // (B, T) each
     opt.zeroGrad();
-    const loss = model.forward(x, y).loss!;
-    loss.backward();
+    // tidy: this step's activations go back to qkv's memory pool once the loss is read.
+    tidy(() => {
+      const loss = model.forward(x, y).loss!; // mean cross-entropy of every next character
+      loss.backward();
+      return loss.item();
+    });
     optim.clipGradNorm(model.parameters(), 1.0);
     opt.step();
     sched.step();

@@ -11,7 +11,7 @@ export interface ExampleResult {
 }
 
 /** Runs `examples/<script>` with `args` to completion from the repository root. */
-export function runExample(script: string, args: string[], timeoutMs = 120_000): ExampleResult {
+export function runExample(script: string, args: string[], timeoutMs = 240_000): ExampleResult {
   const r = spawnSync(process.execPath, ["--import", "tsx", resolve(ROOT, "examples", script), ...args], {
     cwd: ROOT,
     env: { ...process.env, CI: "true" },

@@ -60,7 +60,7 @@ export async function compareLogits(folder: string, ref: ReferenceLogits): Promi
   }
   const V = ref.shape[2];
   const at = [Math.floor(worst / (T * V)), Math.floor(worst / V) % T, worst % V];
-  return { maxAbsDiff, shape: logits.shape, at };
+  return { maxAbsDiff, shape: [...logits.shape], at };
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -77,6 +77,21 @@ def train_defaults(folder):
     }
 
 
+def reference_batch(ids_json, cfg):
+    """The (B, T) token ids whose logits go into reference_logits.json: --ids, or seeded random ids."""
+    if not ids_json:
+        g = torch.Generator().manual_seed(0)
+        return torch.randint(cfg.vocab_size, (2, min(16, cfg.n_positions)), generator=g).tolist()
+    try:
+        batch = json.loads(ids_json)
+        x = torch.tensor(batch, dtype=torch.long)
+    except (ValueError, TypeError) as e:
+        fail(f"--ids: not a JSON batch of token ids ({e})")
+    if x.dim() != 2 or x.numel() == 0 or int(x.min()) < 0 or int(x.max()) >= cfg.vocab_size or x.size(1) > cfg.n_positions:
+        fail(f"--ids must be a (B, T) batch of ids in [0, {cfg.vocab_size}) with T ≤ {cfg.n_positions}")
+    return batch
+
+
 def flat(tensors):
     return torch.cat([t.detach().reshape(-1) for t in tensors])
 
@@ -110,6 +125,7 @@ def main():
                 if p.detach().abs().max().item() != 0:
                     fail(f"--model: config says qkv_bias false but {name} is not all zeros")
                 p.requires_grad_(False)
+    batch = reference_batch(a.ids, cfg)  # checked before training, not after
     T = a.block_size or cfg.n_positions
     if T > cfg.n_positions:
         fail(f"--block-size {T} exceeds the model's n_positions {cfg.n_positions}")
@@ -184,23 +200,16 @@ def main():
     v1 = val_loss()
     if rank == 0:
         print(f"end: val loss {v0:.4f} → {v1:.4f}; parameters identical on all {world} ranks (max spread {pspread})", flush=True)
-        save(a, model, cfg, world, T, v0, v1)
+        save(a, model, batch, world, T, v0, v1)
     dist.barrier()
     dist.destroy_process_group()
 
 
-def save(a, model, cfg, world, T, v0, v1):
+def save(a, model, batch, world, T, v0, v1):
     os.makedirs(a.out, exist_ok=True)
     model.save_pretrained(a.out, safe_serialization=True)
     shutil.copyfile(os.path.join(a.model, "tokenizer.json"), os.path.join(a.out, "tokenizer.json"))
-    if a.ids:
-        batch = json.loads(a.ids)
-    else:
-        g = torch.Generator().manual_seed(0)
-        batch = torch.randint(cfg.vocab_size, (2, min(16, cfg.n_positions)), generator=g).tolist()
     x = torch.tensor(batch, dtype=torch.long)
-    if x.dim() != 2 or int(x.max()) >= cfg.vocab_size or x.size(1) > cfg.n_positions:
-        fail(f"--ids must be a (B, T) batch of ids below {cfg.vocab_size} with T ≤ {cfg.n_positions}")
     model.eval()
     with torch.no_grad():
         logits = model(input_ids=x).logits  # (B, T, V)

@@ -236,7 +236,12 @@ export class WasmRuntime {
   /** n bytes of the module's heap (64-byte aligned); throws when the memory cannot grow. */
   malloc(n: number): number {
     const p = this.exports.qkv_malloc(n);
-    if (p === 0) throw new RangeError(`qkv wasm: out of memory allocating ${n} bytes`);
+    // Tensors in the heap go back to it when the garbage collector finalizes their arrays, which needs
+    // the event loop: a synchronous loop that never awaits fills the heap unless its steps run in tidy().
+    if (p === 0)
+      throw new RangeError(
+        `qkv wasm: out of memory allocating ${n} bytes (the heap is full: wrap each training or generation step in tidy(), or await between steps so the garbage collector can return finished tensors)`,
+      );
     return p >>> 0;
   }
 

@@ -192,9 +192,18 @@ async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask
     typeVocabSize: 2,
     layerNormEps: 1e-12,
   };
-  const model = ctx.resume
-    ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
-    : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
+  let model: BertForMaskedLM;
+  try {
+    model = ctx.resume
+      ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
+      : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
+  } catch (e) {
+    // e.g. --init-from a classifier folder, which has no masked-LM head to continue
+    throw new CliError(
+      `${ctx.initFrom ? "--init-from" : "--resume"}: ${(e as Error).message}`,
+      exitCodeOf(e),
+    );
+  }
   const task = new MaskedLMTask(model, dataset, {
     batchSize: cfg.batchSize,
     blockSize: cfg.blockSize,

@@ -42,9 +42,20 @@ function familyOf(modelType: unknown): string {
 }
 
 /**
+ * A tokenizer.json read without its post-processor (BART's RobertaProcessing, which qkv does not
+ * read yet; BART fine-tuning adds <s> and </s> itself). `toJSON` gives back the file unchanged,
+ * so a checkpoint saved from it carries the original. Errors are the loader's.
+ * @example const tok = withoutPostProcessor(JSON.parse(readFileSync("bart/tokenizer.json", "utf8")));
+ */
+export function withoutPostProcessor(json: Record<string, unknown>): Tokenizer {
+  const bare = loadTokenizer({ ...json, post_processor: null });
+  const toJSON = () => json as unknown as ReturnType<Tokenizer["toJSON"]>;
+  return Object.assign(Object.create(bare) as Tokenizer, { toJSON });
+}
+
+/**
  * The tokenizer of a Hugging Face folder: tokenizer.json, else GPT-2's vocab.json + merges.txt.
- * BART's tokenizer.json is read without its RobertaProcessing post-processor, which qkv does not
- * read yet (fine-tuning adds <s> and </s> itself); the file is kept as it is.
+ * BART's tokenizer.json is read {@link withoutPostProcessor}.
  */
 async function hfTokenizer(
   dir: string,
@@ -55,10 +66,7 @@ async function hfTokenizer(
   try {
     if (await isFile(tokPath)) {
       const json = await readJson<Record<string, unknown>>(tokPath, "tokenizer");
-      if (modelType !== "bart") return { tokenizer: loadTokenizer(json), files: ["tokenizer.json"] };
-      const bare = loadTokenizer({ ...json, post_processor: null });
-      const toJSON = () => json as unknown as ReturnType<Tokenizer["toJSON"]>;
-      const tokenizer = Object.assign(Object.create(bare) as Tokenizer, { toJSON });
+      const tokenizer = modelType === "bart" ? withoutPostProcessor(json) : loadTokenizer(json);
       return { tokenizer, files: ["tokenizer.json"] };
     }
   } catch (e) {
@@ -89,11 +97,20 @@ async function hfTokenizer(
  */
 export async function openHFFolder(dir: string, flag = "--checkpoint"): Promise<OpenCheckpoint> {
   const configPath = join(dir, "config.json");
-  if (!(await isFile(configPath)))
+  if (!(await isFile(configPath))) {
+    // A run folder holds its checkpoints one level down: point at them.
+    const inside: string[] = [];
+    for (const sub of ["best", "last"])
+      if (await isFile(join(dir, sub, "train_config.json"))) inside.push(join(dir, sub));
+    const hint =
+      inside.length > 0
+        ? `; it looks like a run folder: pass one of its checkpoints, ${inside.join(" or ")}`
+        : "";
     throw new CliError(
-      `${flag}: ${dir} is neither a qkv checkpoint (no train_config.json) nor a Hugging Face folder (no config.json)`,
+      `${flag}: ${dir} is neither a qkv checkpoint (no train_config.json) nor a Hugging Face folder (no config.json)${hint}`,
       EXIT.badInput,
     );
+  }
   let ck: Awaited<ReturnType<typeof readPretrainedDir>>;
   try {
     ck = await readPretrainedDir(dir);

@@ -5,8 +5,10 @@
  */
 import { backendInfo, bertConfigFromHF, gpt2ConfigFromHF } from "../src/index.js";
 import { openCheckpoint } from "./checkpoint.js";
+import { isClassifier } from "./classify.js";
 import { CliError, exitCodeOf } from "./errors.js";
 import { chooseBackend } from "./runtime.js";
+import { labelsOf } from "./tasks.js";
 
 export async function infoCommand(flags: {
   checkpoint?: string;
@@ -39,7 +41,10 @@ export async function infoCommand(flags: {
     } else if (tc.model === "bert") {
       const c = bertConfigFromHF(ck.config);
       for (const r of ck.weights.values()) params += r.data.length;
-      architecture = `BERT masked-LM: ${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocabulary ${c.vocabSize}`;
+      const labels = isClassifier(ck) ? labelsOf(ck.config) : null;
+      architecture = `BERT ${labels ? "sequence classifier" : "masked-LM"}: ${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocabulary ${c.vocabSize}`;
+      if (labels)
+        architecture += `\nlabels: ${labels.length} (${labels.map((l, i) => `${i} ${l}`).join(", ")})`;
     } else if (ck.hf) {
       for (const r of ck.weights.values()) params += r.data.length;
       const c = ck.config;

@@ -1,5 +1,5 @@
 /**
- * The `qkv` command line: train, sample, eval, tokenizer, info and serve (the playground). It is a thin layer over the
+ * The `qkv` command line: train, sample, eval, classify, tokenizer, info and serve (the playground). It is a thin layer over the
  * public API; every failure becomes one message on stderr and a non-zero exit code.
  */
 import { Command, CommanderError, Option } from "commander";
@@ -9,8 +9,10 @@ import { boolFlag, CliError, EXIT, EXIT_HELP, exitCodeOf, intFlag, kebab, numFla
 const FIELD_HELP: Record<keyof TrainConfig, string> = {
   model: "model family: gpt (text), bert (masked-LM pretraining) or seq2seq (encoder-decoder)",
   initFrom:
-    "fine-tune from a folder: gpt: a Hugging Face GPT-2 folder or a qkv checkpoint (its weights, sizes and tokenizer; a conflicting --n-layer etc. is an error, --block-size may be smaller); seq2seq: a BART folder with its tokenizer.json",
-  data: "text file or folder (gpt, bert); TSV file, 'reverse' or 'addition' (seq2seq); default: bundled Tiny Shakespeare",
+    "fine-tune from a folder: gpt: a Hugging Face GPT-2 folder or a qkv checkpoint (its weights, sizes and tokenizer; a conflicting --n-layer etc. is an error, --block-size may be smaller); bert: a Hugging Face BERT folder or a qkv bert checkpoint (the same rules; --task classify adds a fresh classifier head); seq2seq: a BART folder with its tokenizer.json",
+  task: "bert only: mlm (masked-LM, the default) or classify (a text<TAB>label TSV as --data)",
+  valData: "--task classify: held-out text<TAB>label TSV (default: a seeded 10% of --data)",
+  data: "text file or folder (gpt, bert); text<TAB>label TSV (bert --task classify); TSV file, 'reverse' or 'addition' (seq2seq); default: bundled Tiny Shakespeare",
   tokenizer: "tokenizer to build from the data: char or bpe",
   vocabSize: "vocabulary size when training a BPE tokenizer",
   outDir: "folder for checkpoints, metrics.jsonl and loss.svg",
@@ -59,6 +61,7 @@ function configOptions(cmd: Command): void {
     }
     if (field === "model") opt.choices(["gpt", "bert", "seq2seq"]);
     if (field === "tokenizer") opt.choices(["char", "bpe"]);
+    if (field === "task") opt.choices(["mlm", "classify"]);
     cmd.addOption(opt);
   }
 }
@@ -149,9 +152,11 @@ export function buildProgram(
   backendOptions(
     program
       .command("eval")
-      .description("Loss and perplexity of a GPT checkpoint or Hugging Face GPT-2 folder on a text file")
+      .description(
+        "Loss and perplexity of a GPT checkpoint or Hugging Face GPT-2 folder on a text file; loss, accuracy and macro-F1 of a BERT classifier on a text<TAB>label TSV",
+      )
       .requiredOption("--checkpoint <dir>", "checkpoint or Hugging Face folder")
-      .requiredOption("--data <file>", "text file to score")
+      .requiredOption("--data <file>", "text file to score (a text<TAB>label TSV for a classifier)")
       .option("--batch-size <n>", "sequences per batch", intFlag("--batch-size", 1, 1 << 16), 16)
       .option(
         "--max-batches <n>",
@@ -162,6 +167,21 @@ export function buildProgram(
   ).action(async (opts) => {
     const { evalCommand } = await import("./eval.js");
     await evalCommand(opts);
+  });
+
+  backendOptions(
+    program
+      .command("classify")
+      .description(
+        "Predict labels with a BERT classifier (qkv train --model bert --task classify, or a Hugging Face BertForSequenceClassification folder): one line per text, label and probability; with a labelled TSV also accuracy and macro-F1",
+      )
+      .requiredOption("--checkpoint <dir>", "classifier checkpoint or Hugging Face folder")
+      .option("--data <file>", "TSV of text, or text<TAB>label, lines")
+      .option("--text <text>", "one text to classify")
+      .option("--batch-size <n>", "texts per batch", intFlag("--batch-size", 1, 1 << 16), 32),
+  ).action(async (opts) => {
+    const { classifyCommand } = await import("./classify.js");
+    await classifyCommand(opts);
   });
 
   const tok = program.command("tokenizer").description("Train, apply and inspect tokenizers");

@@ -7,21 +7,29 @@ import {
   BartForConditionalGeneration,
   BartTask,
   BertForMaskedLM,
+  BertForSequenceClassification,
   bartPairs,
+  type ClassifierBatch,
+  collateClassifier,
+  type EncodedTexts,
+  encodeForClassifier,
   Generator,
   GPT,
   generate,
   gptStepModel,
+  type LabelledText,
   LanguageModelTask,
-  loadTokenizer,
+  labelSet,
   MaskedLMTask,
   PairDataset,
   type Parameter,
+  parseLabelledTsv,
   parseTsv,
   type RawTensor,
   reverseTask,
   Seq2SeqTask,
   Seq2SeqTransformer,
+  SequenceClassificationTask,
   type Tensor,
   type TextPair,
   TokenDataset,
@@ -31,11 +39,14 @@ import {
   withNoGrad,
 } from "../src/index.js";
 import { fromRaw, loadTextSource, readJson, readPretrainedDir, savePretrained, toRaw } from "../src/node.js";
-import { CliError } from "./errors.js";
+import { withoutPostProcessor } from "./checkpoint.js";
+import { CliError, EXIT, exitCodeOf } from "./errors.js";
 
 export interface BuildContext {
   /** A checkpoint to continue from (its tokenizer, config and weights), or null for a fresh run. */
   resume: { tokenizer: Tokenizer; config: Record<string, unknown>; weights: Map<string, RawTensor> } | null;
+  /** `resume` is an --init-from folder (a new run starting from its weights), not --resume. */
+  initFrom?: boolean;
   buildTokenizer: (cfg: TrainConfig, text: string, specials: string[]) => Tokenizer;
   cachedIds: (path: string, tok: Tokenizer) => Promise<ArrayLike<number>>;
   dataPath: string;
@@ -92,7 +103,7 @@ export async function buildTask(cfg: TrainConfig, ctx: BuildContext): Promise<Bu
     case "gpt":
       return buildGpt(cfg, ctx);
     case "bert":
-      return buildBert(cfg, ctx);
+      return cfg.task === "classify" ? buildBertClassifier(cfg, ctx) : buildBert(cfg, ctx);
     case "seq2seq":
       return buildSeq2Seq(cfg, ctx);
   }
@@ -181,9 +192,18 @@ async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask
     typeVocabSize: 2,
     layerNormEps: 1e-12,
   };
-  const model = ctx.resume
-    ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
-    : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
+  let model: BertForMaskedLM;
+  try {
+    model = ctx.resume
+      ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
+      : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
+  } catch (e) {
+    // e.g. --init-from a classifier folder, which has no masked-LM head to continue
+    throw new CliError(
+      `${ctx.initFrom ? "--init-from" : "--resume"}: ${(e as Error).message}`,
+      exitCodeOf(e),
+    );
+  }
   const task = new MaskedLMTask(model, dataset, {
     batchSize: cfg.batchSize,
     blockSize: cfg.blockSize,
@@ -195,7 +215,7 @@ async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask
   return {
     task,
     tokenizer: tok,
-    describe: `BERT masked-LM (${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}, vocabulary ${tok.vocabSize}`,
+    describe: `BERT masked-LM ${ctx.initFrom ? `continuing from ${cfg.initFrom} ` : ""}(${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}) on ${ctx.dataPath}, vocabulary ${tok.vocabSize}`,
     paramGroups: (wd) => decayGroups(model.namedParameters(), (n) => n.includes("embeddings"), wd),
     config: () => model.toHF().config,
     weights: () => model.toHF().tensors,
@@ -207,6 +227,207 @@ async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask
       );
     },
   };
+}
+
+// ---- BERT (sequence classification) ---------------------------------------------------------------
+
+async function readLabelled(path: string, flag: string): Promise<LabelledText[]> {
+  let text: string;
+  try {
+    text = await loadTextSource(path);
+  } catch (e) {
+    throw new CliError(`${flag}: ${(e as Error).message}`, exitCodeOf(e));
+  }
+  let rows: LabelledText[];
+  try {
+    rows = parseLabelledTsv(text, path);
+  } catch (e) {
+    throw new CliError(`${flag}: ${(e as Error).message}`, EXIT.badInput);
+  }
+  if (rows.length === 0) throw new CliError(`${flag}: ${path} has no text<TAB>label rows`, EXIT.badInput);
+  return rows;
+}
+
+/** The labels of a classifier's config.json, by class id (id2label), or null when it has none. */
+export function labelsOf(config: Record<string, unknown>): string[] | null {
+  const m = config.id2label;
+  if (!m || typeof m !== "object" || Array.isArray(m)) return null;
+  const entries = Object.entries(m as Record<string, unknown>);
+  const out: string[] = [];
+  for (const [k, v] of entries) {
+    const i = Number(k);
+    if (!Number.isInteger(i) || i < 0 || i >= entries.length || typeof v !== "string") return null;
+    out[i] = v;
+  }
+  return out.length === entries.length ? out : null;
+}
+
+/** The [CLS], [SEP] and [PAD] ids a classifier's inputs need, or an error naming the missing token. */
+export function classifierSpecials(
+  tok: Tokenizer,
+  where: string,
+): { clsId: number; sepId: number; padId: number } {
+  const id = (t: string): number => {
+    const v = tok.tokenToId(t);
+    if (v === undefined || v === null)
+      throw new CliError(
+        `${where}: the tokenizer has no ${t} token, which BERT classification needs`,
+        EXIT.badInput,
+      );
+    return v;
+  };
+  return { clsId: id("[CLS]"), sepId: id("[SEP]"), padId: id("[PAD]") };
+}
+
+/**
+ * Fine-tunes (or trains from scratch) a BertForSequenceClassification on a `text<TAB>label` TSV:
+ * the encoder from --init-from (or a fresh seeded one), a fresh seeded classifier head unless the
+ * folder already classifies into exactly these labels.
+ */
+async function buildBertClassifier(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask> {
+  if (cfg.data === "")
+    throw new CliError("--data: --task classify needs a TSV file of text<TAB>label lines", EXIT.usage);
+  const all = await readLabelled(cfg.data, "--data");
+  let trainRows = all;
+  let valRows: LabelledText[];
+  let valSource: string;
+  if (cfg.valData !== "") {
+    valRows = await readLabelled(cfg.valData, "--val-data");
+    valSource = cfg.valData;
+  } else {
+    if (all.length < 2)
+      throw new CliError(
+        `--data: ${cfg.data} has ${all.length} row; holding out validation rows needs 2 or more`,
+        EXIT.badInput,
+      );
+    // A seeded 10% of the rows held out (at least one): a Fisher–Yates shuffle of the row order.
+    const order = all.map((_, i) => i);
+    const g = new Generator(cfg.seed + 7);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = g.randint(0, i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const nVal = Math.max(1, Math.round(all.length * 0.1));
+    const held = new Set(order.slice(0, nVal));
+    valRows = all.filter((_, i) => held.has(i));
+    trainRows = all.filter((_, i) => !held.has(i));
+    valSource = `${nVal} rows held out of ${cfg.data}`;
+  }
+  // Labels: on --resume the checkpoint's own; else every label of --data, sorted.
+  const saved = ctx.resume ? labelsOf(ctx.resume.config) : null;
+  const resuming = ctx.resume !== null && !ctx.initFrom;
+  if (resuming && !saved)
+    throw new CliError(
+      "--resume: the checkpoint's config.json has no id2label; it is not a classifier",
+      EXIT.badInput,
+    );
+  const labels = resuming ? (saved as string[]) : labelSet(all);
+  const labelId = new Map(labels.map((l, i) => [l, i]));
+  for (const [rows, flag, file] of [
+    [trainRows, "--data", cfg.data],
+    [valRows, "--val-data", cfg.valData],
+  ] as const) {
+    for (const r of rows)
+      if (!labelId.has(r.label as string))
+        throw new CliError(
+          `${flag}: ${file} line ${r.line}: label ${JSON.stringify(r.label)} is not one of ${resuming ? "the checkpoint's labels" : `the labels of ${cfg.data}`} (${labels.join(", ")})`,
+          EXIT.badInput,
+        );
+  }
+  if (labels.length < 2)
+    throw new CliError(
+      `--data: ${cfg.data} has one label (${labels[0]}); classification needs 2 or more`,
+      EXIT.badInput,
+    );
+
+  const tok =
+    ctx.resume?.tokenizer ?? ctx.buildTokenizer(cfg, all.map((r) => r.text).join("\n"), BERT_SPECIALS);
+  const specials = classifierSpecials(
+    tok,
+    ctx.resume ? (ctx.initFrom ? "--init-from" : "--resume") : "--data",
+  );
+  const id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
+  const label2id = Object.fromEntries(labels.map((l, i) => [l, i]));
+  const head = { id2label, label2id, num_labels: labels.length };
+  let model: BertForSequenceClassification;
+  if (ctx.resume) {
+    // A folder that already classifies into exactly these labels keeps its head; any other
+    // (a masked-LM folder, other labels) gets a fresh one, drawn from the seeded default generator.
+    const keepHead = saved !== null && saved.join("\u0000") === labels.join("\u0000");
+    const weights = new Map(
+      [...ctx.resume.weights].filter(([k]) => keepHead || !k.startsWith("classifier.")),
+    );
+    try {
+      model = BertForSequenceClassification.fromHF({ ...ctx.resume.config, ...head }, weights, {
+        numLabels: labels.length,
+        warn: () => {},
+      });
+    } catch (e) {
+      throw new CliError(
+        `${ctx.initFrom ? "--init-from" : "--resume"}: ${(e as Error).message}`,
+        exitCodeOf(e),
+      );
+    }
+  } else {
+    model = new BertForSequenceClassification(
+      {
+        vocabSize: tok.vocabSize,
+        hiddenSize: cfg.nEmbd,
+        numHiddenLayers: cfg.nLayer,
+        numAttentionHeads: cfg.nHead,
+        intermediateSize: 4 * cfg.nEmbd,
+        hiddenAct: "gelu",
+        hiddenDropoutProb: cfg.dropout,
+        attentionProbsDropoutProb: cfg.dropout,
+        maxPositionEmbeddings: cfg.blockSize,
+        typeVocabSize: 2,
+        layerNormEps: 1e-12,
+      },
+      { numLabels: labels.length, generator: new Generator(cfg.seed) },
+    );
+    model.hfConfig = { ...head, pad_token_id: specials.padId };
+  }
+  const maxLen = Math.min(cfg.blockSize, model.config.maxPositionEmbeddings);
+  const encode = (rows: LabelledText[]): EncodedTexts => ({
+    ids: rows.map((r) => encodeForClassifier(tok, r.text, { ...specials, maxLen })),
+    labels: rows.map((r) => labelId.get(r.label as string) as number),
+  });
+  const train = encode(trainRows);
+  const val = encode(valRows);
+  const task = new SequenceClassificationTask(model, train, val, {
+    batchSize: cfg.batchSize,
+    seed: cfg.seed,
+    padId: specials.padId,
+  });
+  const c = model.config;
+  return {
+    task,
+    tokenizer: tok,
+    describe: `BERT sequence classification ${ctx.initFrom ? `from ${cfg.initFrom} ` : ""}(${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, ${c.hiddenSize} wide, texts cut to ${maxLen} tokens) on ${cfg.data}: ${train.ids.length} train / ${val.ids.length} validation rows (${valSource === cfg.valData ? cfg.valData : valSource}), ${labels.length} labels (${labels.join(", ")})`,
+    paramGroups: (wd) => decayGroups(model.namedParameters(), (n) => n.includes("embeddings"), wd),
+    config: () => model.toHF().config,
+    weights: () => model.toHF().tensors,
+    finish: (_c, write) => {
+      model.eval();
+      const m = withNoGrad(() => task.evalMetrics());
+      write(
+        `validation accuracy: ${(100 * m.accuracy).toFixed(1)}%, macro-F1: ${m.macroF1.toFixed(4)} on ${val.ids.length} rows (majority-class baseline: ${(100 * m.majorityBaseline).toFixed(1)}%)\n`,
+      );
+    },
+  };
+}
+
+/** Padded batches of at most `size` rows, in order. */
+export function classifierBatches(
+  ids: number[][],
+  labels: number[] | null,
+  size: number,
+  padId: number,
+): ClassifierBatch[] {
+  const out: ClassifierBatch[] = [];
+  for (let s = 0; s < ids.length; s += size)
+    out.push(collateClassifier(ids.slice(s, s + size), labels ? labels.slice(s, s + size) : null, padId));
+  return out;
 }
 
 // ---- Encoder-decoder -------------------------------------------------------------------------------
@@ -293,20 +514,13 @@ async function buildSeq2Seq(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltT
 
 // ---- BART fine-tuning -------------------------------------------------------------------------------
 
-/**
- * The folder's tokenizer.json without its post-processor: the byte-level BPE ids of a text, to
- * which BartTask adds <s> and </s> as RobertaProcessing does (qkv's loadTokenizer does not read
- * RobertaProcessing yet; the file is saved with the checkpoint unchanged).
- */
+/** The folder's tokenizer.json for BartTask, which adds <s> and </s> itself (see withoutPostProcessor). */
 function bartTokenizer(json: Record<string, unknown>, where: string): Tokenizer {
-  let bare: Tokenizer;
   try {
-    bare = loadTokenizer({ ...json, post_processor: null });
+    return withoutPostProcessor(json);
   } catch (e) {
     throw new CliError(`--init-from: ${where}: ${(e as Error).message}`);
   }
-  const toJSON = () => json as unknown as ReturnType<Tokenizer["toJSON"]>;
-  return Object.assign(Object.create(bare) as Tokenizer, { toJSON });
 }
 
 async function buildBart(

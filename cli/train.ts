@@ -7,6 +7,7 @@ import { totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import {
   ByteLevelBPE,
+  bertConfigFromHF,
   CharTokenizer,
   ConfigError,
   checkAdamState,
@@ -152,6 +153,65 @@ async function gptInitSource(cfg: TrainConfig, explicit: Record<string, unknown>
   return src;
 }
 
+/**
+ * Opens `--init-from` for a bert run (a Hugging Face BERT folder or a qkv bert checkpoint, masked-LM
+ * or classifier) and takes the encoder's sizes and tokenizer from it into `cfg`, with the same
+ * rule as gpt: an explicit size that differs from the folder's is an error naming its flag.
+ */
+async function bertInitSource(cfg: TrainConfig, explicit: Record<string, unknown>): Promise<OpenCheckpoint> {
+  const src = await openCheckpoint(cfg.initFrom, "--init-from");
+  if (src.trainConfig.model !== "bert")
+    throw new CliError(
+      `--init-from: ${cfg.initFrom} holds ${src.hf ? `model_type ${JSON.stringify(src.hf.modelType)}` : `a ${String(src.trainConfig.model)} model`}; --model bert needs a BERT folder (model_type "bert") or a qkv bert checkpoint`,
+      EXIT.usage,
+    );
+  let c: ReturnType<typeof bertConfigFromHF>;
+  try {
+    c = bertConfigFromHF(src.config);
+  } catch (e) {
+    throw new CliError(
+      `--init-from: ${join(cfg.initFrom, "config.json")}: ${(e as Error).message}`,
+      exitCodeOf(e),
+    );
+  }
+  const fromSrc: Record<string, unknown> = {
+    nLayer: c.numHiddenLayers,
+    nHead: c.numAttentionHeads,
+    nEmbd: c.hiddenSize,
+    vocabSize: src.tokenizer.vocabSize,
+  };
+  for (const [k, v] of Object.entries(fromSrc)) {
+    if (explicit[k] !== undefined && explicit[k] !== v)
+      throw new CliError(
+        `--${kebab(k)}: ${cfg.initFrom} has ${k} ${JSON.stringify(v)}; with --init-from leave --${kebab(k)} out or give that value`,
+        EXIT.usage,
+      );
+  }
+  if (explicit.tokenizer !== undefined)
+    throw new CliError(
+      `--tokenizer: --init-from uses the tokenizer of ${cfg.initFrom} (${src.tokenizer.type}); leave --tokenizer out`,
+      EXIT.usage,
+    );
+  if (explicit.blockSize !== undefined && (explicit.blockSize as number) > c.maxPositionEmbeddings)
+    throw new CliError(
+      `--block-size: ${explicit.blockSize} is more than the max_position_embeddings of ${cfg.initFrom} (${c.maxPositionEmbeddings})`,
+      EXIT.usage,
+    );
+  // vocabSize and tokenizer are recorded only where train_config.json can hold them (a char
+  // tokenizer, or a vocabulary of 257+); the checkpoint's tokenizer.json is what is used.
+  Object.assign(cfg, { nLayer: fromSrc.nLayer, nHead: fromSrc.nHead, nEmbd: fromSrc.nEmbd });
+  if (src.tokenizer.type === "char") cfg.tokenizer = "char";
+  else if (src.tokenizer.vocabSize >= 257)
+    Object.assign(cfg, { tokenizer: "bpe", vocabSize: src.tokenizer.vocabSize });
+  if (explicit.blockSize === undefined) cfg.blockSize = c.maxPositionEmbeddings;
+  try {
+    checkTrainingMemory(cfg, src.tokenizer.vocabSize, memoryBudget());
+  } catch (e) {
+    configError(e, "");
+  }
+  return src;
+}
+
 /** The tokenizer for a fresh run: trained on the training text. */
 function buildTokenizer(cfg: TrainConfig, text: string, specials: string[]): Tokenizer {
   if (cfg.tokenizer === "char") return CharTokenizer.fromText(text, { specialTokens: specials });
@@ -250,10 +310,14 @@ async function trainLocked(
       "bias",
       "vocabSize",
       "data",
+      "task",
+      "valData",
     ] as const) {
-      if (fromFlags[k] !== undefined && fromFlags[k] !== saved[k]) {
+      // A field absent from an older train_config.json had its default.
+      const was = saved[k] ?? DEFAULTS[k];
+      if (fromFlags[k] !== undefined && fromFlags[k] !== was) {
         throw new CliError(
-          `--${kebab(k)}: cannot change ${k} when resuming (checkpoint has ${JSON.stringify(saved[k])})`,
+          `--${kebab(k)}: cannot change ${k} when resuming (checkpoint has ${JSON.stringify(was)})`,
           EXIT.usage,
         );
       }
@@ -284,7 +348,9 @@ async function trainLocked(
   }
   // --init-from for gpt: the model, sizes and tokenizer of the folder, not a random init.
   const initSource =
-    !resumeFrom && cfg.initFrom !== "" && cfg.model === "gpt" ? await gptInitSource(cfg, explicit) : null;
+    !resumeFrom && cfg.initFrom !== "" && cfg.model !== "seq2seq"
+      ? await (cfg.model === "gpt" ? gptInitSource(cfg, explicit) : bertInitSource(cfg, explicit))
+      : null;
   const onNan = (flags.onNan ?? "stop") as OnNonFinite;
 
   const backendName = chooseBackend(
@@ -312,6 +378,7 @@ async function trainLocked(
       });
       return ids;
     },
+    initFrom: initSource !== null,
     dataPath: cfg.data === "" ? bundledShakespeare() : cfg.data,
   });
   const { task, tokenizer, describe } = built;

@@ -12,6 +12,7 @@ export {
   sequentialBatches,
 } from "./batch.js";
 export { type Split, TokenDataset, type TokenDatasetOptions, type TokenIds, toTokenIds } from "./dataset.js";
+export { type LabelledText, labelSet, parseLabelledTsv } from "./labelled.js";
 export { type MaskedTokens, type MaskTokensOptions, maskTokens } from "./masking.js";
 export {
   type CollateOptions,

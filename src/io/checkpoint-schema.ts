@@ -30,7 +30,17 @@ export const generatorStateSchema: Schema<unknown> = s.variant<unknown>(
 /** The `task` part of trainer_state.json for each model family (see src/train/tasks.ts). */
 const TASK_STATE: Record<string, Schema<unknown>> = {
   gpt: s.object({ generator: generatorStateSchema }),
-  bert: s.object({ sampler: s.object({ generator: generatorStateSchema }), masking: generatorStateSchema }),
+  // Masked-LM (sampler + masking generators) or sequence classification (one batch generator).
+  bert: s.object(
+    {},
+    {
+      optional: {
+        sampler: s.object({ generator: generatorStateSchema }),
+        masking: generatorStateSchema,
+        generator: generatorStateSchema,
+      },
+    },
+  ),
   seq2seq: s.object({ generator: generatorStateSchema }),
 };
 

@@ -21,6 +21,13 @@ export interface TrainConfig {
    * folder with its tokenizer.json). Empty = train from scratch.
    */
   initFrom: string;
+  /**
+   * What a bert run trains: "mlm" (masked-LM, the default) or "classify" (sequence
+   * classification on a `text<TAB>label` TSV). Empty = the model's default; other models take none.
+   */
+  task: "" | "mlm" | "classify";
+  /** Held-out TSV for --task classify; empty = a seeded 10% of the training rows. */
+  valData: string;
   tokenizer: TokenizerKind;
   /** Target vocabulary size when training a BPE tokenizer. */
   vocabSize: number;
@@ -151,6 +158,8 @@ export const DEFAULTS: TrainConfig = {
   model: "gpt",
   data: "",
   initFrom: "",
+  task: "",
+  valData: "",
   tokenizer: "char",
   vocabSize: 512,
   outDir: "runs/default",
@@ -380,11 +389,16 @@ function validate(c: Record<string, unknown>): void {
   }
   if (typeof c.data !== "string") throw new ConfigError("data", "data must be a string path");
   if (typeof c.initFrom !== "string") throw new ConfigError("initFrom", "initFrom must be a string path");
-  if (c.initFrom !== "" && c.model !== "seq2seq" && c.model !== "gpt")
+  if (typeof c.task !== "string" || !["", "mlm", "classify"].includes(c.task))
+    throw new ConfigError("task", `task must be "mlm" or "classify", got ${showValue(c.task)}`);
+  if (c.task !== "" && c.model !== "bert")
     throw new ConfigError(
-      "initFrom",
-      `initFrom is supported for --model gpt (a GPT-2 folder or qkv gpt checkpoint) and --model seq2seq (a BART folder), not ${c.model}`,
+      "task",
+      `task ${JSON.stringify(c.task)} is for --model bert (mlm or classify); --model ${c.model} has one task and takes no --task`,
     );
+  if (typeof c.valData !== "string") throw new ConfigError("valData", "valData must be a string path");
+  if (c.valData !== "" && c.task !== "classify")
+    throw new ConfigError("valData", "valData is for --model bert --task classify (a held-out TSV)");
   if (typeof c.outDir !== "string" || c.outDir === "")
     throw new ConfigError("outDir", "outDir must be a non-empty path");
   for (const k of ["bias", "alwaysSaveCheckpoint"]) {

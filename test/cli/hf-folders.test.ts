@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BertForMaskedLM, ByteLevelBPE, Generator, GPT } from "../../src/index.js";
 import { readPretrainedDir, savePretrained } from "../../src/node.js";
-import { qkv } from "./run-cli.js";
+import { type CliResult, qkv } from "./run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "qkv-hf-"));
 const hf = join(dir, "gpt2");
@@ -28,6 +28,18 @@ function evalLoss(checkpoint: string): number {
 }
 
 const TRAIN = ["--eval-interval", "20", "--eval-iters", "2", "--batch-size", "8", "--sample-tokens", "5"];
+
+/** `qkv train --init-from <from> --data <text> …extra` into `out`, which must succeed. */
+function fineTune(from: string, out: string, extra: string[]): CliResult {
+  const r = qkv(["train", "--init-from", from, "--data", text, ...extra, ...TRAIN, "--out-dir", out]);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
+/** The same command with flags that must be refused, into a fresh `out` under the temp folder. */
+function refused(name: string, extra: string[]): CliResult {
+  return qkv(["train", "--init-from", hf, "--data", text, ...extra, "--out-dir", join(dir, name)]);
+}
 
 describe("Hugging Face folders in the CLI", () => {
   beforeAll(async () => {
@@ -78,25 +90,7 @@ describe("Hugging Face folders in the CLI", () => {
 
   test("--init-from starts from the folder's weights exactly (lr 0 leaves them unchanged)", async () => {
     const out = join(dir, "same");
-    const r = qkv([
-      "train",
-      "--init-from",
-      hf,
-      "--data",
-      text,
-      "--max-iters",
-      "1",
-      "--lr",
-      "0",
-      "--min-lr",
-      "0",
-      "--weight-decay",
-      "0",
-      ...TRAIN,
-      "--out-dir",
-      out,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    fineTune(hf, out, ["--max-iters", "1", "--lr", "0", "--min-lr", "0", "--weight-decay", "0"]);
     const a = await readPretrainedDir(hf);
     const b = await readPretrainedDir(join(out, "last"));
     expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
@@ -110,94 +104,31 @@ describe("Hugging Face folders in the CLI", () => {
   test("fine-tuning from a HF folder, then from its qkv checkpoint, lowers the held-out loss", () => {
     const before = evalLoss(hf);
     const first = join(dir, "ft1");
-    const r = qkv([
-      "train",
-      "--init-from",
-      hf,
-      "--data",
-      text,
-      "--max-iters",
-      "40",
-      "--lr",
-      "1e-2",
-      ...TRAIN,
-      "--out-dir",
-      first,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    const r = fineTune(hf, first, ["--max-iters", "40", "--lr", "1e-2"]);
     expect(r.stderr).toMatch(/fine-tuning from/);
     const mid = evalLoss(join(first, "last"));
     expect(mid).toBeLessThan(before - 0.5);
     const info = qkv(["info", "--checkpoint", join(first, "last")]);
     expect(info.stdout).toMatch(/GPT-2 architecture: 1 layers, 2 heads, width 16/);
     const second = join(dir, "ft2");
-    const r2 = qkv([
-      "train",
-      "--init-from",
-      join(first, "last"),
-      "--data",
-      text,
-      "--max-iters",
-      "40",
-      "--lr",
-      "1e-2",
-      ...TRAIN,
-      "--out-dir",
-      second,
-    ]);
-    expect(r2.code, r2.stderr).toBe(0);
+    fineTune(join(first, "last"), second, ["--max-iters", "40", "--lr", "1e-2"]);
     expect(evalLoss(join(second, "last"))).toBeLessThan(mid - 0.05);
   }, 240_000);
 
   test("sizes that disagree with --init-from are refused", () => {
-    const r = qkv([
-      "train",
-      "--init-from",
-      hf,
-      "--data",
-      text,
-      "--n-layer",
-      "3",
-      "--out-dir",
-      join(dir, "bad1"),
-    ]);
-    expectCleanFailure(r, /--n-layer: .* has nLayer 1/);
-    const b = qkv([
-      "train",
-      "--init-from",
-      hf,
-      "--data",
-      text,
-      "--block-size",
-      "64",
-      "--out-dir",
-      join(dir, "bad2"),
-    ]);
-    expectCleanFailure(b, /--block-size: 64 is more than the context .* \(16\)/);
-    const t = qkv([
-      "train",
-      "--init-from",
-      hf,
-      "--data",
-      text,
-      "--tokenizer",
-      "char",
-      "--out-dir",
-      join(dir, "bad3"),
-    ]);
-    expectCleanFailure(t, /--tokenizer: --init-from uses the tokenizer/);
-    const m = qkv([
-      "train",
-      "--model",
-      "bert",
-      "--init-from",
-      hf,
-      "--data",
-      text,
-      "--out-dir",
-      join(dir, "bad4"),
-    ]);
-    expectCleanFailure(m, /initFrom is supported for --model gpt .* not bert/);
+    expectCleanFailure(refused("bad1", ["--n-layer", "3"]), /--n-layer: .* has nLayer 1/);
+    expectCleanFailure(
+      refused("bad2", ["--block-size", "64"]),
+      /--block-size: 64 is more than the context .* \(16\)/,
+    );
+    expectCleanFailure(
+      refused("bad3", ["--tokenizer", "char"]),
+      /--tokenizer: --init-from uses the tokenizer/,
+    );
+    expectCleanFailure(
+      refused("bad4", ["--model", "bert"]),
+      /--init-from: .* holds model_type "gpt2"; --model bert needs a BERT folder/,
+    );
   });
 
   test("bad folders name the missing file", async () => {

@@ -1,12 +1,12 @@
 // Learning checks that take minutes, not seconds: run by `npm run test:learning` (and in CI),
 // kept out of `npm test` so the everyday suite stays under two minutes. They train through the
 // CLI, as a user would, on the native backend when it is available.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadNativeBackend, nativeLoadError } from "../../src/backends/native/index.js";
-import { qkv } from "../cli/run-cli.js";
+import { qkv, ROOT } from "../cli/run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "qkv-learn-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,5 +70,97 @@ describe.skipIf(!native)("learning", () => {
     // Char-level MLM with absolute positions first learns the unigram distribution, then context;
     // by 1000 iterations it is ~1.5× the baseline (22% vs 14% measured).
     expect(acc).toBeGreaterThan(1.35 * base);
+  }, 900_000);
+
+  test("BERT pretrained briefly (masked-LM on the review texts), then fine-tuned to classify them, beats the majority class", () => {
+    // data/classify (scripts/gen-classify-data.ts): positive / negative / neutral reviews where
+    // "not" flips a clause and after "but" only the second clause counts.
+    const trainTsv = join(ROOT, "data/classify/train.tsv");
+    const testTsv = join(ROOT, "data/classify/test.tsv");
+    const texts = join(dir, "review-texts.txt");
+    const rows = readFileSync(trainTsv, "utf8").trim().split("\n");
+    writeFileSync(texts, `${rows.map((r) => r.split("\t")[0]).join("\n")}\n`);
+    const size = [
+      "--n-layer",
+      "2",
+      "--n-head",
+      "4",
+      "--n-embd",
+      "64",
+      "--block-size",
+      "80",
+      "--batch-size",
+      "32",
+    ];
+    const pre = qkv(
+      [
+        "train",
+        "--model",
+        "bert",
+        "--data",
+        texts,
+        ...size,
+        "--max-iters",
+        "800",
+        "--lr-decay-iters",
+        "800",
+        "--eval-interval",
+        "400",
+        "--eval-iters",
+        "10",
+        "--out-dir",
+        join(dir, "bert-pre"),
+        "--quiet",
+      ],
+      { env, timeoutMs: 900_000 },
+    );
+    expect(pre.code, pre.stderr).toBe(0);
+    const ft = qkv(
+      [
+        "train",
+        "--model",
+        "bert",
+        "--task",
+        "classify",
+        "--init-from",
+        join(dir, "bert-pre", "last"),
+        "--data",
+        trainTsv,
+        "--val-data",
+        testTsv,
+        "--batch-size",
+        "32",
+        "--max-iters",
+        "600",
+        "--lr-decay-iters",
+        "600",
+        "--warmup-iters",
+        "50",
+        "--lr",
+        "5e-4",
+        "--eval-interval",
+        "200",
+        "--eval-iters",
+        "4",
+        "--out-dir",
+        join(dir, "bert-cls"),
+        "--quiet",
+      ],
+      { env, timeoutMs: 900_000 },
+    );
+    expect(ft.code, ft.stderr).toBe(0);
+    const m =
+      /validation accuracy: ([\d.]+)%, macro-F1: ([\d.]+) on 200 rows \(majority-class baseline: ([\d.]+)%\)/.exec(
+        ft.stdout,
+      );
+    expect(m, ft.stdout).not.toBeNull();
+    const [acc, f1, base] = [Number(m![1]), Number(m![2]), Number(m![3])];
+    console.log(
+      `[test/learning] review classification: accuracy ${acc}%, macro-F1 ${f1}, majority-class baseline ${base}%`,
+    );
+    // Measured (native, 2 threads): 60.0% accuracy, macro-F1 0.63, against a 40.5% baseline
+    // (train.tsv's majority label, negative, on test.tsv). The margins leave room for other CPUs.
+    expect(acc).toBeGreaterThanOrEqual(base + 12);
+    expect(f1).toBeGreaterThanOrEqual(0.5);
   }, 900_000);
 });

@@ -193,6 +193,42 @@ describe("memory", () => {
     rt.free(po);
   });
 
+  it("a kernel that returns nothing runs once on resident operands (accumulating GEMM, in-place add)", () => {
+    const be = loadWasmBackend();
+    const rt = wasmRuntime();
+    if (!be || !rt) throw new Error("wasm unavailable");
+    const resident = (src: Float32Array): Float32Array => {
+      const view = new Float32Array(rt.memory.buffer, rt.malloc(src.length * 4), src.length);
+      view.set(src);
+      return view;
+    };
+    const rng = new Rng(7);
+    const M = 24;
+    const N = 40;
+    const K = 33;
+    const host = gemmArgs(rng, M, N, K, rng.f32(M * N));
+    const expected = Float32Array.from(host.out as Float32Array);
+    cpuBackend.gemm({ ...host, out: expected, accumulate: true });
+    const a = resident(host.a as Float32Array);
+    const b = resident(host.b as Float32Array);
+    const out = resident(host.out as Float32Array);
+    const copies = rt.copyStats.callsCopying;
+    be.gemm({ ...host, a, b, out, accumulate: true });
+    expect(rt.copyStats.callsCopying).toBe(copies); // the fast path, no copies
+    expectClose(out, expected, 1e-4, 1e-5, "accumulating gemm"); // out += a·b once, not twice
+    // in place: x ← x + x must double x once; a second run would quadruple it
+    const x = resident(Float32Array.from({ length: 64 }, (_, i) => i + 1));
+    be.binary({
+      op: "add",
+      shape: [64],
+      a: { data: x, offset: 0, strides: [1] },
+      b: { data: x, offset: 0, strides: [1] },
+      out: x,
+    });
+    for (let i = 0; i < 64; i++) expect(x[i]).toBe(2 * (i + 1));
+    for (const v of [a, b, out, x]) rt.free(v.byteOffset);
+  });
+
   it("arrays outside the module are copied in and out; in-place updates and offsets work", () => {
     const be = loadWasmBackend();
     const rt = wasmRuntime();

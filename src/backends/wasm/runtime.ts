@@ -31,6 +31,8 @@ const K_NUMBER = 4;
 const K_STRING = 5;
 const K_BOOLEAN = 6;
 const K_OBJECT = 7;
+/** What `callFast` returns when the arguments need the general path (nothing was called). */
+const NOT_FAST: unique symbol = Symbol("not fast");
 /** The napi_typedarray_type code of a typed array (subclasses included), or -1. */
 function taCode(v: ArrayBufferView): number {
   if (v instanceof Float32Array) return 7;
@@ -303,16 +305,18 @@ export class WasmRuntime {
 
   /** Calls entry point `fn` (its index) with JS arguments, as the Node-API addon would be called. */
   call(fn: number, name: string, args: readonly unknown[]): unknown {
-    return this.callFast(fn, args) ?? this.callGeneral(fn, name, args);
+    const r = this.callFast(fn, args);
+    return r === NOT_FAST ? this.callGeneral(fn, name, args) : r;
   }
 
   /**
    * The common case without allocations: every argument is absent, a number, or a typed array in
-   * the module's memory. Returns null (having written nothing that matters) for anything else.
+   * the module's memory. Returns `NOT_FAST` (having written nothing that matters) for anything else.
+   * A sentinel, not null/undefined: entry points that return nothing must not be run a second time.
    */
   private callFast(fn: number, args: readonly unknown[]): unknown {
     const n = args.length;
-    if (n > this.descCap) return null;
+    if (n > this.descCap) return NOT_FAST;
     const i32 = this.i32;
     const u32 = this.u32;
     let i = this.descPtr >> 2;
@@ -325,12 +329,12 @@ export class WasmRuntime {
         this.f64[(i + 4) >> 1] = v;
       } else if (ArrayBuffer.isView(v) && this.isResident(v.buffer)) {
         const code = taCode(v);
-        if (code < 0) return null;
+        if (code < 0) return NOT_FAST;
         i32[i] = K_TYPEDARRAY;
         i32[i + 1] = code;
         u32[i + 2] = v.byteOffset;
         u32[i + 3] = (v as unknown as { length: number }).length;
-      } else return null;
+      } else return NOT_FAST;
     }
     this.f64.set(this.meta, this.metaPtr >> 3);
     const r = this.exports.qkv_call(fn, n, this.descPtr) >>> 0;

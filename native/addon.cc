@@ -26,7 +26,7 @@ struct EnvData {
 
 const Kernels* g_kernels = nullptr;
 
-const Kernels* select_kernels(const char* want) {
+static const Kernels* pick_kernels(const char* want) {
 #if defined(__wasm__)
   if (want && *want) {
     std::string w(want);
@@ -56,6 +56,13 @@ const Kernels* select_kernels(const char* want) {
   }
 #endif
   return kernels_generic();
+}
+
+// The kernel set for `want` (empty: the widest this CPU runs), its tables built on this thread.
+const Kernels* select_kernels(const char* want) {
+  const Kernels* k = pick_kernels(want);
+  if (k) k->prepare();
+  return k;
 }
 
 // ---- argument helpers ---------------------------------------------------------------------------

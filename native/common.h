@@ -174,6 +174,10 @@ struct Kernels {
   const char* isa;
   KernelSet<float> f32;
   KernelSet<double> f64;
+  // Builds this set's micro-kernel tables. select_kernels calls it on the choosing thread, so pool
+  // threads never race to a function-local static's first use: wasi's libc++abi has no thread-safe
+  // guard and aborts when two threads meet one mid-initialisation.
+  void (*prepare)();
 };
 
 const Kernels* kernels_generic();

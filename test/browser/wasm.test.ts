@@ -140,6 +140,19 @@ describe.skipIf(missing !== null)("qkv on wasm in chromium", () => {
     expect(plain.page.errors).toEqual([]);
   });
 
+  it("a parallel GEMM as a fresh module's first kernel runs (no race to build the kernel tables)", async () => {
+    // Before the tables were built at load, two pool threads could meet wasi's single-threaded
+    // static guard mid-initialisation and abort ("RuntimeError: unreachable").
+    for (let i = 0; i < 3; i++) {
+      const fresh = await open(true);
+      pages.push(fresh.page);
+      expect(await fresh.call("firstKernelGemm", THREADS, 256)).toBe(256 * 256 * 256 * 0.5);
+      expect(fresh.page.errors).toEqual([]);
+      await fresh.page.close();
+      pages = pages.filter((p) => p !== fresh.page);
+    }
+  });
+
   it("the isolated page logged no errors", () => {
     expect(isolated.page.errors).toEqual([]);
   });

@@ -4,10 +4,13 @@
  */
 import {
   backendInfo,
+  full,
   GPT,
   getBackendName,
   initWasm,
   listBackends,
+  matmul,
+  ones,
   ready,
   setBackend,
   wasmInfo,
@@ -26,6 +29,16 @@ const api = {
     return wasmInfo();
   },
   wasmInfo: () => wasmInfo(),
+  /**
+   * Starts wasm with `threads` threads and makes a parallel GEMM its very first kernel (the pool
+   * threads then reach the micro-kernel tables together), returning the sum of A·B's entries.
+   */
+  async firstKernelGemm(threads: number, n: number) {
+    setBackend(await initWasm({ threads }));
+    const a = ones([n, n]);
+    const b = full([n, n], 0.5);
+    return matmul(a, b).sum().item();
+  },
   isolated: () => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
   forwardLogits,
   trainLosses,

@@ -206,7 +206,8 @@ describe("memory", () => {
     const M = 24;
     const N = 40;
     const K = 33;
-    const host = gemmArgs(rng, M, N, K, rng.f32(M * N));
+    const host = gemmArgs(rng, M, N, K);
+    (host.out as Float32Array).set(rng.f32(M * N)); // a nonzero C, so accumulating twice shows
     const expected = Float32Array.from(host.out as Float32Array);
     cpuBackend.gemm({ ...host, out: expected, accumulate: true });
     const a = resident(host.a as Float32Array);

@@ -39,13 +39,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 
 /** The model sizes, with bench/torch_scale.py's SIZES: tiny is for tests only. */
-export const SIZES: Record<string, { nLayer: number; nHead: number; nEmbd: number; vocabSize: number; blockSize: number }> =
-  {
-    tiny: { nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: 64, blockSize: 16 },
-    small: { nLayer: 4, nHead: 4, nEmbd: 128, vocabSize: 65, blockSize: 64 },
-    gpt2: { nLayer: 12, nHead: 12, nEmbd: 768, vocabSize: 50257, blockSize: 1024 },
-    "gpt2-medium": { nLayer: 24, nHead: 16, nEmbd: 1024, vocabSize: 50257, blockSize: 1024 },
-  };
+export const SIZES: Record<
+  string,
+  { nLayer: number; nHead: number; nEmbd: number; vocabSize: number; blockSize: number }
+> = {
+  tiny: { nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: 64, blockSize: 16 },
+  small: { nLayer: 4, nHead: 4, nEmbd: 128, vocabSize: 65, blockSize: 64 },
+  gpt2: { nLayer: 12, nHead: 12, nEmbd: 768, vocabSize: 50257, blockSize: 1024 },
+  "gpt2-medium": { nLayer: 24, nHead: 16, nEmbd: 1024, vocabSize: 50257, blockSize: 1024 },
+};
 export const WORKLOADS = ["train", "load", "generate"] as const;
 export const ANCHORS = ["eager", "compile"] as const;
 export type Workload = (typeof WORKLOADS)[number];
@@ -65,7 +67,11 @@ export function gptConfig(size: string, T: number): GPTConfig {
  * the second is QKᵀ and A·V (2·B·T²·C each forward), counted over the full T×T square although
  * half of it is masked. Embedding lookups, biases, LayerNorm, GELU, softmax and AdamW are not counted.
  */
-export function trainFlops(c: { nLayer: number; nEmbd: number; vocabSize: number }, B: number, T: number): number {
+export function trainFlops(
+  c: { nLayer: number; nEmbd: number; vocabSize: number },
+  B: number,
+  T: number,
+): number {
   const { nLayer: L, nEmbd: C, vocabSize: V } = c;
   return 6 * B * T * (12 * L * C * C + V * C) + 12 * L * B * T * T * C;
 }
@@ -137,7 +143,11 @@ export function parseScaleArgs(argv: readonly string[]): ScaleOptions {
     if (!a.startsWith("--")) throw new Error(`scale: unexpected argument "${a}" (flags are --name value)`);
     const name = a.slice(2);
     if (!(name in FLAGS))
-      throw new Error(`scale: unknown flag --${name} (known: ${Object.keys(FLAGS).map((f) => `--${f}`).join(" ")})`);
+      throw new Error(
+        `scale: unknown flag --${name} (known: ${Object.keys(FLAGS)
+          .map((f) => `--${f}`)
+          .join(" ")})`,
+      );
     const value = argv[i + 1];
     if (value === undefined || value.startsWith("--"))
       throw new Error(`scale: --${name} needs a value (${FLAGS[name]})`);
@@ -320,7 +330,13 @@ function runChild(cmd: string, args: string[], timeoutS = 1800): ChildResult | s
 }
 
 const qkvChild = (spec: ChildSpec) =>
-  runChild(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)]);
+  runChild(process.execPath, [
+    "--import",
+    "tsx",
+    fileURLToPath(import.meta.url),
+    "--child",
+    JSON.stringify(spec),
+  ]);
 
 function torchArgs(spec: ChildSpec, anchor: Anchor): string[] {
   return [
@@ -347,7 +363,16 @@ async function checkpointDir(o: ScaleOptions, size: string, haveTorch: boolean):
   if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "config.json"))) return dir;
   mkdirSync(dir, { recursive: true });
   if (haveTorch) {
-    const r = runChild(o.python, [join(here, "torch_scale.py"), "save", "--size", size, "--seed", String(o.seed), "--dir", dir]);
+    const r = runChild(o.python, [
+      join(here, "torch_scale.py"),
+      "save",
+      "--size",
+      size,
+      "--seed",
+      String(o.seed),
+      "--dir",
+      dir,
+    ]);
     if (typeof r === "string") throw new Error(`scale: save_pretrained of ${size} failed: ${r}`);
   } else {
     const cfg = gptConfig(size, 1);
@@ -397,7 +422,9 @@ const fmtMs = (ms: number[]) => {
   if (ms.length === 0) return "n/a";
   const m = median(ms);
   const d = m >= 100 ? 0 : 1;
-  return ms.length > 1 ? `${m.toFixed(d)} (${Math.min(...ms).toFixed(d)}–${Math.max(...ms).toFixed(d)})` : m.toFixed(d);
+  return ms.length > 1
+    ? `${m.toFixed(d)} (${Math.min(...ms).toFixed(d)}–${Math.max(...ms).toFixed(d)})`
+    : m.toFixed(d);
 };
 
 /**
@@ -412,11 +439,22 @@ export function formatScaleTable(rows: ScaleRow[], anchors: Anchor[], peak: Reco
   const lines = [head, head.map(() => "---")];
   for (const r of rows) {
     const q = r.sides.qkv;
-    const cell = [r.workload, r.size, r.seq ? String(r.seq) : "–", String(r.batch), String(r.threads), fmtMs(q?.ms ?? [])];
+    const cell = [
+      r.workload,
+      r.size,
+      r.seq ? String(r.seq) : "–",
+      String(r.batch),
+      String(r.threads),
+      fmtMs(q?.ms ?? []),
+    ];
     for (const a of anchors) {
       const t = r.sides[`torch-${a}`];
-      if (!t || (r.workload !== "train" && a !== "eager")) {
-        cell.push("–", "–");
+      if (r.workload !== "train" && a !== "eager") {
+        cell.push("–", "–"); // torch.compile is timed on training only
+        continue;
+      }
+      if (!t) {
+        cell.push("n/a", "n/a"); // no torch
         continue;
       }
       cell.push(t.ms.length ? fmtMs(t.ms) : t.errors.length ? "error" : "n/a");
@@ -474,7 +512,8 @@ async function main(argv: string[]): Promise<void> {
   console.log(`torch: ${haveTorch ? `via ${o.python}` : `n/a (${missing})`}`);
   let peak: Record<number, number> = {};
   if (o.backend === "native") {
-    if (!loadNativeBackend()) throw new Error("scale: the native backend did not load; build it or pass --backend cpu");
+    if (!loadNativeBackend())
+      throw new Error("scale: the native backend did not load; build it or pass --backend cpu");
     peak = measurePeak(o.threads);
     console.log(
       `native ${nativeInfo()?.isa}; GEMM peak ${o.threads.map((t) => `${peak[t].toFixed(1)} GFLOP/s at ${t} thread${t > 1 ? "s" : ""}`).join(", ")}`,
@@ -527,7 +566,9 @@ async function main(argv: string[]): Promise<void> {
     const b = r.sides["torch-eager"]?.ids;
     if (a && b) {
       const same = a.filter((id, i) => id === b[i]).length;
-      console.log(`generate ${r.size} thr${r.threads}: qkv and HF greedy ids agree at ${same}/${b.length} positions`);
+      console.log(
+        `generate ${r.size} thr${r.threads}: qkv and HF greedy ids agree at ${same}/${b.length} positions`,
+      );
     }
   }
   const load1 = loadavg();
@@ -535,9 +576,16 @@ async function main(argv: string[]): Promise<void> {
     `FLOPs per train step = 6·B·T·(12·L·C² + V·C) + 12·L·B·T²·C; load average ${load0.map((x) => x.toFixed(2)).join(" ")} at the start, ${load1.map((x) => x.toFixed(2)).join(" ")} at the end`,
   );
   if (o.json) {
-    const machine = { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavgStart: load0, loadavgEnd: load1 };
+    const machine = {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      node: process.version,
+      loadavgStart: load0,
+      loadavgEnd: load1,
+    };
     writeFileSync(o.json, `${JSON.stringify({ options: o, machine, peakGflops: peak, rows }, null, 2)}\n`);
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  await main(process.argv.slice(2));

@@ -390,7 +390,10 @@ export interface ScaleRow {
   threads: number;
   flops: number;
   /** Per side ("qkv", "torch-eager", "torch-compile"): each round's median ms, peak RSS, errors. */
-  sides: Record<string, { ms: number[]; rssMiB: number[]; errors: string[]; ids?: number[] }>;
+  sides: Record<
+    string,
+    { ms: number[]; rssMiB: number[]; errors: string[]; ids?: number[]; firstStepMs?: number[] }
+  >;
 }
 
 /** Every configuration the options ask for, in table order (cost grows down the table). */
@@ -543,6 +546,8 @@ async function main(argv: string[]): Promise<void> {
     s.ms.push(r.msMedian);
     s.rssMiB.push(r.peakRssMiB);
     if (r.ids) s.ids = r.ids;
+    // torch's first training step, timed apart: with torch.compile it holds the compilation.
+    if (typeof r.firstStepMs === "number") (s.firstStepMs ??= []).push(r.firstStepMs);
   };
   for (let round = 0; round < o.rounds; round++) {
     specs.forEach((spec, i) => {

@@ -15,22 +15,16 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { GemmArgs } from "../src/backend/backend.js";
 import {
   loadNativeBackend,
-  nativeBackend,
   nativeInfo,
   nativeLoadError,
   setNumThreads,
 } from "../src/backends/native/index.js";
+import { type GemmShape, makeNativeGemmTrial } from "./shared.js";
 
-interface Shape {
+interface Shape extends GemmShape {
   name: string;
-  M: number;
-  N: number;
-  K: number;
-  transA: boolean;
-  transB: boolean;
 }
 
 function arg(name: string, fallback: string): string {
@@ -58,51 +52,6 @@ for (const [K, N] of [
   shapes.push({ name: `(${M}×${N})·(${K}×${N})ᵀ`, M, N: K, K: N, transA: false, transB: true });
 }
 for (const n of [512, 1024]) shapes.push({ name: `${n}³`, M: n, N: n, K: n, transA: false, transB: false });
-
-/** Deterministic fill (no Math.random). */
-function filled(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 4294967296 - 0.5;
-  }
-  return a;
-}
-
-/** One timed trial of the native gemm lasting about minTime; returns GFLOP/s. */
-function makeNativeTrial(s: Shape): () => number {
-  const args: GemmArgs = {
-    batch: 1,
-    M: s.M,
-    N: s.N,
-    K: s.K,
-    a: filled(s.M * s.K, 1),
-    aOffset: 0,
-    aBatchStride: 0,
-    transA: s.transA,
-    b: filled(s.K * s.N, 2),
-    bOffset: 0,
-    bBatchStride: 0,
-    transB: s.transB,
-    out: new Float32Array(s.M * s.N),
-    accumulate: false,
-  };
-  const flop = 2 * s.M * s.N * s.K;
-  for (let i = 0; i < 2; i++) nativeBackend.gemm(args);
-  let reps = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
-    if ((performance.now() - t) / 1000 >= minTime || reps >= 1 << 20) break;
-    reps *= 2;
-  }
-  return () => {
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
-    return (flop * reps) / ((performance.now() - t) / 1000) / 1e9;
-  };
-}
 
 /** The torch subprocess: ask(shape, threads) runs one trial there and resolves to GFLOP/s. */
 async function startTorch(): Promise<
@@ -159,7 +108,7 @@ for (const nt of threads) {
   setNumThreads(nt);
   const row: { q: number; t: number }[] = [];
   for (const s of shapes) {
-    const trial = makeNativeTrial(s);
+    const trial = makeNativeGemmTrial(s, minTime);
     let q = 0;
     let t = typeof torch === "string" ? Number.NaN : 0;
     for (let i = 0; i < trials; i++) {

@@ -1,7 +1,12 @@
-/** Pieces the benchmark scripts share: PyTorch's twin as a subprocess, and greedy KV-cache decoding. */
+/**
+ * Pieces the benchmark scripts share: PyTorch's twin as a subprocess, greedy KV-cache decoding,
+ * and a timed native GEMM trial (bench/gemm.ts; bench/scale.ts's machine peak).
+ */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { GemmArgs } from "../src/backend/backend.js";
+import { nativeBackend } from "../src/backends/native/index.js";
 import { type GPT, KVCache, tensor, withNoGrad } from "../src/index.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,4 +46,61 @@ export function greedyDecode(model: GPT, newTokens: number): { tps: number; ids:
     }
     return { tps: newTokens / ((performance.now() - t0) / 1000), ids };
   });
+}
+
+/** A GEMM problem: (M×K)·(K×N), either operand stored transposed. */
+export interface GemmShape {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** Deterministic fill (no Math.random). */
+export function filled(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
+  return a;
+}
+
+/**
+ * One timed trial of the native gemm lasting about `minTime` seconds (the repetition count is
+ * found once, here); each call of the returned function runs a trial and returns GFLOP/s.
+ */
+export function makeNativeGemmTrial(s: GemmShape, minTime: number): () => number {
+  const args: GemmArgs = {
+    batch: 1,
+    M: s.M,
+    N: s.N,
+    K: s.K,
+    a: filled(s.M * s.K, 1),
+    aOffset: 0,
+    aBatchStride: 0,
+    transA: s.transA,
+    b: filled(s.K * s.N, 2),
+    bOffset: 0,
+    bBatchStride: 0,
+    transB: s.transB,
+    out: new Float32Array(s.M * s.N),
+    accumulate: false,
+  };
+  const flop = 2 * s.M * s.N * s.K;
+  for (let i = 0; i < 2; i++) nativeBackend.gemm(args);
+  let reps = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
+    if ((performance.now() - t) / 1000 >= minTime || reps >= 1 << 20) break;
+    reps *= 2;
+  }
+  return () => {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
+    return (flop * reps) / ((performance.now() - t) / 1000) / 1e9;
+  };
 }

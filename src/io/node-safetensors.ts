@@ -7,10 +7,12 @@
 
 import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { transpose2d } from "../util/transpose.js";
 import {
   decodeSafetensorsEntry,
   parseSafetensorsHeader,
   type RawTensor,
+  type RawTensorSource,
   rawDtypeOf,
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsEntry,
@@ -22,6 +24,13 @@ import {
 const CHUNK = 1 << 30;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Dtypes whose file bytes are the tensor's storage as is (on a little-endian host). */
+const NATIVE_LAYOUT = new Set(["F32", "F64", "I32"]);
+/** Tensors start on 64-byte boundaries of the shared buffer (a cache line; enough for any dtype). */
+const ALIGN = 64;
+/** Unread bytes between two tensors that are read anyway, to keep them in one read. */
+const MAX_GAP = 1 << 16;
 
 /**
  * An open safetensors file: its validated header, and reads of single tensors.
@@ -46,6 +55,19 @@ export interface SafetensorsFile {
   lazy(name: string): RawTensor;
   /** Closes the file handle; later reads throw. */
   close(): Promise<void>;
+}
+
+/** `t` as read, or (2-D) as its transpose in a fresh array; marked `owned` either way. */
+function orient(t: RawTensor, transposed: boolean): RawTensor {
+  if (!transposed) return { ...t, owned: true };
+  const [rows, cols] = t.shape;
+  const data = transpose2d(
+    t.data,
+    rows,
+    cols,
+    new (t.data.constructor as new (n: number) => RawTensor["data"])(t.data.length),
+  );
+  return { dtype: t.dtype, shape: [cols, rows], data, owned: true };
 }
 
 function codeOf(e: unknown): string | undefined {
@@ -116,6 +138,94 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
       e.name,
     );
   };
+  const lazyNames = new WeakMap<RawTensor, string>();
+  const source: RawTensorSource = {
+    readTogether: (tensors, transposed) => readTogether(tensors, transposed),
+  };
+  const readRange = (bytes: Uint8Array, at: number, e: SafetensorsEntry): void => {
+    for (let pos = 0; pos < bytes.length; ) {
+      const n = Math.min(bytes.length - pos, CHUNK);
+      const bytesRead = readSync(fh.fd, bytes, pos, n, at + pos);
+      if (bytesRead === 0) short(e, pos);
+      pos += bytesRead;
+    }
+  };
+  // One buffer for every tensor whose bytes need no conversion, laid out in file order, so
+  // neighbouring tensors come in one read and each tensor is a view: no allocation, zeroing or
+  // copy per tensor. Transposed ones go through a scratch buffer the size of the largest of them.
+  const readTogether = (tensors: readonly RawTensor[], transposed: readonly boolean[]): RawTensor[] => {
+    const entry = tensors.map((t) => {
+      const name = lazyNames.get(t);
+      if (name === undefined)
+        throw new SafetensorsError(
+          path,
+          "readTogether: a tensor that is not one of this file's lazy tensors",
+        );
+      return entryOf(name);
+    });
+    const out: RawTensor[] = new Array(tensors.length);
+    const inBuffer: number[] = [];
+    for (let i = 0; i < entry.length; i++) {
+      const e = entry[i];
+      if (transposed[i] && e.shape.length !== 2)
+        throw new SafetensorsError(
+          path,
+          `tensor ${JSON.stringify(e.name)} is not 2-D and cannot be read transposed`,
+          e.name,
+        );
+      if (LITTLE_ENDIAN && NATIVE_LAYOUT.has(e.dtype)) inBuffer.push(i);
+      else out[i] = orient(file.readSync(e.name), transposed[i]);
+    }
+    inBuffer.sort((a, b) => entry[a].begin - entry[b].begin);
+    // Place each tensor: right after the previous one when the file has them close together and
+    // the gap keeps it aligned (one read covers both), else at the next aligned offset.
+    const at = new Map<number, number>();
+    const runs: { start: number; begin: number; end: number; e: SafetensorsEntry }[] = [];
+    let size = 0;
+    let scratchBytes = 0;
+    for (const i of inBuffer) {
+      const e = entry[i];
+      const run = runs[runs.length - 1];
+      const gap = run ? e.begin - run.end : -1;
+      if (
+        !transposed[i] &&
+        run &&
+        !transposed[inBuffer[at.size - 1]] &&
+        gap >= 0 &&
+        gap <= MAX_GAP &&
+        (size + gap) % ALIGN === 0
+      ) {
+        size += gap;
+        run.end = e.end;
+      } else {
+        size = Math.ceil(size / ALIGN) * ALIGN;
+        if (!transposed[i]) runs.push({ start: size, begin: e.begin, end: e.end, e });
+        else scratchBytes = Math.max(scratchBytes, e.end - e.begin);
+      }
+      at.set(i, size);
+      size += e.end - e.begin;
+    }
+    const buffer = new ArrayBuffer(size);
+    for (const r of runs)
+      readRange(new Uint8Array(buffer, r.start, r.end - r.begin), header.dataStart + r.begin, r.e);
+    const scratch = new ArrayBuffer(scratchBytes);
+    for (const i of inBuffer) {
+      const e = entry[i];
+      const bytes = new Uint8Array(buffer, at.get(i) as number, e.end - e.begin);
+      if (transposed[i]) {
+        const tmp = new Uint8Array(scratch, 0, bytes.length);
+        readRange(tmp, header.dataStart + e.begin, e);
+        const from = decodeSafetensorsEntry(tmp, e, { name: path });
+        const to = decodeSafetensorsEntry(bytes, e, { name: path });
+        transpose2d(from.data, e.shape[0], e.shape[1], to.data);
+        out[i] = { dtype: to.dtype, shape: [e.shape[1], e.shape[0]], data: to.data, owned: true };
+      } else {
+        const t = decodeSafetensorsEntry(bytes, e, { name: path });
+        out[i] = { ...t, owned: true };
+      }
+    }
+    return out;
+  };
   const file: SafetensorsFile = {
     path,
     header,
@@ -144,13 +254,16 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
     },
     lazy(name) {
       const e = entryOf(name);
-      return {
+      const t: RawTensor = {
         dtype: rawDtypeOf(e.dtype),
         shape: e.shape.slice(),
         get data() {
           return file.readSync(name).data;
         },
+        source,
       };
+      lazyNames.set(t, name);
+      return t;
     },
     async close() {
       if (closed) return;

@@ -6,11 +6,11 @@
  */
 import { withNoGrad } from "../autograd/graph.js";
 import type { HFCheckpoint } from "../io/hf-checkpoint.js";
-import type { RawTensor } from "../io/safetensors.js";
+import type { RawTensor, RawTensorSource } from "../io/safetensors.js";
 import { withoutInit } from "../nn/init.js";
 import type { Module } from "../nn/module.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
-import { ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
+import { isHookedStorage, ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
 import { QkvError } from "../util/errors.js";
 import { sameShape, shapeStr } from "../util/shape.js";
@@ -180,12 +180,41 @@ export function loadHFWeights(
   const own = model.stateDict();
   const { found, missing } = planHFWeights(own, tensors, map, opts);
   if (missing.length > 0) warn(`${what}: newly initialised (not in the checkpoint): ${listNames(missing)}`);
+  // Tensors of a lazily read file are read together into one buffer of their own (transposed as
+  // they are read where the key map says so) and become the parameters' storage: no copy. Not
+  // for storage a backend keeps in its own memory (the wasm heap), nor a dtype the model does
+  // not have; those, and tensors given in memory (which the caller may still hold), are copied.
+  const adopt = (key: string, raw: RawTensor): boolean =>
+    raw.dtype === own[key].dtype && !isHookedStorage(own[key].data) && own[key].isContiguous();
+  const bySource = new Map<RawTensorSource, string[]>();
+  for (const [key, [, raw]] of found) {
+    if (!raw.source || !adopt(key, raw)) continue;
+    const keys = bySource.get(raw.source);
+    if (keys) keys.push(key);
+    else bySource.set(raw.source, [key]);
+  }
+  const assigned = new Map<Tensor, Tensor>();
+  const oriented = new Map<string, RawTensor>();
+  for (const [source, keys] of bySource) {
+    const read = source.readTogether(
+      keys.map((k) => (found.get(k) as [string, RawTensor])[1]),
+      keys.map((k) => map.transposed(k)),
+    );
+    keys.forEach((k, i) => {
+      const raw = read[i];
+      if (raw.owned && adopt(k, raw)) assigned.set(own[k], rawToTensor(raw));
+      else oriented.set(k, raw); // copied below like any other, already transposed
+    });
+  }
   withNoGrad(() => {
     for (const [key, [, raw]] of found) {
-      const t = rawToTensor(raw);
-      copy_(own[key], map.transposed(key) ? transpose(t, 0, 1) : t);
+      if (assigned.has(own[key])) continue;
+      const done = oriented.get(key);
+      const t = rawToTensor(done ?? raw);
+      copy_(own[key], map.transposed(key) && !done ? transpose(t, 0, 1) : t);
     }
   });
+  model.assignTensors(assigned);
 }
 
 /**

@@ -53,6 +53,7 @@ export {
   parseSafetensors,
   parseSafetensorsHeader,
   type RawTensor,
+  type RawTensorSource,
   rawDtypeOf,
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsDtype,

@@ -18,6 +18,7 @@ import {
   type SafetensorsEntry,
   SafetensorsError,
   type SafetensorsHeader,
+  safetensorsItemSize,
 } from "./safetensors.js";
 
 /** Largest single positional read (the OS and Node cap one read near 2 GiB). */
@@ -187,15 +188,17 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
       const e = entry[i];
       const run = runs[runs.length - 1];
       const gap = run ? e.begin - run.end : -1;
-      if (
+      // Within a run the buffer mirrors the file, so a tensor is aligned there when its offset
+      // from the run's first tensor is a multiple of its item size.
+      const fits =
+        run !== undefined &&
         !transposed[i] &&
-        run &&
         !transposed[inBuffer[at.size - 1]] &&
         gap >= 0 &&
         gap <= MAX_GAP &&
-        (size + gap) % ALIGN === 0
-      ) {
-        size += gap;
+        (e.begin - run.begin) % safetensorsItemSize(e.dtype) === 0;
+      if (fits) {
+        size = run.start + (e.begin - run.begin);
         run.end = e.end;
       } else {
         size = Math.ceil(size / ALIGN) * ALIGN;

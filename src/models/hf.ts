@@ -8,7 +8,7 @@ import { withNoGrad } from "../autograd/graph.js";
 import type { HFCheckpoint } from "../io/hf-checkpoint.js";
 import type { RawTensor, RawTensorSource } from "../io/safetensors.js";
 import { withoutInit } from "../nn/init.js";
-import type { Module } from "../nn/module.js";
+import { type Module, Parameter } from "../nn/module.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
 import { isHookedStorage, ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -257,7 +257,9 @@ export function buildFromHF<M extends Module>(
     );
   }
   const { missing } = planHFWeights(shapes.stateDict(), tensors, mapOf(shapes), { ...opts, warn: () => {} });
-  const model = missing.length > 0 ? build() : withoutInit(build);
+  // Only a missing parameter needs the random init; a missing buffer keeps what its module made.
+  const fresh = shapes.stateDict();
+  const model = missing.some((k) => fresh[k] instanceof Parameter) ? build() : withoutInit(build);
   loadHFWeights(model, tensors, mapOf(model), opts);
   return model;
 }

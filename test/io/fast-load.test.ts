@@ -190,8 +190,8 @@ describe("readTogether", () => {
     // 4-byte aligned in the file, nor is the data start (the header is 1 byte odd on purpose).
     const data = new Uint8Array(6 + 8 + 24);
     const dv = new DataView(data.buffer);
-    [0x3c00, 0x4000, 0xc200].forEach((h, i) => dv.setUint16(i * 2, h, true)); // 1, 2, -3
-    [0.5, -1.25].forEach((v, i) => dv.setFloat32(6 + i * 4, v, true));
+    for (const [i, h] of [0x3c00, 0x4000, 0xc200].entries()) dv.setUint16(i * 2, h, true); // 1, 2, -3
+    for (const [i, v] of [0.5, -1.25].entries()) dv.setFloat32(6 + i * 4, v, true);
     for (let i = 0; i < 6; i++) dv.setFloat32(14 + i * 4, i + 1, true);
     const path = writeRawFile(
       "misaligned.safetensors",

@@ -63,6 +63,7 @@ export {
   type SerializeSafetensorsOptions,
   safetensorsItemSize,
   serializeSafetensors,
+  type Transpose2d,
 } from "./safetensors.js";
 export {
   checkJsonDepth,

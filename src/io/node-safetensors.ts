@@ -19,6 +19,7 @@ import {
   SafetensorsError,
   type SafetensorsHeader,
   safetensorsItemSize,
+  type Transpose2d,
 } from "./safetensors.js";
 
 /** Largest single positional read (the OS and Node cap one read near 2 GiB). */
@@ -59,15 +60,11 @@ export interface SafetensorsFile {
 }
 
 /** `t` as read, or (2-D) as its transpose in a fresh array; marked `owned` either way. */
-function orient(t: RawTensor, transposed: boolean): RawTensor {
+function orient(t: RawTensor, transposed: boolean, flip: Transpose2d): RawTensor {
   if (!transposed) return { ...t, owned: true };
   const [rows, cols] = t.shape;
-  const data = transpose2d(
-    t.data,
-    rows,
-    cols,
-    new (t.data.constructor as new (n: number) => RawTensor["data"])(t.data.length),
-  );
+  const data = new (t.data.constructor as new (n: number) => RawTensor["data"])(t.data.length);
+  flip(t.data, rows, cols, data);
   return { dtype: t.dtype, shape: [cols, rows], data, owned: true };
 }
 
@@ -141,7 +138,8 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
   };
   const lazyNames = new WeakMap<RawTensor, string>();
   const source: RawTensorSource = {
-    readTogether: (tensors, transposed) => readTogether(tensors, transposed),
+    readTogether: (tensors, transposed, opts) =>
+      readTogether(tensors, transposed, opts?.transpose ?? transpose2d),
   };
   const readRange = (bytes: Uint8Array, at: number, e: SafetensorsEntry): void => {
     for (let pos = 0; pos < bytes.length; ) {
@@ -154,7 +152,11 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
   // One buffer for every tensor whose bytes need no conversion, laid out in file order, so
   // neighbouring tensors come in one read and each tensor is a view: no allocation, zeroing or
   // copy per tensor. Transposed ones go through a scratch buffer the size of the largest of them.
-  const readTogether = (tensors: readonly RawTensor[], transposed: readonly boolean[]): RawTensor[] => {
+  const readTogether = (
+    tensors: readonly RawTensor[],
+    transposed: readonly boolean[],
+    flip: Transpose2d,
+  ): RawTensor[] => {
     const entry = tensors.map((t) => {
       const name = lazyNames.get(t);
       if (name === undefined)
@@ -175,7 +177,7 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
           e.name,
         );
       if (LITTLE_ENDIAN && NATIVE_LAYOUT.has(e.dtype)) inBuffer.push(i);
-      else out[i] = orient(file.readSync(e.name), transposed[i]);
+      else out[i] = orient(file.readSync(e.name), transposed[i], flip);
     }
     inBuffer.sort((a, b) => entry[a].begin - entry[b].begin);
     // Place each tensor: right after the previous one when the file has them close together and
@@ -220,7 +222,7 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
         readRange(tmp, header.dataStart + e.begin, e);
         const from = decodeSafetensorsEntry(tmp, e, { name: path });
         const to = decodeSafetensorsEntry(bytes, e, { name: path });
-        transpose2d(from.data, e.shape[0], e.shape[1], to.data);
+        flip(from.data, e.shape[0], e.shape[1], to.data);
         out[i] = { dtype: to.dtype, shape: [e.shape[1], e.shape[0]], data: to.data, owned: true };
       } else {
         const t = decodeSafetensorsEntry(bytes, e, { name: path });

@@ -51,8 +51,23 @@ export interface RawTensorSource {
    * that views one shared buffer wherever the dtype needs no conversion. `transposed[i]` asks for
    * tensor i (2-D) as its transpose.
    */
-  readTogether(tensors: readonly RawTensor[], transposed: readonly boolean[]): RawTensor[];
+  readTogether(
+    tensors: readonly RawTensor[],
+    transposed: readonly boolean[],
+    opts?: { transpose?: Transpose2d },
+  ): RawTensor[];
 }
+
+/**
+ * Writes the transpose of the row-major (rows, cols) matrix `src` into `dst` as (cols, rows). A
+ * loader may pass a backend's kernel to {@link RawTensorSource.readTogether}.
+ */
+export type Transpose2d = (
+  src: RawTensor["data"],
+  rows: number,
+  cols: number,
+  dst: RawTensor["data"],
+) => void;
 
 /**
  * Element types this module reads. Floats widen to float32/float64, integers to int32.

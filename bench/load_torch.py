@@ -1,5 +1,7 @@
 """HF's side of bench/load.ts: one GPT2LMHeadModel.from_pretrained(dir) in this process, then a
-first forward. Prints one JSON line: load seconds, VmRSS/VmHWM (MiB) after load, logits checksum.
+first forward (8 tokens). Prints one JSON line: load seconds, VmRSS/VmHWM (MiB) after load, the
+forward's seconds, VmRSS after it (HF maps the file, so its pages become resident as they are
+first touched) and the logits' sum.
 
     python bench/load_torch.py /tmp/gpt2-small
 """
@@ -29,8 +31,10 @@ def main():
     load_s = time.perf_counter() - t0
     rss, hwm = vm("VmRSS"), vm("VmHWM")
     ids = torch.arange(8).reshape(1, 8) % model.config.vocab_size
+    t1 = time.perf_counter()
     with torch.no_grad():
         logits = model(ids).logits
+    forward_s = time.perf_counter() - t1
     print(
         json.dumps(
             {
@@ -38,6 +42,8 @@ def main():
                 "rss_before_mib": base,
                 "rss_mib": rss,
                 "hwm_mib": hwm,
+                "forward_s": forward_s,
+                "rss_after_forward_mib": vm("VmRSS"),
                 "checksum": float(logits.double().sum()),
             }
         )

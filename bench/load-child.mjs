@@ -22,8 +22,10 @@ if (backend === "native") {
 } else setBackend(cpuBackend);
 const before = vmMiB("VmRSS");
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 const model = await fromPretrained(GPT, dir);
 const loadS = (performance.now() - t0) / 1000;
+const c1 = process.cpuUsage(c0);
 const rss = vmMiB("VmRSS");
 const hwm = vmMiB("VmHWM");
 const ids = tensor(
@@ -38,6 +40,7 @@ for (const v of logits) checksum += v;
 console.log(
   JSON.stringify({
     load_s: loadS,
+    load_cpu_s: (c1.user + c1.system) / 1e6,
     rss_before_mib: before,
     rss_mib: rss,
     hwm_mib: hwm,

@@ -7,6 +7,8 @@
  *
  *   flock /tmp/bench.lock node --import tsx bench/load.ts /tmp/gpt2-small [--rounds 3] [--from dist|src] [--backend native|cpu] [--no-torch]
  *
+ * `--root DIR` measures the library in DIR instead (DIR/bench/load-child.mjs, DIR/dist), e.g. an
+ * earlier commit extracted and built there.
  * `--from dist` (the default) runs the compiled library (`npx tsc -p tsconfig.build.json` first)
  * with no TypeScript loader in the child, as a user's process would; `--from src` runs src/ under tsx.
  */
@@ -18,7 +20,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const python = process.env.QKV_BENCH_PYTHON ?? "/work/venv/bin/python";
 const argv = process.argv.slice(2);
-const valued = new Set(["--rounds", "--from", "--backend"]);
+const valued = new Set(["--rounds", "--from", "--backend", "--root"]);
 const flag = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : fallback;
@@ -33,8 +35,11 @@ const from = flag("from", "dist");
 const backend = flag("backend", "native");
 const noTorch = argv.includes("--no-torch");
 
-function run(cmd: string, args: string[]): Record<string, number> {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 300_000, cwd: root });
+/** Where the measured library lives: this checkout, or `--root DIR` (e.g. an older commit's build). */
+const qkvRoot = flag("root", root);
+
+function run(cmd: string, args: string[], cwd = root): Record<string, number> {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 300_000, cwd });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
 }
@@ -47,7 +52,7 @@ const qkvArgs = [...(from === "src" ? ["--import", "tsx"] : []), "bench/load-chi
 const q: Record<string, number>[] = [];
 const t: Record<string, number>[] = [];
 for (let r = 0; r < rounds; r++) {
-  q.push(run(process.execPath, qkvArgs));
+  q.push(run(process.execPath, qkvArgs, qkvRoot));
   if (!noTorch) t.push(run(python, ["bench/load_torch.py", dir]));
   console.log(`round ${r + 1}: qkv ${JSON.stringify(q[r])}`);
   if (!noTorch) console.log(`         torch ${JSON.stringify(t[r])}`);
@@ -56,14 +61,14 @@ const file = statSync(join(dir, "model.safetensors")).size / 2 ** 20;
 const qLoad = med(q, "load_s");
 const qRss = med(q, "rss_mib");
 console.log(
-  `qkv (${from}, ${backend}): load ${qLoad.toFixed(3)} s; RSS before ${mib(med(q, "rss_before_mib"))}, after load ${mib(qRss)} ` +
+  `qkv (${qkvRoot === root ? "" : `${qkvRoot}, `}${from}, ${backend}): load ${qLoad.toFixed(3)} s (CPU ${med(q, "load_cpu_s").toFixed(3)} s); RSS before ${mib(med(q, "rss_before_mib"))}, after load ${mib(qRss)} ` +
     `(${(qRss / file).toFixed(2)}× the ${file.toFixed(0)} MiB file), HWM ${mib(med(q, "hwm_mib"))}, after the first forward ` +
     `${mib(med(q, "rss_after_forward_mib"))}; first forward ${med(q, "forward_s").toFixed(3)} s; logits sum ${q[0].checksum.toFixed(4)}`,
 );
 if (!noTorch) {
   const tLoad = med(t, "load_s");
   console.log(
-    `torch: load ${tLoad.toFixed(3)} s; RSS before ${mib(med(t, "rss_before_mib"))}, after load ${mib(med(t, "rss_mib"))}, ` +
+    `torch: load ${tLoad.toFixed(3)} s (CPU ${med(t, "load_cpu_s").toFixed(3)} s); RSS before ${mib(med(t, "rss_before_mib"))}, after load ${mib(med(t, "rss_mib"))}, ` +
       `HWM ${mib(med(t, "hwm_mib"))}, after the first forward ${mib(med(t, "rss_after_forward_mib"))}; first forward ` +
       `${med(t, "forward_s").toFixed(3)} s; logits sum ${t[0].checksum.toFixed(4)}`,
   );

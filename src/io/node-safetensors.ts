@@ -1,6 +1,7 @@
 /**
  * Node-only random access to a safetensors file: the header is read and validated first, then
- * each tensor is read on demand from its own offsets through positional reads on one file handle.
+ * each tensor is read on demand from its own offsets through positional reads on one file handle,
+ * or many at once into shared buffers of at most 1 GiB each (`readTogether`, for model loaders).
  * No array ever spans the whole file, so files over 4 GiB load, and a caller that needs a few
  * tensors (or only the header, to check names and shapes) pays only for those.
  */
@@ -31,6 +32,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const NATIVE_LAYOUT = new Set(["F32", "F64", "I32"]);
 /** Tensors start on 64-byte boundaries of the shared buffer (a cache line; enough for any dtype). */
 const ALIGN = 64;
+/** Most bytes in one shared buffer (a bigger single tensor gets a buffer of its own). */
+const SEGMENT = 2 ** 30;
 /** Unread bytes between two tensors that are read anyway, to keep them in one read. */
 const MAX_GAP = 1 << 16;
 
@@ -139,7 +142,7 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
   const lazyNames = new WeakMap<RawTensor, string>();
   const source: RawTensorSource = {
     readTogether: (tensors, transposed, opts) =>
-      readTogether(tensors, transposed, opts?.transpose ?? transpose2d),
+      readTogether(tensors, transposed, opts?.transpose ?? transpose2d, opts?.maxBufferBytes ?? SEGMENT),
   };
   const readRange = (bytes: Uint8Array, at: number, e: SafetensorsEntry): void => {
     for (let pos = 0; pos < bytes.length; ) {
@@ -156,6 +159,7 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
     tensors: readonly RawTensor[],
     transposed: readonly boolean[],
     flip: Transpose2d,
+    maxBytes: number,
   ): RawTensor[] => {
     const entry = tensors.map((t) => {
       const name = lazyNames.get(t);
@@ -181,14 +185,17 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
     }
     inBuffer.sort((a, b) => entry[a].begin - entry[b].begin);
     // Place each tensor: right after the previous one when the file has them close together and
-    // the gap keeps it aligned (one read covers both), else at the next aligned offset.
-    const at = new Map<number, number>();
-    const runs: { start: number; begin: number; end: number; e: SafetensorsEntry }[] = [];
+    // the gap keeps it aligned (one read covers both), else at the next aligned offset; a new
+    // buffer starts past `maxBytes`, so no single array need span a file of many GiB.
+    const at = new Map<number, [segment: number, offset: number]>();
+    const runs: { segment: number; start: number; begin: number; end: number; e: SafetensorsEntry }[] = [];
+    const segments: number[] = [];
     let size = 0;
     let scratchBytes = 0;
     for (const i of inBuffer) {
       const e = entry[i];
-      const run = runs[runs.length - 1];
+      const last = runs[runs.length - 1];
+      const run = last?.segment === segments.length - 1 ? last : undefined;
       const gap = run ? e.begin - run.end : -1;
       // Within a run the buffer mirrors the file, so a tensor is aligned there when its offset
       // from the run's first tensor is a multiple of its item size.
@@ -198,25 +205,38 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
         !transposed[inBuffer[at.size - 1]] &&
         gap >= 0 &&
         gap <= MAX_GAP &&
-        (e.begin - run.begin) % safetensorsItemSize(e.dtype) === 0;
+        (e.begin - run.begin) % safetensorsItemSize(e.dtype) === 0 &&
+        run.start + (e.end - run.begin) <= maxBytes;
       if (fits) {
         size = run.start + (e.begin - run.begin);
         run.end = e.end;
       } else {
         size = Math.ceil(size / ALIGN) * ALIGN;
-        if (!transposed[i]) runs.push({ start: size, begin: e.begin, end: e.end, e });
+        if (segments.length === 0 || (size > 0 && size + (e.end - e.begin) > maxBytes)) {
+          if (segments.length > 0) segments[segments.length - 1] = size;
+          segments.push(0);
+          size = 0;
+        }
+        if (!transposed[i])
+          runs.push({ segment: segments.length - 1, start: size, begin: e.begin, end: e.end, e });
         else scratchBytes = Math.max(scratchBytes, e.end - e.begin);
       }
-      at.set(i, size);
+      at.set(i, [segments.length - 1, size]);
       size += e.end - e.begin;
     }
-    const buffer = new ArrayBuffer(size);
+    if (segments.length > 0) segments[segments.length - 1] = size;
+    const buffers = segments.map((n) => new ArrayBuffer(n));
     for (const r of runs)
-      readRange(new Uint8Array(buffer, r.start, r.end - r.begin), header.dataStart + r.begin, r.e);
+      readRange(
+        new Uint8Array(buffers[r.segment], r.start, r.end - r.begin),
+        header.dataStart + r.begin,
+        r.e,
+      );
     const scratch = new ArrayBuffer(scratchBytes);
     for (const i of inBuffer) {
       const e = entry[i];
-      const bytes = new Uint8Array(buffer, at.get(i) as number, e.end - e.begin);
+      const [segment, offset] = at.get(i) as [number, number];
+      const bytes = new Uint8Array(buffers[segment], offset, e.end - e.begin);
       if (transposed[i]) {
         const tmp = new Uint8Array(scratch, 0, bytes.length);
         readRange(tmp, header.dataStart + e.begin, e);

@@ -54,7 +54,12 @@ export interface RawTensorSource {
   readTogether(
     tensors: readonly RawTensor[],
     transposed: readonly boolean[],
-    opts?: { transpose?: Transpose2d },
+    opts?: {
+      /** The 2-D transpose to use (default: a cache-blocked loop). */
+      transpose?: Transpose2d;
+      /** Largest shared buffer (default 1 GiB); a single bigger tensor gets one of its own. */
+      maxBufferBytes?: number;
+    },
   ): RawTensor[];
 }
 

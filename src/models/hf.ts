@@ -178,8 +178,10 @@ function backendTranspose(): Transpose2d | undefined {
 /**
  * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights. Throws
  * naming missing keys, unexpected keys (when strict) and shape mismatches; nothing is written
- * (and no tensor's data is read) unless every check passes. Data is then read one tensor at a
- * time, so lazily loaded tensors cost one tensor of memory beyond the model.
+ * (and no tensor's data is read) unless every check passes. Lazily read tensors (a file's, see
+ * {@link RawTensorSource}) are then read together and become the parameters' storage (no copy,
+ * no per-tensor allocation), except into a backend's own storage (the wasm heap) or another
+ * dtype; tensors given in memory are copied, as their caller may still hold them.
  * @example loadHFWeights(model, tensors, gpt2KeyMap(), { what: "gpt2" })
  */
 export function loadHFWeights(

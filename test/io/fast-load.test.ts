@@ -229,6 +229,36 @@ describe("readTogether", () => {
     expect(() => t.source?.readTogether([t], [false])).toThrow(/after close/);
   });
 
+  it("splits into buffers of at most maxBufferBytes (one tensor bigger than that gets its own)", async () => {
+    const f = await openSafetensorsFile(join(GPT2, "model.safetensors"));
+    try {
+      const names = [...f.entries.keys()].filter((n) => f.entries.get(n)?.dtype === "F32");
+      const lazy = names.map((n) => f.lazy(n));
+      const whole =
+        lazy[0].source?.readTogether(
+          lazy,
+          lazy.map(() => false),
+        ) ?? [];
+      const split =
+        lazy[0].source?.readTogether(
+          lazy,
+          lazy.map(() => false),
+          { maxBufferBytes: 4096 },
+        ) ?? [];
+      expect(new Set(whole.map((t) => t.data.buffer)).size).toBe(1);
+      const buffers = new Set(split.map((t) => t.data.buffer));
+      expect(buffers.size).toBeGreaterThan(1);
+      for (const b of buffers) {
+        const inIt = split.filter((t) => t.data.buffer === b);
+        if (inIt.length > 1) expect(b.byteLength).toBeLessThanOrEqual(4096);
+      }
+      for (const [i, t] of split.entries())
+        expect(Array.from(t.data), names[i]).toEqual(Array.from(whole[i].data));
+    } finally {
+      await f.close();
+    }
+  });
+
   it("transpose2d matches the definition on sizes that are not multiples of its tile", () => {
     for (const [r, c] of [
       [1, 1],

@@ -114,7 +114,10 @@ describe("fromPretrained: the parameters view one buffer read from the file", ()
     const ck = inMemory(GPT2);
     const slow = GPT.fromHF(ck.config, ck.tensors);
     expect(buffersOf(slow).size).toBeGreaterThan(1); // the copying path: storage of its own
-    if (heapBacked) for (const p of fast.parameters()) expect(isHookedStorage(p.data)).toBe(true);
+    // under wasm: in the heap wherever the backend would put a fresh tensor of that size there
+    if (heapBacked)
+      for (const p of fast.parameters())
+        expect(isHookedStorage(p.data)).toBe(isHookedStorage(zeros(p.shape).data));
     const a = fast.stateDict();
     const b = slow.stateDict();
     expect(Object.keys(a)).toEqual(Object.keys(b));

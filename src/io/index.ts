@@ -53,6 +53,7 @@ export {
   parseSafetensors,
   parseSafetensorsHeader,
   type RawTensor,
+  type RawTensorSource,
   rawDtypeOf,
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsDtype,
@@ -62,6 +63,7 @@ export {
   type SerializeSafetensorsOptions,
   safetensorsItemSize,
   serializeSafetensors,
+  type Transpose2d,
 } from "./safetensors.js";
 export {
   checkJsonDepth,

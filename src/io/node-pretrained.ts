@@ -165,9 +165,9 @@ export async function writePretrainedDir(
  * const clf = await fromPretrained(BertForSequenceClassification, dir, { numLabels: 3, strict: false });
  */
 export async function fromPretrained<M, O>(cls: HFLoadable<M, O>, dir: string, opts?: O): Promise<M> {
-  // Lazy tensors: the model checks names and shapes from the headers, then reads each tensor it
-  // uses once, so a mismatched checkpoint is refused without reading its data, and a file costs
-  // the model's memory plus one tensor, not the file's size.
+  // Lazy tensors: the model checks names and shapes from the headers, then reads the tensors it
+  // uses together into one buffer its parameters view, so a mismatched checkpoint is refused
+  // without reading its data, and a file costs the model's weights, not the file's size.
   const src = await openPretrainedDir(dir);
   try {
     // A generation_config.json reaches classes that take one (BART) as a load option.

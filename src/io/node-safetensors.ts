@@ -1,27 +1,41 @@
 /**
  * Node-only random access to a safetensors file: the header is read and validated first, then
- * each tensor is read on demand from its own offsets through positional reads on one file handle.
+ * each tensor is read on demand from its own offsets through positional reads on one file handle,
+ * or many at once into shared buffers of at most 1 GiB each (`readTogether`, for model loaders).
  * No array ever spans the whole file, so files over 4 GiB load, and a caller that needs a few
  * tensors (or only the header, to check names and shapes) pays only for those.
  */
 
 import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { transpose2d } from "../util/transpose.js";
 import {
   decodeSafetensorsEntry,
   parseSafetensorsHeader,
   type RawTensor,
+  type RawTensorSource,
   rawDtypeOf,
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsEntry,
   SafetensorsError,
   type SafetensorsHeader,
+  safetensorsItemSize,
+  type Transpose2d,
 } from "./safetensors.js";
 
 /** Largest single positional read (the OS and Node cap one read near 2 GiB). */
 const CHUNK = 1 << 30;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Dtypes whose file bytes are the tensor's storage as is (on a little-endian host). */
+const NATIVE_LAYOUT = new Set(["F32", "F64", "I32"]);
+/** Tensors start on 64-byte boundaries of the shared buffer (a cache line; enough for any dtype). */
+const ALIGN = 64;
+/** Most bytes in one shared buffer (a bigger single tensor gets a buffer of its own). */
+const SEGMENT = 2 ** 30;
+/** Unread bytes between two tensors that are read anyway, to keep them in one read. */
+const MAX_GAP = 1 << 16;
 
 /**
  * An open safetensors file: its validated header, and reads of single tensors.
@@ -46,6 +60,15 @@ export interface SafetensorsFile {
   lazy(name: string): RawTensor;
   /** Closes the file handle; later reads throw. */
   close(): Promise<void>;
+}
+
+/** `t` as read, or (2-D) as its transpose in a fresh array; marked `owned` either way. */
+function orient(t: RawTensor, transposed: boolean, flip: Transpose2d): RawTensor {
+  if (!transposed) return { ...t, owned: true };
+  const [rows, cols] = t.shape;
+  const data = new (t.data.constructor as new (n: number) => RawTensor["data"])(t.data.length);
+  flip(t.data, rows, cols, data);
+  return { dtype: t.dtype, shape: [cols, rows], data, owned: true };
 }
 
 function codeOf(e: unknown): string | undefined {
@@ -116,6 +139,118 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
       e.name,
     );
   };
+  const lazyNames = new WeakMap<RawTensor, string>();
+  const source: RawTensorSource = {
+    readTogether: (tensors, transposed, opts) =>
+      readTogether(tensors, transposed, opts?.transpose ?? transpose2d, opts?.maxBufferBytes ?? SEGMENT),
+  };
+  const readRange = (bytes: Uint8Array, at: number, e: SafetensorsEntry): void => {
+    for (let pos = 0; pos < bytes.length; ) {
+      const n = Math.min(bytes.length - pos, CHUNK);
+      const bytesRead = readSync(fh.fd, bytes, pos, n, at + pos);
+      if (bytesRead === 0) short(e, pos);
+      pos += bytesRead;
+    }
+  };
+  // One buffer for every tensor whose bytes need no conversion, laid out in file order, so
+  // neighbouring tensors come in one read and each tensor is a view: no allocation, zeroing or
+  // copy per tensor. Transposed ones go through a scratch buffer the size of the largest of them.
+  const readTogether = (
+    tensors: readonly RawTensor[],
+    transposed: readonly boolean[],
+    flip: Transpose2d,
+    maxBytes: number,
+  ): RawTensor[] => {
+    const entry = tensors.map((t) => {
+      const name = lazyNames.get(t);
+      if (name === undefined)
+        throw new SafetensorsError(
+          path,
+          "readTogether: a tensor that is not one of this file's lazy tensors",
+        );
+      return entryOf(name);
+    });
+    const out: RawTensor[] = new Array(tensors.length);
+    const inBuffer: number[] = [];
+    for (let i = 0; i < entry.length; i++) {
+      const e = entry[i];
+      if (transposed[i] && e.shape.length !== 2)
+        throw new SafetensorsError(
+          path,
+          `tensor ${JSON.stringify(e.name)} is not 2-D and cannot be read transposed`,
+          e.name,
+        );
+      if (LITTLE_ENDIAN && NATIVE_LAYOUT.has(e.dtype)) inBuffer.push(i);
+      else out[i] = orient(file.readSync(e.name), transposed[i], flip);
+    }
+    inBuffer.sort((a, b) => entry[a].begin - entry[b].begin);
+    // Place each tensor: right after the previous one when the file has them close together and
+    // the gap keeps it aligned (one read covers both), else at the next aligned offset; a new
+    // buffer starts past `maxBytes`, so no single array need span a file of many GiB.
+    const at = new Map<number, [segment: number, offset: number]>();
+    const runs: { segment: number; start: number; begin: number; end: number; e: SafetensorsEntry }[] = [];
+    const segments: number[] = [];
+    let size = 0;
+    let scratchBytes = 0;
+    for (const i of inBuffer) {
+      const e = entry[i];
+      const last = runs[runs.length - 1];
+      const run = last?.segment === segments.length - 1 ? last : undefined;
+      const gap = run ? e.begin - run.end : -1;
+      // Within a run the buffer mirrors the file, so a tensor is aligned there when its offset
+      // from the run's first tensor is a multiple of its item size.
+      const fits =
+        run !== undefined &&
+        !transposed[i] &&
+        !transposed[inBuffer[at.size - 1]] &&
+        gap >= 0 &&
+        gap <= MAX_GAP &&
+        (e.begin - run.begin) % safetensorsItemSize(e.dtype) === 0 &&
+        run.start + (e.end - run.begin) <= maxBytes;
+      if (fits) {
+        size = run.start + (e.begin - run.begin);
+        run.end = e.end;
+      } else {
+        size = Math.ceil(size / ALIGN) * ALIGN;
+        if (segments.length === 0 || (size > 0 && size + (e.end - e.begin) > maxBytes)) {
+          if (segments.length > 0) segments[segments.length - 1] = size;
+          segments.push(0);
+          size = 0;
+        }
+        if (!transposed[i])
+          runs.push({ segment: segments.length - 1, start: size, begin: e.begin, end: e.end, e });
+        else scratchBytes = Math.max(scratchBytes, e.end - e.begin);
+      }
+      at.set(i, [segments.length - 1, size]);
+      size += e.end - e.begin;
+    }
+    if (segments.length > 0) segments[segments.length - 1] = size;
+    const buffers = segments.map((n) => new ArrayBuffer(n));
+    for (const r of runs)
+      readRange(
+        new Uint8Array(buffers[r.segment], r.start, r.end - r.begin),
+        header.dataStart + r.begin,
+        r.e,
+      );
+    const scratch = new ArrayBuffer(scratchBytes);
+    for (const i of inBuffer) {
+      const e = entry[i];
+      const [segment, offset] = at.get(i) as [number, number];
+      const bytes = new Uint8Array(buffers[segment], offset, e.end - e.begin);
+      if (transposed[i]) {
+        const tmp = new Uint8Array(scratch, 0, bytes.length);
+        readRange(tmp, header.dataStart + e.begin, e);
+        const from = decodeSafetensorsEntry(tmp, e, { name: path });
+        const to = decodeSafetensorsEntry(bytes, e, { name: path });
+        flip(from.data, e.shape[0], e.shape[1], to.data);
+        out[i] = { dtype: to.dtype, shape: [e.shape[1], e.shape[0]], data: to.data, owned: true };
+      } else {
+        const t = decodeSafetensorsEntry(bytes, e, { name: path });
+        out[i] = { ...t, owned: true };
+      }
+    }
+    return out;
+  };
   const file: SafetensorsFile = {
     path,
     header,
@@ -144,13 +279,16 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
     },
     lazy(name) {
       const e = entryOf(name);
-      return {
+      const t: RawTensor = {
         dtype: rawDtypeOf(e.dtype),
         shape: e.shape.slice(),
         get data() {
           return file.readSync(name).data;
         },
+        source,
       };
+      lazyNames.set(t, name);
+      return t;
     },
     async close() {
       if (closed) return;

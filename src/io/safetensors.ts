@@ -27,7 +27,52 @@ export interface RawTensor {
   dtype: "float32" | "float64" | "int32";
   shape: number[];
   data: Float32Array | Float64Array | Int32Array;
+  /**
+   * Set on lazily read tensors (`openSafetensorsFile(...).lazy(name)` in `qkv/node`): their file,
+   * which reads many of them in one pass (see {@link RawTensorSource}).
+   */
+  readonly source?: RawTensorSource;
+  /**
+   * True when `data` was read for this caller alone (no one else holds it), so a loader may keep
+   * it as a tensor's storage instead of copying it. Unset on tensors that alias a caller's buffer.
+   */
+  readonly owned?: boolean;
 }
+
+/**
+ * What a file behind lazily read RawTensors offers a model loader: its tensors read together, in
+ * file order, into one buffer (no per-tensor allocation or copy), each optionally as the transpose
+ * of its 2-D matrix (GPT-2's Conv1D (in, out) weights become (out, in) in the same pass).
+ * @example const [w] = raw.source!.readTogether([raw], [true]); // w.shape = raw.shape reversed
+ */
+export interface RawTensorSource {
+  /**
+   * Reads `tensors` (lazy tensors of this source) and returns them in order, `owned`, with data
+   * that views one shared buffer wherever the dtype needs no conversion. `transposed[i]` asks for
+   * tensor i (2-D) as its transpose.
+   */
+  readTogether(
+    tensors: readonly RawTensor[],
+    transposed: readonly boolean[],
+    opts?: {
+      /** The 2-D transpose to use (default: a cache-blocked loop). */
+      transpose?: Transpose2d;
+      /** Largest shared buffer (default 1 GiB); a single bigger tensor gets one of its own. */
+      maxBufferBytes?: number;
+    },
+  ): RawTensor[];
+}
+
+/**
+ * Writes the transpose of the row-major (rows, cols) matrix `src` into `dst` as (cols, rows). A
+ * loader may pass a backend's kernel to {@link RawTensorSource.readTogether}.
+ */
+export type Transpose2d = (
+  src: RawTensor["data"],
+  rows: number,
+  cols: number,
+  dst: RawTensor["data"],
+) => void;
 
 /**
  * Element types this module reads. Floats widen to float32/float64, integers to int32.

@@ -40,7 +40,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
 import { shapeStr } from "../util/shape.js";
 import { type BartActivation, type BartConfig, bartConfigFromHF, bartConfigToHF } from "./bart-config.js";
-import { exportHFWeights, type HFKeyMap, type HFLoadOptions, loadHFWeights } from "./hf.js";
+import { buildFromHF, exportHFWeights, type HFKeyMap, type HFLoadOptions } from "./hf.js";
 
 export * from "./bart-config.js";
 
@@ -644,8 +644,13 @@ export class BartForConditionalGeneration extends Module {
     const config = bartConfigFromHF(configJson);
     const first = tensors.values().next().value as RawTensor | undefined;
     const dtype = first?.dtype === "float64" ? "float64" : "float32";
-    const model = new BartForConditionalGeneration(config, { dtype });
-    loadHFWeights(model, tensors, bartKeyMap(false), { ...opts, what: "BART checkpoint" });
+    // Built without random init (the checkpoint overwrites it), then filled, as GPT and BERT are.
+    const model = buildFromHF(
+      () => new BartForConditionalGeneration(config, { dtype }),
+      tensors,
+      () => bartKeyMap(false),
+      { ...opts, what: "BART checkpoint" },
+    );
     model.hfConfig = { ...configJson };
     model.generationConfig = opts.generationConfig ?? null;
     return model.eval();

@@ -195,6 +195,38 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /**
+   * Makes each tensor in `replacements` (a parameter or buffer of this module, by identity) be
+   * its new tensor wherever a module holds it, so tied weights stay tied: PyTorch's
+   * `load_state_dict(assign=True)`. A replaced parameter becomes a Parameter over the new tensor's
+   * storage (no copy) with the same `requiresGrad`; shapes and dtypes must match. For loaders that
+   * read weights into storage of their own; call it before an optimizer takes the parameters.
+   * @example model.assignTensors(new Map([[model.wte.weight, tensor(weights, { shape })]]));
+   */
+  assignTensors(replacements: ReadonlyMap<Tensor, Tensor>): void {
+    for (const [old, t] of replacements) {
+      if (!sameShape(old.shape, t.shape) || old.dtype !== t.dtype)
+        throw new Error(
+          `assignTensors: a ${old.dtype} tensor of shape ${shapeStr(old.shape)} cannot become a ${t.dtype} one of shape ${shapeStr(t.shape)}`,
+        );
+    }
+    const made = new Map<Tensor, Tensor>();
+    for (const m of this.modules()) {
+      const rec = m as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(m)) {
+        if (!(v instanceof Tensor)) continue;
+        const t = replacements.get(v);
+        if (!t) continue;
+        let nv = made.get(v);
+        if (!nv) {
+          nv = v instanceof Parameter ? new Parameter(t, v.requiresGrad) : t;
+          made.set(v, nv);
+        }
+        rec[k] = nv;
+      }
+    }
+  }
+
   /** Sets train mode on this module and all below it. */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;

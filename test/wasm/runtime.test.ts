@@ -31,7 +31,13 @@ import { expectClose, Rng } from "../native/util.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
-function gemmArgs(rng: Rng, M: number, N: number, K: number, out = new Float32Array(M * N)): GemmArgs {
+function gemmArgs(
+  rng: Rng,
+  M: number,
+  N: number,
+  K: number,
+  out: Float32Array<ArrayBufferLike> = new Float32Array(M * N),
+): GemmArgs {
   return {
     batch: 1,
     M,

@@ -204,7 +204,8 @@ describe("memory", () => {
     const rt = wasmRuntime();
     if (!be || !rt) throw new Error("wasm unavailable");
     const resident = (src: Float32Array): Float32Array => {
-      const view = new Float32Array(rt.memory.buffer, rt.malloc(src.length * 4), src.length);
+      const at = rt.malloc(src.length * 4); // first: it may grow the memory, replacing .buffer
+      const view = new Float32Array(rt.memory.buffer, at, src.length);
       view.set(src);
       return view;
     };

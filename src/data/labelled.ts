@@ -3,6 +3,8 @@
  * strings; their ids are assigned in sorted order so two runs on the same file agree.
  */
 
+import { tsvLines } from "./tsv.js";
+
 /** One row of a labelled TSV; `label` is null on an unlabelled line (allowed for prediction). */
 export interface LabelledText {
   text: string;
@@ -25,13 +27,8 @@ export function parseLabelledTsv(
 ): LabelledText[] {
   const required = (opts.labels ?? "required") === "required";
   const rows: LabelledText[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    if (i === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    if (line.trim() === "") continue;
-    const where = `${name} line ${i + 1}`;
+  for (const { text: line, line: n } of tsvLines(text)) {
+    const where = `${name} line ${n}`;
     const parts = line.split("\t");
     const preview = JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line);
     if (parts.length > 2)
@@ -40,13 +37,13 @@ export function parseLabelledTsv(
       );
     if (parts.length === 1) {
       if (required) throw new Error(`${where}: expected "text<TAB>label", found no tab in ${preview}`);
-      rows.push({ text: parts[0], label: null, line: i + 1 });
+      rows.push({ text: parts[0], label: null, line: n });
       continue;
     }
     const label = parts[1].trim();
     if (parts[0].trim() === "") throw new Error(`${where}: empty text before the tab`);
     if (label === "") throw new Error(`${where}: empty label after the tab`);
-    rows.push({ text: parts[0], label, line: i + 1 });
+    rows.push({ text: parts[0], label, line: n });
   }
   return rows;
 }

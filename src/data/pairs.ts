@@ -7,6 +7,7 @@ import { tensor } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import { defaultGenerator, type Generator } from "../util/rng.js";
+import { tsvLines } from "./tsv.js";
 
 /**
  * Label value that cross-entropy skips (PyTorch's default `ignore_index`).
@@ -90,21 +91,16 @@ export interface Seq2SeqBatch {
 export function parseTsv(text: string, name?: string): TextPair[] {
   const where = name ? `${name} line` : "line";
   const pairs: TextPair[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    if (i === 0 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    if (line.trim() === "") continue;
+  for (const { text: line, line: n } of tsvLines(text)) {
     const parts = line.split("\t");
     if (parts.length !== 2) {
       const preview = line.length > 40 ? `${line.slice(0, 40)}…` : line;
       throw new Error(
-        `${where} ${i + 1}: expected "source<TAB>target" (exactly one tab), found ${parts.length - 1} tabs in ${JSON.stringify(preview)}`,
+        `${where} ${n}: expected "source<TAB>target" (exactly one tab), found ${parts.length - 1} tabs in ${JSON.stringify(preview)}`,
       );
     }
-    if (parts[0] === "") throw new Error(`${where} ${i + 1}: empty source before the tab`);
-    if (parts[1] === "") throw new Error(`${where} ${i + 1}: empty target after the tab`);
+    if (parts[0] === "") throw new Error(`${where} ${n}: empty source before the tab`);
+    if (parts[1] === "") throw new Error(`${where} ${n}: empty target after the tab`);
     pairs.push({ source: parts[0], target: parts[1] });
   }
   return pairs;

@@ -16,6 +16,7 @@ accelerate imports and loop otherwise; the JSON says which ran.
 """
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
@@ -45,12 +46,22 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-length", type=int, default=0, help="tokens per text, [CLS]/[SEP] included (0: max_position_embeddings)")
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--max-steps", type=int, default=0, help="optimizer steps (0: --epochs decides)")
+    p.add_argument("--warmup-steps", type=int, default=0)
+    p.add_argument("--min-lr", type=float, default=-1.0,
+                   help="cosine decay from --lr to this after warmup, as qkv's schedule (default: linear decay to 0, Trainer's default)")
+    p.add_argument("--adam-beta2", type=float, default=0.999)
+    p.add_argument("--max-grad-norm", type=float, default=1.0)
     p.add_argument("--trainer", choices=["auto", "hf", "loop"], default="auto")
     a = p.parse_args()
     if not a.epochs > 0:
         fail(f"--epochs must be positive, got {a.epochs}")
     if not a.lr > 0:
         fail(f"--lr must be positive, got {a.lr}")
+    if a.max_steps < 0 or a.warmup_steps < 0:
+        fail("--max-steps and --warmup-steps must be non-negative")
+    if a.min_lr >= 0 and a.trainer == "loop":
+        fail("--min-lr needs --trainer hf (the plain loop has only the linear schedule)")
     if a.batch_size < 1:
         fail(f"--batch-size must be at least 1, got {a.batch_size}")
     for name in ("config.json", "tokenizer.json"):
@@ -125,7 +136,7 @@ def macro_f1(pred, gold, k):
 def train_loop(model, train, a, pad):
     g = torch.Generator().manual_seed(a.seed)
     steps_per_epoch = math.ceil(len(train) / a.batch_size)
-    total = math.ceil(steps_per_epoch * a.epochs)
+    total = a.max_steps or math.ceil(steps_per_epoch * a.epochs)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -153,14 +164,20 @@ def train_hf(model, train, a, pad):
     from transformers import Trainer, TrainingArguments
 
     with tempfile.TemporaryDirectory() as out:
+        schedule = {}
+        if a.min_lr >= 0:
+            schedule = {"lr_scheduler_type": "cosine_with_min_lr", "lr_scheduler_kwargs": {"min_lr": a.min_lr}}
         args = TrainingArguments(
-            output_dir=out, num_train_epochs=a.epochs, learning_rate=a.lr, weight_decay=a.weight_decay,
-            per_device_train_batch_size=a.batch_size, seed=a.seed, data_seed=a.seed, save_strategy="no",
-            report_to=[], logging_strategy="no", use_cpu=not torch.cuda.is_available(), disable_tqdm=True,
-            remove_unused_columns=False,
+            output_dir=out, num_train_epochs=a.epochs, max_steps=a.max_steps or -1, learning_rate=a.lr,
+            weight_decay=a.weight_decay, warmup_steps=a.warmup_steps, adam_beta2=a.adam_beta2,
+            max_grad_norm=a.max_grad_norm, per_device_train_batch_size=a.batch_size, seed=a.seed,
+            data_seed=a.seed, save_strategy="no", report_to=[], logging_strategy="no",
+            use_cpu=not torch.cuda.is_available(), disable_tqdm=True, remove_unused_columns=False,
+            **schedule,
         )
         trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=lambda b: collate(b, pad))
-        return trainer.train().global_step
+        with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its metrics; stdout is the JSON
+            return trainer.train().global_step
 
 
 def main():
@@ -206,6 +223,11 @@ def main():
         "n_test": len(test),
         "steps": steps,
         "epochs": a.epochs,
+        "max_steps": a.max_steps,
+        "warmup_steps": a.warmup_steps,
+        "min_lr": a.min_lr,
+        "adam_beta2": a.adam_beta2,
+        "weight_decay": a.weight_decay,
         "lr": a.lr,
         "batch_size": a.batch_size,
         "seed": a.seed,

@@ -162,5 +162,14 @@ describe.skipIf(!native)("learning", () => {
     // (train.tsv's majority label, negative, on test.tsv). The margins leave room for other CPUs.
     expect(acc).toBeGreaterThanOrEqual(base + 12);
     expect(f1).toBeGreaterThanOrEqual(0.5);
+    // HF Trainer fine-tuning the same kind of qkv-pretrained folder on the same data with the same
+    // settings (scripts/compare-classify.sh, 3 seeds): 54.8% mean accuracy, against qkv's 57.2%
+    // in the same run. qkv must stay within 5 points of it.
+    const hf = JSON.parse(readFileSync(join(ROOT, "test/fixtures/classify/hf-trainer.json"), "utf8")) as {
+      hf_mean_accuracy: number;
+      majority_accuracy: number;
+    };
+    expect(hf.majority_accuracy).toBe(base); // the same data and the same baseline
+    expect(acc).toBeGreaterThanOrEqual(hf.hf_mean_accuracy - 5);
   }, 900_000);
 });

@@ -80,7 +80,10 @@ const sampler = new BatchSampler(data, { seed: 1337 });
 const steps = Number(flag("steps", gpt2 ? "2" : "50"));
 const step = () => {
   const { x, y } = gpt2
-    ? { x: randint(0, 50257, [4, 128], { generator: gen }), y: randint(0, 50257, [4, 128], { generator: gen }) }
+    ? {
+        x: randint(0, 50257, [4, 128], { generator: gen }),
+        y: randint(0, 50257, [4, 128], { generator: gen }),
+      }
     : sampler.getBatch("train", 12, 64);
   tidy(() => model.forward(x, y).loss!.backward());
   optim.clipGradNorm(model.parameters(), 1);

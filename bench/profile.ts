@@ -4,6 +4,7 @@
  * spent outside the kernels (JS, allocation, GC) shows as the difference.
  *
  *   node --import tsx bench/profile.ts [--threads 1] [--steps 50]
+ *   node --import tsx bench/profile.ts --model gpt2 [--threads 2] [--steps 2]   (GPT-2 small, B4 T128, random tokens)
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,6 +17,7 @@ import {
   Generator,
   GPT,
   optim,
+  randint,
   setBackend,
   TokenDataset,
   tidy,
@@ -58,25 +60,37 @@ setBackend(timed as unknown as Backend);
 const threads = Number(flag("threads", "1"));
 setNumThreads(threads);
 
+const gpt2 = flag("model", "small") === "gpt2";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const text = readFileSync(join(root, "data/tinyshakespeare.txt"), "utf8");
 const tok = CharTokenizer.fromText(text);
 const data = TokenDataset.fromText(text, tok);
-const model = new GPT(
-  { vocabSize: tok.vocabSize, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false },
-  { generator: new Generator(1337) },
-);
+const gen = new Generator(1337);
+const model = gpt2
+  ? new GPT(
+      { vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768, dropout: 0, bias: true },
+      { generator: gen },
+    )
+  : new GPT(
+      { vocabSize: tok.vocabSize, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0, bias: false },
+      { generator: gen },
+    );
 const opt = new optim.AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3, betas: [0.9, 0.99] });
 const sampler = new BatchSampler(data, { seed: 1337 });
-const steps = Number(flag("steps", "50"));
+const steps = Number(flag("steps", gpt2 ? "2" : "50"));
 const step = () => {
-  const { x, y } = sampler.getBatch("train", 12, 64);
+  const { x, y } = gpt2
+    ? {
+        x: randint(0, 50257, [4, 128], { generator: gen }),
+        y: randint(0, 50257, [4, 128], { generator: gen }),
+      }
+    : sampler.getBatch("train", 12, 64);
   tidy(() => model.forward(x, y).loss!.backward());
   optim.clipGradNorm(model.parameters(), 1);
   opt.step();
   opt.zeroGrad();
 };
-for (let i = 0; i < 5; i++) step();
+for (let i = 0; i < (gpt2 ? 1 : 5); i++) step();
 stats.clear();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();

@@ -6,6 +6,7 @@
 import type { AnyArray } from "../tensor/dtype.js";
 import { assertLive, beginTracking, endTracking, release } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { sameShape } from "../util/shape.js";
 
 // The node type lives with Tensor (its `gradFn` slot), so the tensor layer never imports autograd.
 export type { Node } from "../tensor/tensor.js";
@@ -64,6 +65,7 @@ export function record(
   inputs: (Tensor | null)[],
   backward: (gradOut: Tensor) => (Tensor | null)[],
   saved?: readonly (AnyArray | null)[],
+  backwardInto?: (gradOut: Tensor, into: readonly (Tensor | null)[]) => (Tensor | null)[],
 ): Tensor {
   // Every op passes through here with its inputs: the one place to refuse a tensor whose storage
   // was recycled after it was made (kept from inside a tidy() without being returned).
@@ -82,7 +84,7 @@ export function record(
   }
   if (!needsGrad(...inputs)) return out;
   out.requiresGrad = true;
-  out.gradFn = { name, inputs, backward };
+  out.gradFn = backwardInto ? { name, inputs, backward, backwardInto } : { name, inputs, backward };
   return out;
 }
 
@@ -144,17 +146,22 @@ function isTensor(v: object): v is Tensor {
   return "data" in v && "gradFn" in v && "shape" in v;
 }
 
+/** The tensor operations the backward sweep needs; ops/autograd.ts supplies them. */
+export interface GradMath {
+  /** a + b into fresh storage. */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** A copy of a in fresh contiguous storage. */
+  clone(a: Tensor): Tensor;
+  /** a += b in place; a is dense and contiguous, b has a's shape and dtype (any strides). */
+  addInPlace(a: Tensor, b: Tensor): void;
+}
+
 /**
  * Back-propagates `grad` (d loss / d root) through the graph and accumulates gradients into
  * the `.grad` of leaves that require them (and of tensors that called `retainGrad`). Unless
  * `retainGraph`, the graph's closures are released afterwards so activations can be freed.
  */
-export function runBackward(
-  root: Tensor,
-  grad: Tensor,
-  math: { add: (a: Tensor, b: Tensor) => Tensor; clone: (a: Tensor) => Tensor },
-  retainGraph = false,
-): void {
+export function runBackward(root: Tensor, grad: Tensor, math: GradMath, retainGraph = false): void {
   // Topological order by depth-first search over gradFn inputs (iterative: graphs are deep).
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
@@ -187,7 +194,7 @@ export function runBackward(
   const made = beginTracking();
   const stored = new Set<AnyArray>();
   try {
-    sweep(order, root, grad, math, retainGraph, stored);
+    sweep(order, root, grad, math, retainGraph, new Holders(made, stored));
   } catch (e) {
     endTracking(made);
     throw e;
@@ -196,43 +203,139 @@ export function runBackward(
   for (const a of made) if (!stored.has(a)) release(a);
 }
 
+/**
+ * Who holds which gradient storage during a sweep, so that a buffer is written in place only when
+ * the sweep owns it alone. A buffer is owned when the sweep allocated it (it is in `made`: never
+ * an activation, a parameter, a saved tensor or the caller's seed), it is not stored in a `.grad`
+ * (those belong to the user, and optimizers update them in place), and exactly one live gradient
+ * tensor refers to it. Live gradients are the pending ones, the one being propagated, and the
+ * ones a rule just returned, so a buffer a rule passes to two inputs (add), or returns as a view
+ * (reshape, transpose, expand), or that a `.grad` took, counts twice and is never mutated.
+ * Arrays the sweep did not allocate may be views into one it did (a subarray); they are counted
+ * apart and any overlap with them also rules a buffer out.
+ */
+class Holders {
+  private readonly count = new Map<AnyArray, number>();
+  /** Held arrays that the sweep did not allocate, with their hold counts. */
+  private readonly foreign = new Map<AnyArray, number>();
+
+  constructor(
+    private readonly made: ReadonlySet<AnyArray>,
+    readonly stored: Set<AnyArray>,
+  ) {}
+
+  hold(t: Tensor): void {
+    const m = this.made.has(t.data) ? this.count : this.foreign;
+    m.set(t.data, (m.get(t.data) ?? 0) + 1);
+  }
+
+  drop(t: Tensor): void {
+    const m = this.made.has(t.data) ? this.count : this.foreign;
+    const n = (m.get(t.data) ?? 0) - 1;
+    if (n > 0) m.set(t.data, n);
+    else m.delete(t.data);
+  }
+
+  /** True when `t` (held once, by its single holder) may be written in place or kept as a `.grad`. */
+  exclusive(t: Tensor): boolean {
+    const a = t.data;
+    if (!this.made.has(a) || this.stored.has(a) || this.count.get(a) !== 1) return false;
+    if (t.offset !== 0 || t.numel() !== a.length || !t.isContiguous()) return false;
+    for (const b of this.foreign.keys()) {
+      if (
+        b.buffer === a.buffer &&
+        b.byteOffset < a.byteOffset + a.byteLength &&
+        a.byteOffset < b.byteOffset + b.byteLength
+      )
+        return false;
+    }
+    return true;
+  }
+}
+
 function sweep(
   order: Tensor[],
   root: Tensor,
   grad: Tensor,
-  math: { add: (a: Tensor, b: Tensor) => Tensor; clone: (a: Tensor) => Tensor },
+  math: GradMath,
   retainGraph: boolean,
-  stored: Set<AnyArray>,
+  holders: Holders,
 ): void {
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, grad);
+  holders.hold(grad);
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
     const g = grads.get(t);
     if (!g) continue;
     grads.delete(t);
+    // `g` stays held until its rule has run and the results are placed: they may alias it.
     const node = t.gradFn;
-    if (node === null || t.retainsGrad) {
-      // A fresh buffer per .grad: the same gradient tensor may flow to several inputs, and
-      // optimizers and clipping update .grad in place.
-      if (t.requiresGrad) {
-        t.grad = t.grad ? math.add(t.grad, g) : math.clone(g);
-        stored.add(t.grad.data);
+    if ((node === null || t.retainsGrad) && t.requiresGrad) {
+      // Optimizers and clipping update .grad in place, so it needs storage of its own: the
+      // gradient itself when the sweep owns it alone, else a copy. An existing .grad is not
+      // written (the caller may hold it): the sum goes to fresh storage.
+      if (t.grad) t.grad = math.add(t.grad, g);
+      else {
+        const take = holders.exclusive(g) && g.dtype === t.dtype && sameShape(g.shape, t.shape);
+        t.grad = take ? g : math.clone(g);
       }
+      holders.stored.add(t.grad.data);
     }
-    if (node === null) continue;
+    if (node === null) {
+      holders.drop(g);
+      continue;
+    }
     if (node.backward === null)
       throw new Error(`backward: the graph through ${node.name} was already freed; use retainGraph`);
-    const inGrads = node.backward(g);
-    for (let j = 0; j < node.inputs.length; j++) {
-      const x = node.inputs[j];
-      const gx = inGrads[j];
-      if (!x || !gx || !x.requiresGrad) continue;
-      const prev = grads.get(x);
-      grads.set(x, prev ? math.add(prev, gx) : gx);
+    const inputs = node.inputs;
+    let into: (Tensor | null)[] | null = null;
+    if (node.backwardInto) {
+      into = inputs.map((x, j) => {
+        const prev = x ? grads.get(x) : undefined;
+        if (!x || !prev || inputs.indexOf(x) !== j || inputs.lastIndexOf(x) !== j) return null;
+        return holders.exclusive(prev) && prev.dtype === x.dtype && sameShape(prev.shape, x.shape)
+          ? prev
+          : null;
+      });
     }
+    const inGrads = into && node.backwardInto ? node.backwardInto(g, into) : node.backward(g);
+    const used = (j: number) => {
+      const x = inputs[j];
+      return x?.requiresGrad && inGrads[j] ? x : null;
+    };
+    for (let j = 0; j < inputs.length; j++) {
+      const gx = inGrads[j];
+      if (gx && used(j) && gx !== into?.[j]) holders.hold(gx);
+    }
+    for (let j = 0; j < inputs.length; j++) {
+      const x = used(j);
+      const gx = inGrads[j];
+      if (!x || !gx) continue;
+      if (into && gx === into[j]) continue; // the rule added into the pending gradient
+      const prev = grads.get(x);
+      if (!prev) {
+        grads.set(x, gx); // the hold taken above passes to the pending entry
+      } else if (
+        holders.exclusive(prev) &&
+        gx.data !== prev.data &&
+        gx.dtype === prev.dtype &&
+        sameShape(gx.shape, prev.shape)
+      ) {
+        math.addInPlace(prev, gx);
+        holders.drop(gx);
+      } else {
+        const s = math.add(prev, gx);
+        holders.drop(prev);
+        holders.drop(gx);
+        holders.hold(s);
+        grads.set(x, s);
+      }
+    }
+    holders.drop(g);
     if (!retainGraph) {
       node.backward = null;
+      if (node.backwardInto) node.backwardInto = null;
       node.inputs = [];
     }
   }

@@ -3,8 +3,20 @@ import { runBackward, withNoGrad } from "../autograd/graph.js";
 import { onesLike } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeStr } from "../util/shape.js";
+import { backend } from "./core.js";
 import { add } from "./elementwise.js";
 import { clone } from "./shape.js";
+
+/** a += b, for the sweep's accumulation into a gradient it owns (a dense; b of a's shape and dtype). */
+function addInPlace(a: Tensor, b: Tensor): void {
+  backend().binary({
+    op: "add",
+    shape: a.shape,
+    a: { data: a.data, offset: a.offset, strides: a.strides },
+    b: { data: b.data, offset: b.offset, strides: b.strides },
+    out: a.data,
+  });
+}
 
 /** Options of {@link backward}. */
 export interface BackwardOptions {
@@ -39,5 +51,5 @@ export function backward(t: Tensor, gradient?: Tensor, opts: BackwardOptions = {
     throw new Error(`backward: gradient dtype ${g.dtype} does not match tensor dtype ${t.dtype}`);
   }
   const seed = g;
-  withNoGrad(() => runBackward(t, seed, { add, clone }, opts.retainGraph ?? false));
+  withNoGrad(() => runBackward(t, seed, { add, clone, addInPlace }, opts.retainGraph ?? false));
 }

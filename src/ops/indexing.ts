@@ -28,10 +28,20 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   backend().indexSelect({ x: dense(x), outer, n, inner, index: idx, out });
   const shape = [...x.shape];
   shape[d] = m;
-  return record(wrap(out, shape), "indexSelect", [x], (g) => {
-    const gx = allocate(x.dtype, x.numel()) as FloatArray;
+  // gx[index[j]] += g[j]: into a zero gradient of x's full size, or (backwardInto) into the one the
+  // sweep already holds for x, e.g. an embedding tied to an LM head whose product ran first.
+  const scatter = (g: Tensor, gx: FloatArray) =>
     backend().indexAdd({ gy: dense<FloatArray>(g), outer, n, inner, index: idx, gx });
+  const fresh = (g: Tensor) => {
+    const gx = allocate(x.dtype, x.numel()) as FloatArray;
+    scatter(g, gx);
     return [wrap(gx, x.shape)];
+  };
+  return record(wrap(out, shape), "indexSelect", [x], fresh, undefined, (g, into) => {
+    const acc = into[0];
+    if (!acc) return fresh(g);
+    scatter(g, acc.data as FloatArray);
+    return [acc];
   });
 }
 

@@ -17,6 +17,14 @@ export interface Node {
   inputs: (Tensor | null)[];
   /** Returns one gradient per input (null where an input needs none). */
   backward: ((gradOut: Tensor) => (Tensor | null)[]) | null;
+  /**
+   * Optional form of `backward` for rules that can add a gradient straight into one the sweep
+   * already holds for an input (an embedding scattering into its tied weight's gradient, say).
+   * `into[j]` is null or a dense, contiguous gradient of input j's shape and dtype that nothing
+   * else references; the rule may add input j's gradient into it in place and then returns
+   * `into[j]` itself at index j. Entries it does not use are returned as `backward` would.
+   */
+  backwardInto?: ((gradOut: Tensor, into: readonly (Tensor | null)[]) => (Tensor | null)[]) | null;
 }
 
 /** Nested JS arrays, as returned by `tolist()`. */

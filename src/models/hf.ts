@@ -5,11 +5,11 @@
  * (io/hf-checkpoint.ts); folders are read and written by `qkv/node` (io/node-pretrained.ts).
  */
 import { withNoGrad } from "../autograd/graph.js";
-import { getBackendName } from "../backend/select.js";
 import type { HFCheckpoint } from "../io/hf-checkpoint.js";
 import type { RawTensor, RawTensorSource, Transpose2d } from "../io/safetensors.js";
 import { withoutInit } from "../nn/init.js";
 import { type Module, Parameter } from "../nn/module.js";
+import { backend } from "../ops/core.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
 import { isHookedStorage, ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -168,7 +168,7 @@ export function planHFWeights(
  * twice the speed of a JS loop); on the reference backend, undefined (the reader's own loop).
  */
 function backendTranspose(): Transpose2d | undefined {
-  if (getBackendName() === "cpu") return undefined;
+  if (backend().name === "cpu") return undefined;
   return (src, rows, cols, dst) =>
     withNoGrad(() => {
       copy_(new Tensor(dst, [cols, rows]), transpose(new Tensor(src, [rows, cols]), 0, 1));

@@ -158,9 +158,10 @@ describe.skipIf(!native)("learning", () => {
     console.log(
       `[test/learning] review classification: accuracy ${acc}%, macro-F1 ${f1}, majority-class baseline ${base}%`,
     );
-    // Measured (native, 2 threads): 60.0% accuracy, macro-F1 0.63, against a 40.5% baseline
-    // (train.tsv's majority label, negative, on test.tsv). The margins leave room for other CPUs.
-    expect(acc).toBeGreaterThanOrEqual(base + 12);
+    // Measured (native, 2 threads): 54.5% accuracy, macro-F1 0.54, against a 40.5% baseline
+    // (train.tsv's majority label, negative, on test.tsv); across seeds 54.5–62.5%
+    // (scripts/compare-classify.sh). The margins leave room for other CPUs' rounding.
+    expect(acc).toBeGreaterThanOrEqual(base + 10);
     expect(f1).toBeGreaterThanOrEqual(0.5);
     // HF Trainer fine-tuning the same kind of qkv-pretrained folder on the same data with the same
     // settings (scripts/compare-classify.sh, 3 seeds): 54.8% mean accuracy, against qkv's 57.2%

@@ -251,6 +251,11 @@ class Holders {
     }
     return true;
   }
+
+  /** {@link exclusive}, and of `like`'s dtype and shape: `t` may stand in for `like`'s gradient. */
+  writableAs(t: Tensor, like: Tensor): boolean {
+    return this.exclusive(t) && t.dtype === like.dtype && sameShape(t.shape, like.shape);
+  }
 }
 
 function sweep(
@@ -277,8 +282,7 @@ function sweep(
       // written (the caller may hold it): the sum goes to fresh storage.
       if (t.grad) t.grad = math.add(t.grad, g);
       else {
-        const take = holders.exclusive(g) && g.dtype === t.dtype && sameShape(g.shape, t.shape);
-        t.grad = take ? g : math.clone(g);
+        t.grad = holders.writableAs(g, t) ? g : math.clone(g);
       }
       holders.stored.add(t.grad.data);
     }
@@ -294,9 +298,7 @@ function sweep(
       into = inputs.map((x, j) => {
         const prev = x ? grads.get(x) : undefined;
         if (!x || !prev || inputs.indexOf(x) !== j || inputs.lastIndexOf(x) !== j) return null;
-        return holders.exclusive(prev) && prev.dtype === x.dtype && sameShape(prev.shape, x.shape)
-          ? prev
-          : null;
+        return holders.writableAs(prev, x) ? prev : null;
       });
     }
     const inGrads = into && node.backwardInto ? node.backwardInto(g, into) : node.backward(g);
@@ -316,12 +318,7 @@ function sweep(
       const prev = grads.get(x);
       if (!prev) {
         grads.set(x, gx); // the hold taken above passes to the pending entry
-      } else if (
-        holders.exclusive(prev) &&
-        gx.data !== prev.data &&
-        gx.dtype === prev.dtype &&
-        sameShape(gx.shape, prev.shape)
-      ) {
+      } else if (gx.data !== prev.data && holders.writableAs(prev, gx)) {
         math.addInPlace(prev, gx);
         holders.drop(gx);
       } else {

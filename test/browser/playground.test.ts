@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../../cli/serve.js";
 import { unzip } from "../../playground/zip.js";
 import { chromiumMissing, type OpenPage, openUrl } from "./harness.js";
@@ -129,7 +129,8 @@ beforeAll(async () => {
   // The reference backend, as the `qkv` runs compared with it use (the wasm case opens its own page).
   opened = await openUrl(`${server.url}?backend=cpu`);
   page = opened.page;
-  page.setDefaultTimeout(60_000);
+  // CI machines can be several times slower than a workstation; the tests' own limit is below.
+  page.setDefaultTimeout(150_000);
   await page.setViewportSize({ width: 1360, height: 900 });
 }, 120_000);
 
@@ -139,7 +140,21 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.skipIf(missing !== null)("the playground in Chromium", () => {
+describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_000 }, () => {
+  afterEach(async (ctx) => {
+    // On a failure, say what the page showed: its error line, step counter and logged errors.
+    if (ctx.task.result?.state !== "fail" || !page) return;
+    const shown = await page
+      .evaluate(`[
+      document.getElementById("error").hidden ? "(no error shown)" : document.getElementById("error").textContent,
+      "step " + document.getElementById("s-step").textContent,
+    ].join("; ")`)
+      .catch((e: Error) => `page unreadable: ${e.message}`);
+    console.error(
+      `playground after "${ctx.task.name}": ${shown}; logged: ${opened.errors.join(" | ") || "none"}`,
+    );
+  });
+
   it("loads cross-origin isolated, with the worker ready", async () => {
     const res = await fetch(server.url);
     expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
@@ -158,8 +173,13 @@ describe.skipIf(missing !== null)("the playground in Chromium", () => {
     await page.waitForSelector("#btn-pause:not([disabled])");
     // Pause: once the page shows Resume, no step runs until it is clicked (a sample is a round trip
     // through the worker's queue, after which the step count must not have moved).
-    await page.waitForFunction(`Number(document.getElementById("s-step").textContent) >= 5`);
-    await page.click("#btn-pause");
+    // The page clicks Pause itself on the frame that shows step 5, so a slow machine's round trip to
+    // the test cannot let the run finish first (then Resume would stay disabled).
+    await page.waitForFunction(`(() => {
+      if (Number(document.getElementById("s-step").textContent) < 5) return false;
+      document.getElementById("btn-pause").click();
+      return true;
+    })()`);
     await page.waitForSelector("#btn-resume:not([disabled])");
     const paused = await page.textContent("#s-step");
     await page.fill("#g-maxNewTokens", "5");
@@ -301,6 +321,7 @@ describe.skipIf(missing !== null)("the playground in Chromium", () => {
   });
 
   it("opens a dropped zip of its own download and samples the same text again", async () => {
+    expect(downloadedZip, "the download test above must pass first").toBeDefined();
     // A drop as the browser delivers one: a DataTransfer holding the zip as a File.
     await page.evaluate(
       `(async (b64) => {

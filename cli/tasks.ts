@@ -134,6 +134,11 @@ async function buildGpt(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask>
   if (ctx.resume) {
     model.config.dropout = cfg.dropout;
     model.train();
+  } else {
+    // config.json's token ids come from the tokenizer saved beside it: GPT2Config's default
+    // 50256 would name a token a small vocabulary does not have.
+    const eos = tok.tokenToId("<|endoftext|>") ?? null;
+    model.hfConfig = { bos_token_id: eos, eos_token_id: eos };
   }
   const task = new LanguageModelTask(model, dataset, {
     batchSize: cfg.batchSize,
@@ -197,6 +202,8 @@ async function buildBert(cfg: TrainConfig, ctx: BuildContext): Promise<BuiltTask
     model = ctx.resume
       ? BertForMaskedLM.fromHF(ctx.resume.config, ctx.resume.weights)
       : new BertForMaskedLM(config, { generator: new Generator(cfg.seed) });
+    // BertConfig's default pad_token_id is 0; the tokenizer trained here puts [PAD] elsewhere.
+    if (!ctx.resume) model.hfConfig = { pad_token_id: tok.tokenToId("[PAD]") ?? null };
   } catch (e) {
     // e.g. --init-from a classifier folder, which has no masked-LM head to continue
     throw new CliError(

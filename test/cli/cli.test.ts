@@ -58,6 +58,13 @@ describe("qkv commands", () => {
       .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === "eval").map((l) => l.iter)).toEqual([0, 3, 6]);
     expect(readFileSync(join(out, "loss.svg"), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    // The token ids in config.json are the saved tokenizer's, not GPT2Config's 50256: a char
+    // vocabulary has no end-of-text token.
+    const config = JSON.parse(readFileSync(join(out, "last", "config.json"), "utf8"));
+    const vocab = JSON.parse(readFileSync(join(out, "last", "tokenizer.json"), "utf8")).model.vocab;
+    expect(config.vocab_size).toBe(Object.keys(vocab).length);
+    expect(config.bos_token_id).toBeNull();
+    expect(config.eos_token_id).toBeNull();
   });
 
   test("info describes the checkpoint", () => {
@@ -206,6 +213,14 @@ describe("qkv train runs the BERT and encoder-decoder tasks end to end", () => {
       });
       expect(r.stdout).toMatch(run.last);
       expect(existsSync(join(runDir, "last", "model.safetensors"))).toBe(true);
+      if (run.model === "bert") {
+        // pad_token_id names the saved tokenizer's [PAD], not BertConfig's default 0.
+        const config = JSON.parse(readFileSync(join(runDir, "last", "config.json"), "utf8"));
+        const tokJson = JSON.parse(readFileSync(join(runDir, "last", "tokenizer.json"), "utf8"));
+        const pad = tokJson.added_tokens.find((t: { content: string }) => t.content === "[PAD]");
+        expect(pad).toBeDefined();
+        expect(config.pad_token_id).toBe(pad.id);
+      }
     }, 120_000);
   }
 });

@@ -203,3 +203,32 @@ export async function openPage(opts: {
     throw e;
   }
 }
+
+/**
+ * Waits until `what` holds in the page: a CSS selector that matches a visible element, or
+ * `{ expression }`, a JavaScript expression that becomes truthy. It fails at once, with the text
+ * of `errorSelector`, when that element shows first (the page's error line), instead of running
+ * to the wait's timeout and only then saying what went wrong.
+ * @example await waitUnlessError(page, '#gen-output[data-state="done"]');
+ */
+export async function waitUnlessError(
+  page: Page,
+  what: string | { expression: string },
+  errorSelector = "#error",
+): Promise<void> {
+  const ready =
+    typeof what === "string"
+      ? `((el) => el !== null && el.checkVisibility())(document.querySelector(${JSON.stringify(what)}))`
+      : `(${what.expression})`;
+  // Code that needs page globals goes as a string: Node's types have no DOM.
+  const state = await page.waitForFunction(`(() => {
+    const err = document.querySelector(${JSON.stringify(errorSelector)});
+    if (err !== null && !err.hidden && err.textContent.trim() !== "") return "error";
+    return ${ready} ? "ready" : false;
+  })()`);
+  if ((await state.jsonValue()) === "error") {
+    const text = (await page.textContent(errorSelector))?.trim();
+    const waited = typeof what === "string" ? what : what.expression;
+    throw new Error(`waiting for ${waited}: the page shows an error instead: ${text}`);
+  }
+}

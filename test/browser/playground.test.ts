@@ -14,7 +14,7 @@ import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../../cli/serve.js";
 import { unzip } from "../../playground/zip.js";
-import { chromiumMissing, type OpenPage, openUrl } from "./harness.js";
+import { chromiumMissing, type OpenPage, openUrl, waitUnlessError } from "./harness.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SHOTS = process.env.QKV_SHOTS ?? "/work/shots";
@@ -79,7 +79,7 @@ async function sampleInPage(page: Page): Promise<string> {
       input.dispatchEvent(new Event("input")); // the label beside the slider shows the value
     }, v);
   await page.click("#btn-generate");
-  await page.waitForSelector('#gen-output[data-state="done"]');
+  await waitUnlessError(page, '#gen-output[data-state="done"]');
   return (await page.textContent("#gen-output")) ?? "";
 }
 
@@ -159,7 +159,7 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
     const res = await fetch(server.url);
     expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
     expect(res.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
-    await page.waitForSelector('#chip-backend[data-backend="cpu"]');
+    await waitUnlessError(page, '#chip-backend[data-backend="cpu"]');
     expect(await page.evaluate("crossOriginIsolated")).toBe(true);
     expect(await page.textContent("#chip-isolated")).toMatch(/^isolated/);
   });
@@ -170,27 +170,29 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
     await page.fill("#f-lr", "0.004");
     const framesBefore = Number(await page.getAttribute("#ui-meter", "data-frames"));
     await page.click("#btn-train");
-    await page.waitForSelector("#btn-pause:not([disabled])");
+    await waitUnlessError(page, "#btn-pause:not([disabled])");
     // Pause: once the page shows Resume, no step runs until it is clicked (a sample is a round trip
     // through the worker's queue, after which the step count must not have moved).
     // The page clicks Pause itself on the frame that shows step 5, so a slow machine's round trip to
     // the test cannot let the run finish first (then Resume would stay disabled).
-    await page.waitForFunction(`(() => {
+    await waitUnlessError(page, {
+      expression: `(() => {
       if (Number(document.getElementById("s-step").textContent) < 5) return false;
       document.getElementById("btn-pause").click();
       return true;
-    })()`);
-    await page.waitForSelector("#btn-resume:not([disabled])");
+    })()`,
+    });
+    await waitUnlessError(page, "#btn-resume:not([disabled])");
     const paused = await page.textContent("#s-step");
     await page.fill("#g-maxNewTokens", "5");
     await page.click("#btn-generate");
-    await page.waitForSelector('#gen-output[data-state="done"]');
+    await waitUnlessError(page, '#gen-output[data-state="done"]');
     expect(await page.textContent("#s-step")).toBe(paused);
     expect(Number(paused)).toBeLessThan(40);
     await page.click("#btn-resume");
     // Finished: the final evaluation at step 40 has been drawn and the run stopped.
-    await page.waitForSelector('#val-history[data-last-iter="40"]');
-    await page.waitForSelector("#btn-pause[disabled]");
+    await waitUnlessError(page, '#val-history[data-last-iter="40"]');
+    await waitUnlessError(page, "#btn-pause[disabled]");
     const first = Number(await page.getAttribute("#val-history", "data-first"));
     const last = Number(await page.getAttribute("#val-history", "data-last"));
     // A fresh char model starts near ln(65) ≈ 4.17 nats; 40 steps of AdamW must improve on that.
@@ -225,7 +227,7 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
         childList: true, characterData: true, subtree: true,
       });`);
     await page.click("#btn-generate");
-    await page.waitForSelector('#gen-output[data-state="done"]');
+    await waitUnlessError(page, '#gen-output[data-state="done"]');
     const text = (await page.textContent("#gen-text")) ?? "";
     expect(Array.from(text)).toHaveLength(60); // one character per token
     expect(await page.evaluate("window.updates")).toBeGreaterThan(10);
@@ -235,7 +237,7 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
   it("draws one attention map per layer and head, with the token pair and weight on hover", async () => {
     await page.fill("#a-prompt", "ROMEO: But soft");
     await page.click("#btn-attention");
-    await page.waitForSelector("#attn-grid canvas");
+    await waitUnlessError(page, "#attn-grid canvas");
     expect(await page.locator("#attn-grid canvas").count()).toBe(2 * 2); // tiny: 2 layers × 2 heads
     // Pixels: the lower triangle (i ≥ j) is coloured from viridis, the masked upper one is the pale fill.
     const px = await page
@@ -306,7 +308,9 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
     expect(train.code, train.stderr).toBe(0);
     const dir = join(tmp, "cli-run", "last");
     await page.setInputFiles("#in-folder", dir);
-    await page.waitForFunction(`document.getElementById("ck-line").textContent.startsWith("Opened")`);
+    await waitUnlessError(page, {
+      expression: `document.getElementById("ck-line").textContent.startsWith("Opened")`,
+    });
     expect(await page.textContent("#ck-line")).toMatch(/trained 6 steps/);
     const [pageText, cli] = await Promise.all([
       sampleInPage(page),
@@ -333,7 +337,9 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
         drop.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
       })(${JSON.stringify(downloadedZip.toString("base64"))})`,
     );
-    await page.waitForFunction(`document.getElementById("ck-line").textContent.includes("trained 40 steps")`);
+    await waitUnlessError(page, {
+      expression: `document.getElementById("ck-line").textContent.includes("trained 40 steps")`,
+    });
     expect(await sampleInPage(page)).toBe(downloadedText);
   });
 
@@ -351,7 +357,7 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
     await page.fill("#train-text", "the quick brown fox jumps over the lazy dog. ".repeat(300));
     await page.fill("#f-maxIters", "20");
     await page.click("#btn-train");
-    await page.waitForSelector('#val-history[data-last-iter="20"]');
+    await waitUnlessError(page, '#val-history[data-last-iter="20"]');
     expect(await page.textContent("#model-line")).toMatch(/vocabulary 28 \(char\)/);
     expect(Number(await page.getAttribute("#val-history", "data-last"))).toBeLessThan(
       Number(await page.getAttribute("#val-history", "data-first")),
@@ -363,11 +369,13 @@ describe.skipIf(missing !== null)("the playground in Chromium", { timeout: 180_0
     try {
       const p = other.page;
       p.setDefaultTimeout(60_000);
-      await p.waitForSelector("#chip-backend[data-backend]");
+      await waitUnlessError(p, "#chip-backend[data-backend]");
       expect(await p.getAttribute("#chip-backend", "data-backend")).toBe("wasm");
       const dir = join(tmp, "cli-run", "last");
       await p.setInputFiles("#in-folder", dir);
-      await p.waitForFunction(`document.getElementById("ck-line").textContent.startsWith("Opened")`);
+      await waitUnlessError(p, {
+        expression: `document.getElementById("ck-line").textContent.startsWith("Opened")`,
+      });
       const [pageText, cli] = await Promise.all([
         sampleInPage(p),
         qkv(["sample", "--checkpoint", dir, ...SAMPLE_FLAGS], "wasm"),

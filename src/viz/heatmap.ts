@@ -91,7 +91,7 @@ export function heatmapSvg(matrix: readonly (readonly number[])[], opts: Heatmap
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="10">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="10" role="img" aria-label="${escapeXml(opts.title ?? `heatmap, ${rows} × ${cols}`)}">`,
   );
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   if (opts.title) {

@@ -44,6 +44,13 @@ export interface LineChartOptions {
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 const CHAR_W = 6.5; // approximate width of one 11px character
 
+/** The chart's accessible name: its title, else what it plots ("line chart of train, val"). */
+function chartLabel(series: readonly LineSeries[], opts: LineChartOptions): string {
+  if (opts.title) return opts.title;
+  const names = series.map((s) => s.name).join(", ");
+  return names === "" ? "line chart" : `line chart of ${names}`;
+}
+
 /**
  * Renders line series as an SVG document string. The same input always gives the same bytes.
  * Empty input (or no finite points) renders the axes with a "no data" note.
@@ -108,7 +115,7 @@ export function lineChartSvg(series: readonly LineSeries[], opts: LineChartOptio
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${coord(width)}" height="${coord(height)}" viewBox="0 0 ${coord(width)} ${coord(height)}" ${FONT} font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${coord(width)}" height="${coord(height)}" viewBox="0 0 ${coord(width)} ${coord(height)}" ${FONT} font-size="11" role="img" aria-label="${escapeXml(chartLabel(series, opts))}">`,
   );
   out.push(`<rect x="0" y="0" width="${coord(width)}" height="${coord(height)}" fill="#ffffff"/>`);
   if (opts.title) {

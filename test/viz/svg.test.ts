@@ -129,6 +129,11 @@ describe("lineChartSvg", () => {
     expect(count(svg, /<path /g)).toBe(2);
     expect(svg).toContain(">step</text>");
     expect(svg).toContain(">loss</text>");
+    // An accessible name for screen readers: the title, else the series it plots.
+    expect(svg).toMatch(/^<svg [^>]*role="img" aria-label="Loss &quot;curve&quot; &lt;1&gt;">/);
+    expect(lineChartSvg(series)).toMatch(
+      /^<svg [^>]*aria-label="line chart of train &lt;loss&gt;, val &amp; co">/,
+    );
   });
 
   it("breaks lines at NaN, survives empty and degenerate input, and supports a log axis", () => {
@@ -204,6 +209,8 @@ describe("heatmapSvg", () => {
     expect(svg).toContain(`fill="${viridis(1)}"><title>&lt;s&gt; → &lt;s&gt;: 1</title>`);
     expect(svg).toContain(`fill="${viridis(0)}"><title>&lt;s&gt; → a: 0</title>`);
     expect(svg).toContain(">head 0</text>");
+    expect(svg).toMatch(/^<svg [^>]*role="img" aria-label="head 0">/);
+    expect(heatmapSvg(attn)).toMatch(/^<svg [^>]*aria-label="heatmap, 3 × 3">/);
     expect(count(svg, /rotate\(-45/g)).toBe(3);
   });
 

@@ -122,7 +122,7 @@ async function accuracy(): Promise<void> {
     let same = 0;
     for (let i = 0; i < r.top.length; i++) same += r.top[i] === ref.top[i] ? 1 : 0;
     console.log(
-      `  ${dtype.padEnd(4)} val loss ${(r.nll / r.n).toFixed(4)}  perplexity ${ppl.toFixed(4)} (${(((ppl - ppl0) / ppl0) * 100).toFixed(3)}% vs fp32)  top-1 agreement with fp32 ${((same / r.top.length) * 100).toFixed(2)}%`,
+      `  ${dtype.padEnd(4)} val loss ${(r.nll / r.n).toFixed(4)}  perplexity ${ppl.toFixed(4)} (relative change vs fp32 ${((ppl - ppl0) / ppl0).toExponential(2)})  top-1 agreement with fp32 ${((same / r.top.length) * 100).toFixed(2)}%`,
     );
   }
 }

@@ -67,16 +67,20 @@ export function quantizeWeight(w: Tensor, dtype: QuantizedDType): QuantizedWeigh
     const o = r * C;
     let max = 0;
     for (let k = 0; k < C; k++) {
-      const a = Math.abs(src[o + k]);
+      const v = src[o + k];
+      const a = v < 0 ? -v : v;
       if (a > max) max = a;
-      else if (Number.isNaN(a)) throw new Error(`quantizeWeight: row ${r} holds NaN; int8 cannot store it`);
+      else if (a !== a) throw new Error(`quantizeWeight: row ${r} holds NaN; int8 cannot store it`);
     }
     if (!Number.isFinite(max))
       throw new Error(`quantizeWeight: row ${r} holds ±Infinity; int8 cannot store it`);
     const s = Math.fround(max / 127);
     scales[r] = s;
     if (s === 0) continue;
-    for (let k = 0; k < C; k++) data[o + k] = Math.max(-127, Math.min(127, Math.round(src[o + k] / s)));
+    for (let k = 0; k < C; k++) {
+      const v = Math.round(src[o + k] / s); // |v| ≤ 127 but for the last bit of s's rounding
+      data[o + k] = v > 127 ? 127 : v < -127 ? -127 : v;
+    }
   }
   return { dtype, shape: [R, C], matrix: { kind: "int8", data, scales } };
 }

@@ -13,7 +13,7 @@
  *     (its RSS its own), in --rounds alternating rounds beside Hugging Face's `generate` in fp32
  *     (bench/torch_scale.py, the same prompt); medians reported, the greedy ids compared with HF's.
  *
- *       node --import tsx bench/quantize.ts speed --dir /tmp/gpt2-small [--threads 1,2] [--rounds 3] [--new-tokens 32] [--no-torch]
+ *       node --import tsx bench/quantize.ts speed --dir /tmp/gpt2-small [--threads 1,2] [--rounds 3] [--new-tokens 32] [--backend native|wasm] [--no-torch]
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gptOf, openCheckpoint } from "../cli/checkpoint.js";
 import { loadNativeBackend, setNumThreads } from "../src/backends/native/index.js";
+import { loadWasmBackend, setWasmThreads } from "../src/backends/wasm/index.js";
 import {
   argmax,
   crossEntropy,
@@ -50,7 +51,14 @@ const flag = (name: string, fallback: string): string => {
   return v;
 };
 
-function useNative(threads: number): void {
+function useBackend(threads: number, name = "native"): void {
+  if (name === "wasm") {
+    const wasm = loadWasmBackend();
+    if (!wasm) throw new Error("quantize bench: the wasm backend did not load");
+    setBackend(wasm);
+    setWasmThreads(threads);
+    return;
+  }
   const native = loadNativeBackend();
   if (!native)
     throw new Error("quantize bench: the native backend did not load (node scripts/build-native.mjs)");
@@ -69,7 +77,7 @@ async function accuracy(): Promise<void> {
   const dir = flag("checkpoint", "/tmp/quant-run/best");
   const dataFile = flag("data", join(root, "data/tinyshakespeare.txt"));
   const nWin = Number(flag("windows", "256"));
-  useNative(Number(flag("threads", "1")));
+  useBackend(Number(flag("threads", "1")));
   const text = readFileSync(dataFile, "utf8");
   const val = text.slice(Math.floor(text.length * 0.9));
   const load = async () => {
@@ -141,8 +149,15 @@ interface Child {
 }
 
 /** One configuration in this process: load, quantize, decode warmup + steps times. */
-async function child(spec: { dir: string; dtype: DType; threads: number; newTokens: number; steps: number }) {
-  useNative(spec.threads);
+async function child(spec: {
+  dir: string;
+  dtype: DType;
+  threads: number;
+  newTokens: number;
+  steps: number;
+  backend: string;
+}) {
+  useBackend(spec.threads, spec.backend);
   const model = applyDtype((await fromPretrained(GPT, spec.dir)).eval(), spec.dtype);
   (globalThis as { gc?: () => void }).gc?.();
   const prompt = Array.from(lcgTokens(8, model.config.vocabSize, 1337));
@@ -190,12 +205,13 @@ async function speed(): Promise<void> {
   const steps = Number(flag("steps", "3"));
   const python = flag("python", process.env.QKV_BENCH_PYTHON ?? "/work/venv/bin/python");
   const torch = !argv.includes("--no-torch");
+  const backend = flag("backend", "native");
   const rows = new Map<string, Child[]>();
   const hf = new Map<number, { ms: number[]; ids: number[] }>();
   for (let r = 0; r < rounds; r++) {
     for (const t of threads) {
       for (const dtype of DTYPES) {
-        const spec = JSON.stringify({ dir, dtype, threads: t, newTokens, steps });
+        const spec = JSON.stringify({ dir, dtype, threads: t, newTokens, steps, backend });
         const res = lastJson(process.execPath, [
           "--expose-gc",
           "--import",
@@ -234,7 +250,7 @@ async function speed(): Promise<void> {
     }
   }
   console.log(
-    `speed: greedy decoding of ${newTokens} tokens after an 8-token prompt, ${dir}, native backend, median of ${rounds} alternating rounds (each a median of ${steps} runs)`,
+    `speed: greedy decoding of ${newTokens} tokens after an 8-token prompt, ${dir}, ${backend} backend, median of ${rounds} alternating rounds (each a median of ${steps} runs)`,
   );
   for (const t of threads) {
     const h = hf.get(t);

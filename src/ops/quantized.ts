@@ -8,6 +8,7 @@
 import { isGradEnabled, withNoGrad } from "../autograd/graph.js";
 import type { QuantizedMatrix } from "../backend/fused.js";
 import { allocateUninit } from "../tensor/dtype.js";
+import { allocateResident } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { shapeStr } from "../util/shape.js";
 import { backend, checkIndices, dense, requireDtype, wrap } from "./core.js";
@@ -29,6 +30,13 @@ export interface QuantizedWeight {
   readonly shape: readonly [number, number];
   /** The stored values, row-major (the form backends read). */
   readonly matrix: QuantizedMatrix;
+  /** The array whose memory `matrix.data` views, kept alive with it (wasm heap storage). */
+  readonly storage: Uint8Array;
+}
+
+/** `bytes` zeroed bytes of resident storage (in the wasm heap when that backend is loaded). */
+function residentBytes(bytes: number): Uint8Array {
+  return allocateResident("bool", bytes) as Uint8Array;
 }
 
 const f32 = new Float32Array(1);
@@ -57,12 +65,15 @@ export function quantizeWeight(w: Tensor, dtype: QuantizedDType): QuantizedWeigh
   const [R, C] = w.shape;
   const src = dense<Float32Array | Float64Array>(w);
   if (dtype === "bfloat16") {
-    const data = new Uint16Array(R * C);
+    let storage = residentBytes(2 * R * C);
+    if (storage.byteOffset % 2 !== 0) storage = new Uint8Array(2 * R * C);
+    const data = new Uint16Array(storage.buffer, storage.byteOffset, R * C);
     for (let i = 0; i < data.length; i++) data[i] = toBF16(src[i]);
-    return { dtype, shape: [R, C], matrix: { kind: "bfloat16", data } };
+    return { dtype, shape: [R, C], matrix: { kind: "bfloat16", data }, storage };
   }
-  const data = new Int8Array(R * C);
-  const scales = new Float32Array(R);
+  const storage = residentBytes(R * C);
+  const data = new Int8Array(storage.buffer, storage.byteOffset, R * C);
+  const scales = allocateResident("float32", R) as Float32Array;
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let max = 0;
@@ -82,7 +93,7 @@ export function quantizeWeight(w: Tensor, dtype: QuantizedDType): QuantizedWeigh
       data[o + k] = v > 127 ? 127 : v < -127 ? -127 : v;
     }
   }
-  return { dtype, shape: [R, C], matrix: { kind: "int8", data, scales } };
+  return { dtype, shape: [R, C], matrix: { kind: "int8", data, scales }, storage };
 }
 
 /** Rows [r0, r1) of q as float32 into out (from position 0). */

@@ -143,7 +143,15 @@ export function buildProgram(
       .option("--stop <text...>", "stop strings")
       .option("--seed <n>", "random seed", intFlag("--seed", 0, 0xffffffff), 1337)
       .option("--num-samples <n>", "independent samples", intFlag("--num-samples", 1, 10_000), 1)
-      .option("--no-stream", "print each sample at the end instead of token by token"),
+      .option("--no-stream", "print each sample at the end instead of token by token")
+      .addOption(
+        new Option(
+          "--dtype <type>",
+          "weight storage for inference: fp32, or bf16 / int8 (weight-only quantized after loading: less memory, faster decoding)",
+        )
+          .choices(["fp32", "bf16", "int8"])
+          .default("fp32"),
+      ),
   ).action(async (opts) => {
     const { sampleCommand } = await import("./sample.js");
     await sampleCommand(opts);

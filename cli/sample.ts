@@ -1,5 +1,5 @@
 /** `qkv sample`: text from a GPT checkpoint, streamed token by token. */
-import { Generator, generate, gptStepModel } from "../src/index.js";
+import { Generator, generate, gptStepModel, quantize } from "../src/index.js";
 import { gptOf, openCheckpoint } from "./checkpoint.js";
 import { CliError } from "./errors.js";
 import { chooseBackend } from "./runtime.js";
@@ -18,12 +18,18 @@ export interface SampleFlags {
   stream: boolean;
   backend?: string;
   threads?: number;
+  /** Weight storage: fp32 as loaded, or quantized to bf16 / int8 (inference only). */
+  dtype?: "fp32" | "bf16" | "int8";
 }
 
 export async function sampleCommand(flags: SampleFlags): Promise<void> {
   chooseBackend(flags, (s) => process.stderr.write(`${s}\n`));
   const ck = await openCheckpoint(flags.checkpoint);
   const model = gptOf(ck, "qkv sample");
+  const dtype = flags.dtype ?? "fp32";
+  if (dtype !== "fp32" && dtype !== "bf16" && dtype !== "int8")
+    throw new CliError(`--dtype must be fp32, bf16 or int8, got ${JSON.stringify(dtype)}`);
+  if (dtype !== "fp32") quantize(model, { dtype: dtype === "bf16" ? "bfloat16" : "int8" });
   const tok = ck.tokenizer;
   let prompt: number[];
   try {

@@ -1066,6 +1066,33 @@ napi_value TransformerLayer(napi_env env, napi_callback_info info) {
   return boolean(env, ok);
 }
 
+// quantizedLinear(x, w, scales, bias, out): out (M, N) = x (M, K) · dequant(w)ᵀ + bias, float32 activations.
+// w is an Int8Array (kind 0, with a Float32Array of N row scales) or a Uint16Array of bfloat16 (kind 1,
+// scales null); bias may be null. meta: ml::quantizedLinear. Returns false on operands it cannot take.
+napi_value QuantizedLinear(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok) return nullptr;
+  using L = ml::quantizedLinear;
+  Arr x = c.arr(0), w = c.arr(1), sc = c.opt_arr(2), bias = c.opt_arr(3), o = c.arr(4);
+  if (!c.ok) return nullptr;
+  const i64 M = c.I(L::M), N = c.I(L::N), K = c.I(L::K), kind = c.I(L::kind);
+  if (M < 0 || N < 0 || K < 0 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || (kind != 0 && kind != 1))
+    return boolean(env, false);
+  const bool typesOk = x.t == napi_float32_array && o.t == napi_float32_array &&
+                       (kind == 0 ? w.t == napi_int8_array && sc.len > 0 && sc.t == napi_float32_array
+                                  : w.t == napi_uint16_array && sc.len == 0) &&
+                       (bias.len == 0 || bias.t == napi_float32_array);
+  if (!typesOk || static_cast<i64>(x.len) < M * K || static_cast<i64>(w.len) < N * K ||
+      static_cast<i64>(o.len) < M * N || (kind == 0 && static_cast<i64>(sc.len) < N) ||
+      (bias.len > 0 && static_cast<i64>(bias.len) < N))
+    return boolean(env, false);
+  QLinP p{static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), static_cast<int>(kind),
+          P<float>(x), kind == 0 ? P<int8_t>(w) : nullptr, kind == 0 ? P<float>(sc) : nullptr,
+          kind == 1 ? P<uint16_t>(w) : nullptr, bias.len > 0 ? P<float>(bias) : nullptr, P<float>(o)};
+  g_kernels->qlinear_f32(p);
+  return boolean(env, true);
+}
+
 struct Fn {
   const char* name;
   napi_callback cb;
@@ -1100,6 +1127,7 @@ const Fn kFns[] = {
     {"attentionForward", AttentionForward},
     {"attentionBackward", AttentionBackward},
     {"transformerLayer", TransformerLayer},
+    {"quantizedLinear", QuantizedLinear},
     {"adamStepMulti", AdamStepMulti},
     {"sumOfSquares", SumOfSquares},
     {"scaleInPlace", ScaleInPlace},

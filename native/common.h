@@ -122,6 +122,19 @@ struct LayerP {
   const E *n3w, *n3b, *fcW, *fcB, *prW, *prB;
 };
 
+// Weight-only quantized linear, float32 activations (see kernels_quant.inc and
+// FusedQuantizedLinear in src/backend/fused.ts): out (M, N) = x (M, K) · dequant(W)ᵀ + bias.
+struct QLinP {
+  int M, N, K;
+  int kind;               // 0: int8 with a float scale per output row; 1: bfloat16
+  const float* x;         // (M, K)
+  const int8_t* w8;       // (N, K), kind 0
+  const float* scales;    // (N), kind 0
+  const uint16_t* w16;    // (N, K), kind 1
+  const float* bias;      // (N) or null
+  float* out;             // (M, N)
+};
+
 template <class F>
 using FnPtr = F*;
 
@@ -174,6 +187,7 @@ struct Kernels {
   const char* isa;
   KernelSet<float> f32;
   KernelSet<double> f64;
+  void (*qlinear_f32)(const QLinP& p);  // float32 only, so outside the per-dtype slots
   // Builds this set's micro-kernel tables. select_kernels calls it on the choosing thread, so pool
   // threads never race to a function-local static's first use: wasi's libc++abi has no thread-safe
   // guard and aborts when two threads meet one mid-initialisation.

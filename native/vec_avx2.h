@@ -5,6 +5,14 @@ struct V {
   using T = __m256;
   using I = __m256i;
   using M = __m256;
+  // W int8 / bfloat16 values as floats (weight-only quantized kernels).
+  static inline T from_i8(const int8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static inline T from_bf16(const uint16_t* p) {
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+  }
   static inline __m256i tail(int n) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kTailMask + 8 - n)); }
   static inline T zero() { return _mm256_setzero_ps(); }
   static inline T set1(float x) { return _mm256_set1_ps(x); }

@@ -4,6 +4,14 @@ struct V {
   using T = __m512;
   using I = __m512i;
   using M = __mmask16;
+  // W int8 / bfloat16 values as floats (weight-only quantized kernels).
+  static inline T from_i8(const int8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  static inline T from_bf16(const uint16_t* p) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+  }
   static inline M tail(int n) { return static_cast<M>((1u << n) - 1u); }
   static inline T zero() { return _mm512_setzero_ps(); }
   static inline T set1(float x) { return _mm512_set1_ps(x); }

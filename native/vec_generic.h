@@ -10,6 +10,14 @@ struct V {
   using T = qkv_v4f;
   using I = qkv_v4i;
   using M = qkv_v4i;
+  // W int8 / bfloat16 values as floats (weight-only quantized kernels).
+  static inline T from_i8(const int8_t* p) { return T{float(p[0]), float(p[1]), float(p[2]), float(p[3])}; }
+  static inline T from_bf16(const uint16_t* p) {
+    qkv_v4u u = {uint32_t(p[0]) << 16, uint32_t(p[1]) << 16, uint32_t(p[2]) << 16, uint32_t(p[3]) << 16};
+    T r;
+    std::memcpy(&r, &u, sizeof r);
+    return r;
+  }
   static inline T zero() { return T{0.0f, 0.0f, 0.0f, 0.0f}; }
   static inline T set1(float x) { return T{x, x, x, x}; }
   static inline T load(const float* p) {

@@ -4,6 +4,14 @@ struct V {
   using T = float;
   using I = int32_t;
   using M = bool;
+  // W int8 / bfloat16 values as floats (weight-only quantized kernels).
+  static inline T from_i8(const int8_t* p) { return static_cast<float>(*p); }
+  static inline T from_bf16(const uint16_t* p) {
+    const uint32_t u = static_cast<uint32_t>(*p) << 16;
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+  }
   static inline T zero() { return 0.0f; }
   static inline T set1(float x) { return x; }
   static inline T load(const float* p) { return *p; }

@@ -7,6 +7,13 @@ struct V {
   using T = v128_t;
   using I = v128_t;
   using M = v128_t;
+  // W int8 / bfloat16 values as floats (weight-only quantized kernels).
+  static inline T from_i8(const int8_t* p) {
+    return wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(wasm_v128_load32_zero(p))));
+  }
+  static inline T from_bf16(const uint16_t* p) {
+    return wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(p)), 16);
+  }
   static inline T zero() { return wasm_f32x4_const_splat(0.0f); }
   static inline T set1(float x) { return wasm_f32x4_splat(x); }
   static inline T load(const float* p) { return wasm_v128_load(p); }

@@ -47,7 +47,14 @@ export type {
   UnaryOp,
   WhereArgs,
 } from "./backend/backend.js";
-export type { FusedKernels, FusedTransformerLayer, TransformerLayerArgs } from "./backend/fused.js";
+export type {
+  FusedKernels,
+  FusedQuantizedLinear,
+  FusedTransformerLayer,
+  QuantizedLinearArgs,
+  QuantizedMatrix,
+  TransformerLayerArgs,
+} from "./backend/fused.js";
 export {
   AUTO_BACKEND_ORDER,
   type BackendChoice,
@@ -87,6 +94,12 @@ export * from "./models/index.js";
 export * as nn from "./nn/index.js";
 export { KVCache, type KVCacheOptions, type LayerKV } from "./nn/kv-cache.js";
 export { Module, Parameter } from "./nn/module.js";
+export {
+  QuantizedEmbedding,
+  QuantizedLinear,
+  type QuantizeOptions,
+  quantize,
+} from "./nn/quantize.js";
 export * from "./ops/index.js";
 /** torch.optim: optimizers (SGD, Adam, AdamW, RMSprop), learning-rate schedulers and gradient clipping. */
 export * as optim from "./optim/index.js";

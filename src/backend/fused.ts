@@ -83,9 +83,36 @@ export interface FusedTransformerLayer {
 }
 
 /**
+ * A weight matrix (N, K), row-major as a Linear layer stores it, in a weight-only quantized form:
+ * `int8` holds q ∈ [−127, 127] with one float32 scale per output row (ŵ = q · scale, symmetric);
+ * `bfloat16` holds the high 16 bits of each float32 (ŵ = those bits followed by 16 zero bits).
+ */
+export type QuantizedMatrix =
+  | { readonly kind: "int8"; readonly data: Int8Array; readonly scales: Float32Array }
+  | { readonly kind: "bfloat16"; readonly data: Uint16Array };
+
+/** Arguments of {@link FusedQuantizedLinear.forward}: out (M, N) = x (M, K) · ŵᵀ + bias, all contiguous. */
+export interface QuantizedLinearArgs {
+  M: number;
+  N: number;
+  K: number;
+  x: Float32Array; // (M, K)
+  weight: QuantizedMatrix; // (N, K)
+  bias: Float32Array | null; // (N)
+  out: Float32Array; // (M, N)
+}
+
+/** A backend's kernel for a linear layer whose weight is stored quantized (float32 activations). */
+export interface FusedQuantizedLinear {
+  /** out = x · dequant(weight)ᵀ + bias, reading the quantized weight directly. */
+  forward(args: QuantizedLinearArgs): void;
+}
+
+/**
  * The fused kernels a backend declares (every field optional: a backend may declare none).
  * @example const layer = backend().fused?.transformerLayer; if (layer?.dtypes.includes("float32")) …
  */
 export interface FusedKernels {
   readonly transformerLayer?: FusedTransformerLayer;
+  readonly quantizedLinear?: FusedQuantizedLinear;
 }

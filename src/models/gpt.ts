@@ -144,6 +144,11 @@ export class GPTMLP extends Module {
   /** Linear → GELU → Linear → dropout over the last dimension: (B, T, C) → (B, T, C). */
   forward(x: Tensor): Tensor {
     const { c_fc, gelu } = this;
+    // A quantized c_fc (see quantize) runs its own product, then the GELU.
+    if (!(c_fc instanceof Linear)) {
+      const h = gelu.forward((c_fc as { forward(t: Tensor): Tensor }).forward(x));
+      return this.dropout.forward(this.c_proj.forward(h));
+    }
     // c_fc and its GELU in one product: the activation runs in the GEMM's epilogue.
     const h = linear(x, c_fc.weight, c_fc.bias, {
       activation: gelu.approximate === "tanh" ? "geluTanh" : "gelu",
@@ -184,6 +189,9 @@ export class GPTBlock extends Module {
    */
   private canFuse(x: Tensor): boolean {
     if (isGradEnabled() || !hasFusedTransformerLayer(x.dtype)) return false;
+    // Quantized projections (see quantize) run through the composed forward's own kernels.
+    const { attn, mlp } = this;
+    if (![attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj].every((l) => l instanceof Linear)) return false;
     return !(this.training && this.attn.attn_dropout.p + this.attn.resid_dropout.p + this.mlp.dropout.p > 0);
   }
 

@@ -13,5 +13,6 @@ export * from "./linear.js";
 export * from "./mlp.js";
 export * from "./module.js";
 export * from "./positional.js";
+export * from "./quantize.js";
 export * from "./transformer.js";
 export * from "./transformer-layers.js";

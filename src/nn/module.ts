@@ -150,6 +150,9 @@ export abstract class Module {
   stateDict(): StateDict {
     const sd = nameRecord<Tensor>();
     for (const [mName, m] of this.namedModules()) {
+      const refusal = m.stateDictRefusal();
+      if (refusal !== null)
+        throw new Error(`stateDict: ${mName || "the model"} is a ${m.constructor.name}: ${refusal}`);
       for (const [k, p] of m.ownParameters()) sd[mName ? `${mName}.${k}` : k] = p;
       for (const [k, persistent] of m.bufferNames) {
         const t = (m as unknown as Record<string, unknown>)[k];
@@ -225,6 +228,14 @@ export abstract class Module {
         rec[k] = nv;
       }
     }
+  }
+
+  /**
+   * Why this module cannot be written into a state dict (e.g. its weights are stored quantized),
+   * or null (the default): {@link stateDict} throws with that reason rather than leave keys out.
+   */
+  protected stateDictRefusal(): string | null {
+    return null;
   }
 
   /** Sets train mode on this module and all below it. */

@@ -8,5 +8,6 @@ export * from "./indexing.js";
 export * from "./inplace.js";
 export * from "./matmul.js";
 export * from "./nn.js";
+export * from "./quantized.js";
 export * from "./reduce.js";
 export * from "./shape.js";

@@ -266,6 +266,17 @@ export function allocateUninit(dtype: DType, n: number): AnyArray {
 }
 
 /**
+ * A zero-filled array for long-lived storage that is not a tensor's (quantized weights): made by
+ * the storage hook when one is installed (so the wasm kernels read it in place), never taken from
+ * or returned to the pool, and never collected by a tidy scope.
+ */
+export function allocateResident(dtype: DType, n: number): AnyArray {
+  const a = make(dtype, n);
+  if (hooked.has(a)) a.fill(0);
+  return a;
+}
+
+/**
  * Hands `a` back for reuse. The caller guarantees that nothing reads or writes it afterwards.
  * Views (subarrays) and small arrays are ignored; past the capacity the array is left to the GC.
  */

@@ -181,6 +181,12 @@ const cases: Case[] = [
     names: /--max-new-tokens must be ≥ 1/,
   },
   {
+    name: "--dtype int4",
+    args: () => ["sample", "--checkpoint", join(base, "last"), "--dtype", "int4"],
+    code: EXIT.usage,
+    names: /--dtype <type>' argument 'int4' is invalid\. Allowed choices are fp32, bf16, int8/,
+  },
+  {
     name: "--temperature -1",
     args: () => ["sample", "--checkpoint", join(base, "last"), "--temperature", "-1"],
     code: EXIT.usage,

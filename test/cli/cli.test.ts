@@ -111,6 +111,16 @@ describe("qkv commands", () => {
     expect(w.stdout).toBe(a.stdout);
   });
 
+  test("sample --dtype bf16 / int8 runs the quantized model: greedy text continuing the prompt", () => {
+    const args = ["sample", "--checkpoint", join(out, "last"), "--prompt", "First", "--max-new-tokens", "20"];
+    for (const dtype of ["bf16", "int8"]) {
+      const r = qkv([...args, "--temperature", "0", "--dtype", dtype]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.startsWith("First")).toBe(true);
+      expect(r.stdout.length).toBe("First".length + 20 + 1); // char tokenizer: one character per token, then "\n"
+    }
+  });
+
   test("eval reports loss and perplexity = exp(loss)", () => {
     const r = qkv(["eval", "--checkpoint", join(out, "last"), "--data", text, "--max-batches", "2"]);
     expect(r.code).toBe(0);

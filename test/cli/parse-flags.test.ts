@@ -15,6 +15,9 @@ describe("parseFlags", () => {
     const d = await parse("tokenizer", "decode", "--tokenizer", "t.json", "1", "2");
     expect(d.command).toBe("tokenizer decode");
     expect(d.args).toEqual([["1", "2"]]);
+    const s = await parse("sample", "--checkpoint", "c", "--dtype", "int8");
+    expect(s.opts).toMatchObject({ dtype: "int8" });
+    expect((await parse("sample", "--checkpoint", "c")).opts).toMatchObject({ dtype: "fp32" });
   });
 
   test.each([
@@ -23,6 +26,11 @@ describe("parseFlags", () => {
     [["sample", "--checkpoint", "c", "--top-p", "0"], CliError, /--top-p must be in \(0, 1\]/],
     [["train", "--n-layer", "NaN"], CliError, /--n-layer expects an integer/],
     [["train", "--nope"], CommanderError, /unknown option '--nope'/],
+    [
+      ["sample", "--checkpoint", "c", "--dtype", "int4"],
+      CommanderError,
+      /'--dtype <type>' argument 'int4' is invalid.*fp32, bf16, int8/,
+    ],
     [["fly"], CommanderError, /unknown command 'fly'/],
   ])("%j is refused by name", async (args, cls, message) => {
     const e = await parse(...(args as string[])).catch((x: unknown) => x);

@@ -18,11 +18,13 @@ import {
   softmaxForward,
 } from "./nn.js";
 import { adamStepMulti, scaleInPlace, sumOfSquares } from "./optim.js";
+import { quantizedLinear } from "./quantized.js";
 import { argReduce, reduce } from "./reduce.js";
 
 /** The reference backend, always available: plain JS loops, the oracle the others are tested against. */
 export const cpuBackend: Backend = {
   name: "cpu",
+  fused: { quantizedLinear },
   copy,
   fill,
   unary,

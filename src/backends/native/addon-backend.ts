@@ -37,9 +37,15 @@ import type {
   UnaryOp,
   WhereArgs,
 } from "../../backend/backend.js";
-import type { FusedTransformerLayer, TransformerLayerArgs } from "../../backend/fused.js";
+import type {
+  FusedQuantizedLinear,
+  FusedTransformerLayer,
+  QuantizedLinearArgs,
+  TransformerLayerArgs,
+} from "../../backend/fused.js";
 import { opCodes, unaryRow } from "../../backend/op-table.js";
 import { cpuBackend } from "../cpu/index.js";
+import { quantizedLinear as cpuQuantizedLinear } from "../cpu/quantized.js";
 import type { NativeAddon } from "./binding.js";
 import { ML } from "./meta-layout.js";
 
@@ -493,6 +499,23 @@ export function createAddonBackend(opts: AddonBackendOptions) {
     forward: transformerLayerForward,
   };
 
+  /** Reads the int8 or bfloat16 weight in place; a product below the gemm threshold stays on cpu. */
+  function quantizedLinearForward(args: QuantizedLinearArgs): void {
+    const { M, N, K, x, weight, bias, out } = args;
+    if (M * N * K >= nativeThresholds.gemm) {
+      const L = ML.quantizedLinear;
+      meta[L.M] = M;
+      meta[L.N] = N;
+      meta[L.K] = K;
+      meta[L.kind] = weight.kind === "int8" ? 0 : 1;
+      const scales = weight.kind === "int8" ? weight.scales : null;
+      if (addon().quantizedLinear(x, weight.data, scales, bias, out)) return;
+    }
+    cpuQuantizedLinear.forward(args);
+  }
+
+  const quantizedLinear: FusedQuantizedLinear = { forward: quantizedLinearForward };
+
   // ---- optimizers ----------------------------------------------------------------------------------
 
   function putAdam(opts: AdamStepOptions, amsgrad: boolean): void {
@@ -550,7 +573,7 @@ export function createAddonBackend(opts: AddonBackendOptions) {
   return {
     name,
     // Declared capabilities beyond the contract; models ask for them and fall back to their ops.
-    fused: { transformerLayer },
+    fused: { transformerLayer, quantizedLinear },
     copy,
     // TypedArray.prototype.fill is already a native loop.
     fill: cpuBackend.fill,

@@ -70,6 +70,14 @@ export interface NativeAddon {
   attentionBackward(...arrays: ArrayBufferView[]): boolean;
   /** The 30 operands of one transformer layer in the order of layer::Slot (see addon.cc); null = absent. */
   transformerLayer(...arrays: (ArrayBufferView | null)[]): boolean;
+  /** out = x · dequant(w)ᵀ + bias; w Int8Array with Float32Array scales, or Uint16Array (bfloat16) with null. */
+  quantizedLinear(
+    x: Float32Array,
+    w: Int8Array | Uint16Array,
+    scales: Float32Array | null,
+    bias: Float32Array | null,
+    out: Float32Array,
+  ): boolean;
   adamStepMulti(
     ps: ArrayBufferView[],
     gs: ArrayBufferView[],

@@ -71,6 +71,7 @@ export const META_LAYOUT = {
   ],
   adam: ["lr", "beta1", "beta2", "eps", "weightDecay", "step", "decoupled", "hasMax"],
   scaleInPlace: ["scale"],
+  quantizedLinear: ["M", "N", "K", "kind"],
   transformerLayer: [
     "B",
     "T",

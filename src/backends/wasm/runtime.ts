@@ -100,6 +100,7 @@ const WRITES: Record<string, readonly number[]> = {
   attentionForward: [3, 4],
   attentionBackward: [6, 7, 8],
   transformerLayer: [1, 13, 14],
+  quantizedLinear: [4],
   adamStepMulti: [0, 2, 3, 4],
   sumOfSquares: [1],
   scaleInPlace: [0],

@@ -59,6 +59,11 @@ export interface RawTensorSource {
       transpose?: Transpose2d;
       /** Largest shared buffer (default 1 GiB); a single bigger tensor gets one of its own. */
       maxBufferBytes?: number;
+      /**
+       * Return the tensors marked in `transposed` as stored (their file shape, not transposed),
+       * after checking that they are 2-D: for a caller that views them transposed instead.
+       */
+      transposedAsStored?: boolean;
     },
   ): RawTensor[];
 }

@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadAddon } from "../../src/backends/native/binding.js";
 import {
   BartForConditionalGeneration,
   Bert,
@@ -22,7 +23,6 @@ import {
 } from "../../src/index.js";
 import { bartConfigFromHF } from "../../src/models/bart-config.js";
 import { gpt2ConfigFromHF } from "../../src/models/hf-config.js";
-import { loadAddon } from "../../src/backends/native/binding.js";
 import { fromPretrained, openSafetensorsFile, readSafetensorsFile, savePretrained } from "../../src/node.js";
 import { isHookedStorage, setStorageHook } from "../../src/tensor/pool.js";
 import { transpose2d } from "../../src/util/transpose.js";

@@ -348,7 +348,9 @@ describe("parameters stored transposed (dense, not contiguous)", () => {
   it("a parameter that is neither contiguous nor dense is still refused, naming the strides", () => {
     const w = zeros([4, 6]).narrow(1, 0, 3); // strides (6, 1) over a wider buffer
     const p = new Tensor(w.data, w.shape, w.strides, w.offset).requiresGrad_();
-    expect(() => new optim.SGD([p], { lr: 1 })).toThrow(/SGD: parameters must be contiguous.*got strides \[6, 1\]/);
+    expect(() => new optim.SGD([p], { lr: 1 })).toThrow(
+      /SGD: parameters must be contiguous.*got strides \[6, 1\]/,
+    );
   });
 });
 

@@ -1042,6 +1042,7 @@ bool run_layer(Call& c, const Arr* a) {
   p.eps = c.D(L::eps);
   p.normFirst = c.B(L::normFirst);
   p.causal = c.B(L::causal);
+  p.wT = c.B(L::wT);
   p.act = act;
   p.x = ptr[X];
   p.out = P<E>(a[OUT]);

@@ -184,11 +184,6 @@ export class GPTBlock extends Module {
    */
   private canFuse(x: Tensor): boolean {
     if (isGradEnabled() || !hasFusedTransformerLayer(x.dtype)) return false;
-    // The fused kernel reads (out, in) row-major weights; a GPT-2 checkpoint's Conv1D weights
-    // viewed in place as transposes (fromPretrained) take the composed forward instead, whose
-    // products read them transposed, rather than a copy of every weight on every call.
-    const { c_attn, c_proj } = this.attn;
-    if (![c_attn, c_proj, this.mlp.c_fc, this.mlp.c_proj].every((l) => l.weight.isContiguous())) return false;
     return !(this.training && this.attn.attn_dropout.p + this.attn.resid_dropout.p + this.mlp.dropout.p > 0);
   }
 

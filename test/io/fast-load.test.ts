@@ -5,14 +5,18 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { loadAddon } from "../../src/backends/native/binding.js";
 import {
   BartForConditionalGeneration,
   Bert,
   BertForMaskedLM,
+  backend,
   defaultGenerator,
   GPT,
+  generate,
+  gptStepModel,
+  hasFusedTransformerLayer,
   type Module,
   optim,
   parseHFCheckpoint,
@@ -202,6 +206,33 @@ describe("fromPretrained maps the file when the native addon can (views of the m
     expect(logits(copied)).not.toEqual(logits(GPT.fromHF(ck.config, ck.tensors)));
     expect(readFileSync(file).equals(bytesBefore)).toBe(true);
   });
+
+  it.skipIf(!hasFusedTransformerLayer("float32"))(
+    "cached decoding runs the fused layer on the transposed views as they lie, token for token as the row-major copy",
+    async () => {
+      const loaded = await fromPretrained(GPT, GPT2);
+      const ck = inMemory(GPT2);
+      const copied = GPT.fromHF(ck.config, ck.tensors);
+      const layer = backend().fused?.transformerLayer;
+      if (!layer) throw new Error("no fused layer");
+      const spy = vi.spyOn(layer, "forward");
+      try {
+        const prompt = [1, 5, 2, 7];
+        const opts = { maxNewTokens: 6, temperature: 0 };
+        const a = generate(gptStepModel(loaded), prompt, opts).ids;
+        const flags = spy.mock.calls.map((c) => c[0].weightsTransposed);
+        expect(flags.length).toBeGreaterThan(0);
+        // (under wasm the weights were copied into its heap row-major, so they go unflagged)
+        expect(flags.every((f) => f === !heapBacked)).toBe(true);
+        spy.mockClear();
+        const b = generate(gptStepModel(copied), prompt, opts).ids;
+        expect(spy.mock.calls.every((c) => c[0].weightsTransposed === false)).toBe(true);
+        expect(a).toEqual(b);
+      } finally {
+        spy.mockRestore();
+      }
+    },
+  );
 
   it("saving over the folder a model was mapped from: the model keeps its weights, a reload gets the new ones", async () => {
     const dir = join(tmp, "resave");

@@ -312,7 +312,8 @@ describe("parameters stored transposed (dense, not contiguous)", () => {
           o.step();
         }
         expect(b.grad?.strides).toEqual(b.strides); // the gradient comes in the parameter's layout
-        expect(Array.from(b.toArray())).toEqual(Array.from(a.toArray()));
+        // equal up to the products' rounding (a backend's GEMM may sum the two layouts differently)
+        expectClose(b, a, 1e-5, 1e-6, `${name} step ${s}`);
       }
       expect(b.data).toBe(storage);
       expect(Array.from(b.toArray())).not.toEqual(Array.from(pair(1)[0].toArray())); // it moved
@@ -329,7 +330,7 @@ describe("parameters stored transposed (dense, not contiguous)", () => {
         lossOf(p).backward();
         o.step();
       }
-      expect(Array.from(c.toArray())).toEqual(Array.from(b.toArray()));
+      expectClose(c, b, 1e-5, 1e-6, `${name} resumed`);
     });
   }
 
@@ -340,9 +341,9 @@ describe("parameters stored transposed (dense, not contiguous)", () => {
     const g = b.grad;
     const na = optim.clipGradNorm([a], 0.5);
     const nb = optim.clipGradNorm([b], 0.5);
-    expect(nb).toBe(na);
+    expect(nb).toBeCloseTo(na, 4);
     expect(b.grad).toBe(g);
-    expect(Array.from(b.grad?.toArray() ?? [])).toEqual(Array.from(a.grad?.toArray() ?? []));
+    expectClose(b.grad as Tensor, a.grad as Tensor, 1e-5, 1e-6, "clipped gradient");
   });
 
   it("a parameter that is neither contiguous nor dense is still refused, naming the strides", () => {

@@ -1,7 +1,9 @@
 /**
  * Node-only random access to a safetensors file: the header is read and validated first, then
  * each tensor is read on demand from its own offsets through positional reads on one file handle,
- * or many at once into shared buffers of at most 1 GiB each (`readTogether`, for model loaders).
+ * or many at once (`readTogether`, for model loaders): as views of a private, copy-on-write
+ * mapping of the file where the native addon can map it, else into shared buffers of at most
+ * 1 GiB each.
  * No array ever spans the whole file, so files over 4 GiB load, and a caller that needs a few
  * tensors (or only the header, to check names and shapes) pays only for those.
  */

@@ -48,8 +48,8 @@ export interface RawTensor {
 export interface RawTensorSource {
   /**
    * Reads `tensors` (lazy tensors of this source) and returns them in order, `owned`, with data
-   * that views one shared buffer wherever the dtype needs no conversion. `transposed[i]` asks for
-   * tensor i (2-D) as its transpose.
+   * that views one shared buffer (or a mapping of the file) wherever the dtype needs no
+   * conversion. `transposed[i]` asks for tensor i (2-D) as its transpose.
    */
   readTogether(
     tensors: readonly RawTensor[],

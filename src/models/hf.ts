@@ -173,7 +173,8 @@ function asModelTensor(raw: RawTensor, transposed: boolean): Tensor {
 }
 
 /**
- * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights. Throws
+ * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights (or, read
+ * from a file, viewing them transposed: (out, in) with strides (1, out), no copy). Throws
  * naming missing keys, unexpected keys (when strict) and shape mismatches; nothing is written
  * (and no tensor's data is read) unless every check passes. Lazily read tensors (a file's, see
  * {@link RawTensorSource}) are then read together and become the parameters' storage (no copy,

@@ -8,6 +8,11 @@
 #include "wasm/napi_shim.h"  // the wasm build (native/wasm/entry.cc) runs these same entry points
 #else
 #include <napi.h>
+#if !defined(_WIN32)
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 #endif
 
 #include <initializer_list>
@@ -1037,6 +1042,7 @@ bool run_layer(Call& c, const Arr* a) {
   p.eps = c.D(L::eps);
   p.normFirst = c.B(L::normFirst);
   p.causal = c.B(L::causal);
+  p.wT = c.B(L::wT);
   p.act = act;
   p.x = ptr[X];
   p.out = P<E>(a[OUT]);
@@ -1093,6 +1099,57 @@ napi_value QuantizedLinear(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+#if !defined(QKV_WASM) && !defined(_WIN32)
+// mapFile(fd, offset, length): an external ArrayBuffer over bytes [offset, offset + length) of the
+// open file `fd` (offset a multiple of the page size), or null when the file cannot be mapped here
+// (then the caller reads it instead). The mapping is MAP_PRIVATE and writable: writes into it (an
+// optimizer updating a parameter in place) are copy-on-write pages of this process and never reach
+// the file. It stays valid after `fd` is closed and is unmapped when the ArrayBuffer is collected.
+// A file replaced by rename (qkv's atomic checkpoint writes: a new inode) leaves the mapping on the
+// old one, which lives until unmapped; a file truncated in place under it would fault on access.
+napi_value MapFile(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t fd = -1;
+  int64_t offset = -1, length = -1;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &offset) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &length) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "mapFile expects (fd, offset, length) numbers");
+    return nullptr;
+  }
+  napi_value nul;
+  napi_get_null(env, &nul);
+  const long page = sysconf(_SC_PAGESIZE);
+  struct stat st;
+  if (fd < 0 || offset < 0 || length <= 0 || page <= 0 || offset % page != 0 || fstat(fd, &st) != 0 ||
+      !S_ISREG(st.st_mode) || offset > static_cast<int64_t>(st.st_size) ||
+      length > static_cast<int64_t>(st.st_size) - offset)
+    return nul;
+  void* p = mmap(nullptr, static_cast<size_t>(length), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+                 static_cast<off_t>(offset));
+  if (p == MAP_FAILED) return nul;
+  napi_value ab;
+  const napi_status s = napi_create_external_arraybuffer(
+      env, p, static_cast<size_t>(length),
+      [](napi_env, void* data, void* hint) { munmap(data, reinterpret_cast<size_t>(hint)); },
+      reinterpret_cast<void*>(static_cast<size_t>(length)), &ab);
+  if (s != napi_ok) {
+    // Some embedders (a V8 sandbox) refuse external buffers: clear any pending error, read instead.
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+    }
+    munmap(p, static_cast<size_t>(length));
+    return nul;
+  }
+  return ab;
+}
+#endif
+
 struct Fn {
   const char* name;
   napi_callback cb;
@@ -1131,6 +1188,9 @@ const Fn kFns[] = {
     {"adamStepMulti", AdamStepMulti},
     {"sumOfSquares", SumOfSquares},
     {"scaleInPlace", ScaleInPlace},
+#if !defined(QKV_WASM) && !defined(_WIN32)
+    {"mapFile", MapFile},
+#endif
 };
 
 }  // namespace

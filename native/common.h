@@ -105,6 +105,7 @@ struct LayerP {
   double eps;
   bool normFirst;  // pre-norm (GPT-2) or post-norm (BERT, torch.nn.Transformer's default)
   bool causal;     // self-attention: query t sees keys up to past + t
+  bool wT;         // every Linear weight stored (in, out) row-major; packed q/k/v: one (C, 3C)
   UnaryOp act;     // applied between the two feed-forward projections
   const E* x;      // (B, T, C)
   E* out;          // (B, T, C); may equal x

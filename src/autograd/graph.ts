@@ -6,7 +6,7 @@
 import type { AnyArray } from "../tensor/dtype.js";
 import { assertLive, beginTracking, endTracking, release } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { sameShape } from "../util/shape.js";
+import { isDenseLayout, sameShape } from "../util/shape.js";
 
 // The node type lives with Tensor (its `gradFn` slot), so the tensor layer never imports autograd.
 export type { Node } from "../tensor/tensor.js";
@@ -150,8 +150,11 @@ function isTensor(v: object): v is Tensor {
 export interface GradMath {
   /** a + b into fresh storage. */
   add(a: Tensor, b: Tensor): Tensor;
-  /** A copy of a in fresh contiguous storage. */
-  clone(a: Tensor): Tensor;
+  /**
+   * A copy of a in fresh storage: contiguous, or with `layout` (a dense tensor of a's shape) in
+   * layout's storage order, strides and all.
+   */
+  clone(a: Tensor, layout?: Tensor): Tensor;
   /** a += b in place; a is dense and contiguous, b has a's shape and dtype (any strides). */
   addInPlace(a: Tensor, b: Tensor): void;
 }
@@ -236,11 +239,19 @@ class Holders {
     else m.delete(t.data);
   }
 
-  /** True when `t` (held once, by its single holder) may be written in place or kept as a `.grad`. */
-  exclusive(t: Tensor): boolean {
+  /**
+   * True when `t` (held once, by its single holder) may be written in place or kept as a `.grad`:
+   * contiguous, or (with `layout`) dense with `layout`'s strides, covering all of its storage.
+   */
+  exclusive(t: Tensor, layout?: Tensor): boolean {
     const a = t.data;
     if (!this.made.has(a) || this.stored.has(a) || this.count.get(a) !== 1) return false;
-    if (t.offset !== 0 || t.numel() !== a.length || !t.isContiguous()) return false;
+    const laidOut =
+      t.isContiguous() ||
+      (layout !== undefined &&
+        isDenseLayout(t.shape, t.strides) &&
+        t.strides.every((s, i) => s === layout.strides[i]));
+    if (t.offset !== 0 || t.numel() !== a.length || !laidOut) return false;
     for (const b of this.foreign.keys()) {
       if (
         b.buffer === a.buffer &&
@@ -255,6 +266,14 @@ class Holders {
   /** {@link exclusive}, and of `like`'s dtype and shape: `t` may stand in for `like`'s gradient. */
   writableAs(t: Tensor, like: Tensor): boolean {
     return this.exclusive(t) && t.dtype === like.dtype && sameShape(t.shape, like.shape);
+  }
+
+  /**
+   * {@link writableAs}, also accepting a gradient laid out like the parameter itself (a transposed
+   * view's gradient, see ops/matmul.ts weightGrad), which the optimizers use without a copy.
+   */
+  keepableAsGradOf(t: Tensor, param: Tensor): boolean {
+    return this.exclusive(t, param) && t.dtype === param.dtype && sameShape(t.shape, param.shape);
   }
 }
 
@@ -280,9 +299,14 @@ function sweep(
       // Optimizers and clipping update .grad in place, so it needs storage of its own: the
       // gradient itself when the sweep owns it alone, else a copy. An existing .grad is not
       // written (the caller may hold it): the sum goes to fresh storage.
-      if (t.grad) t.grad = math.add(t.grad, g);
-      else {
-        t.grad = holders.writableAs(g, t) ? g : math.clone(g);
+      // A parameter that is a dense view in another order (a transposed Conv1D weight) gets
+      // its gradient in that same order, which the optimizers then use as is.
+      const layout = t.isContiguous() ? undefined : t;
+      if (t.grad) {
+        const s = math.add(t.grad, g);
+        t.grad = layout && !s.strides.every((v, i) => v === layout.strides[i]) ? math.clone(s, layout) : s;
+      } else {
+        t.grad = holders.keepableAsGradOf(g, t) ? g : math.clone(g, layout);
       }
       holders.stored.add(t.grad.data);
     }

@@ -40,6 +40,13 @@ export interface TransformerLayerArgs<A extends FloatArray = FloatArray> {
   normFirst: boolean;
   /** Self-attention query t sees keys up to past + t (bottom-right aligned). */
   causal: boolean;
+  /**
+   * Every Linear weight (self-attention, cross-attention and feed-forward) is stored transposed:
+   * (in, out) row-major, as GPT-2's Conv1D checkpoints keep them and a model loaded from one views
+   * them. Then a packed q/k/v projection is one (C, 3C) matrix, kW and vW starting C and 2C
+   * elements into it. Absent: false, (out, in).
+   */
+  weightsTransposed?: boolean;
   /** Activation between the two feed-forward projections. */
   activation: UnaryOp;
   x: A; // (B, T, C)

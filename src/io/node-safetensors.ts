@@ -1,13 +1,16 @@
 /**
  * Node-only random access to a safetensors file: the header is read and validated first, then
  * each tensor is read on demand from its own offsets through positional reads on one file handle,
- * or many at once into shared buffers of at most 1 GiB each (`readTogether`, for model loaders).
+ * or many at once (`readTogether`, for model loaders): as views of a private, copy-on-write
+ * mapping of the file where the native addon can map it, else into shared buffers of at most
+ * 1 GiB each.
  * No array ever spans the whole file, so files over 4 GiB load, and a caller that needs a few
  * tensors (or only the header, to check names and shapes) pays only for those.
  */
 
 import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { loadAddon } from "../backends/native/binding.js";
 import { transpose2d } from "../util/transpose.js";
 import {
   decodeSafetensorsEntry,
@@ -36,6 +39,31 @@ const ALIGN = 64;
 const SEGMENT = 2 ** 30;
 /** Unread bytes between two tensors that are read anyway, to keep them in one read. */
 const MAX_GAP = 1 << 16;
+/** Mappings start on multiples of this (a multiple of every common page size: 4, 16, 64 KiB). */
+const MAP_ALIGN = 1 << 16;
+
+/**
+ * Options of {@link openSafetensorsFile}.
+ */
+export interface OpenSafetensorsOptions {
+  /**
+   * Whether {@link RawTensorSource.readTogether} may map the file (through the native addon, when
+   * it is built and the platform has mmap) instead of reading it: then tensors of a native-layout
+   * dtype at aligned offsets are views of a private, copy-on-write mapping, and their pages are
+   * read from the page cache only when first touched. Default true, unless the environment sets
+   * QKV_MMAP=0. Without the addon the file is read either way.
+   */
+  map?: boolean;
+}
+
+type MapFile = (fd: number, offset: number, length: number) => ArrayBuffer | null;
+
+/** The addon's mapFile where mapping is allowed and available, else null. */
+function mapperFor(opts: OpenSafetensorsOptions): MapFile | null {
+  if (opts.map === false || (opts.map === undefined && process.env.QKV_MMAP === "0")) return null;
+  const addon = loadAddon();
+  return typeof addon?.mapFile === "function" ? addon.mapFile.bind(addon) : null;
+}
 
 /**
  * An open safetensors file: its validated header, and reads of single tensors.
@@ -83,7 +111,10 @@ function codeOf(e: unknown): string | undefined {
  * console.log([...f.entries.keys()]);
  * await f.close();
  */
-export async function openSafetensorsFile(path: string): Promise<SafetensorsFile> {
+export async function openSafetensorsFile(
+  path: string,
+  opts: OpenSafetensorsOptions = {},
+): Promise<SafetensorsFile> {
   let fh: FileHandle;
   try {
     fh = await open(path, "r");
@@ -93,7 +124,7 @@ export async function openSafetensorsFile(path: string): Promise<SafetensorsFile
   }
   try {
     const header = await readHeader(fh, path);
-    return makeFile(fh, path, header);
+    return makeFile(fh, path, header, mapperFor(opts));
   } catch (e) {
     await fh.close().catch(() => {});
     throw e;
@@ -117,7 +148,12 @@ async function readHeader(fh: FileHandle, path: string): Promise<SafetensorsHead
   return parseSafetensorsHeader(head, { name: path, fileSize: size });
 }
 
-function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): SafetensorsFile {
+function makeFile(
+  fh: FileHandle,
+  path: string,
+  header: SafetensorsHeader,
+  mapFile: MapFile | null,
+): SafetensorsFile {
   const entries = new Map<string, SafetensorsEntry>();
   for (const e of header.entries) entries.set(e.name, e);
   let closed = false;
@@ -142,7 +178,52 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
   const lazyNames = new WeakMap<RawTensor, string>();
   const source: RawTensorSource = {
     readTogether: (tensors, transposed, opts) =>
-      readTogether(tensors, transposed, opts?.transpose ?? transpose2d, opts?.maxBufferBytes ?? SEGMENT),
+      readTogether(
+        tensors,
+        transposed,
+        opts?.transpose ?? transpose2d,
+        opts?.maxBufferBytes ?? SEGMENT,
+        opts?.transposedAsStored ?? false,
+      ),
+  };
+  let mapFailed = false;
+  // Views of the file's own pages for the tensors at `idx` (native layout, aligned), in windows of
+  // at most `maxBytes` mapped from MAP_ALIGN boundaries (a bigger tensor gets one of its own), or
+  // null when the file cannot be mapped here (the caller reads those tensors instead). The
+  // mappings live as long as a tensor views them, whatever happens to the file handle or the
+  // file's name: qkv replaces checkpoint files by rename (a new inode), never in place.
+  const mapped = (
+    idx: number[],
+    entry: SafetensorsEntry[],
+    maxBytes: number,
+  ): Map<number, RawTensor> | null => {
+    if (!mapFile || mapFailed || idx.length === 0) return null;
+    const windows: { start: number; end: number; members: number[] }[] = [];
+    for (const i of idx) {
+      const a = header.dataStart + entry[i].begin;
+      const b = header.dataStart + entry[i].end;
+      const w = windows[windows.length - 1];
+      if (w && b - w.start <= maxBytes) {
+        w.end = Math.max(w.end, b);
+        w.members.push(i);
+      } else windows.push({ start: Math.floor(a / MAP_ALIGN) * MAP_ALIGN, end: b, members: [i] });
+    }
+    const out = new Map<number, RawTensor>();
+    try {
+      for (const w of windows) {
+        const ab = mapFile(fh.fd, w.start, w.end - w.start);
+        if (!ab) throw new Error("not mapped");
+        for (const i of w.members) {
+          const e = entry[i];
+          const bytes = new Uint8Array(ab, header.dataStart + e.begin - w.start, e.end - e.begin);
+          out.set(i, { ...decodeSafetensorsEntry(bytes, e, { name: path }), owned: true });
+        }
+      }
+    } catch {
+      mapFailed = true; // read this file from now on; views already made are simply dropped
+      return null;
+    }
+    return out;
   };
   const readRange = (bytes: Uint8Array, at: number, e: SafetensorsEntry): void => {
     for (let pos = 0; pos < bytes.length; ) {
@@ -157,10 +238,13 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
   // copy per tensor. Transposed ones go through a scratch buffer the size of the largest of them.
   const readTogether = (
     tensors: readonly RawTensor[],
-    transposed: readonly boolean[],
+    asked: readonly boolean[],
     flip: Transpose2d,
     maxBytes: number,
+    asStored: boolean,
   ): RawTensor[] => {
+    // Tensors wanted as stored are checked as 2-D like the others, then read untransposed.
+    const transposed = asStored ? asked.map(() => false) : asked;
     const entry = tensors.map((t) => {
       const name = lazyNames.get(t);
       if (name === undefined)
@@ -171,10 +255,10 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
       return entryOf(name);
     });
     const out: RawTensor[] = new Array(tensors.length);
-    const inBuffer: number[] = [];
+    let inBuffer: number[] = [];
     for (let i = 0; i < entry.length; i++) {
       const e = entry[i];
-      if (transposed[i] && e.shape.length !== 2)
+      if (asked[i] && e.shape.length !== 2)
         throw new SafetensorsError(
           path,
           `tensor ${JSON.stringify(e.name)} is not 2-D and cannot be read transposed`,
@@ -184,6 +268,20 @@ function makeFile(fh: FileHandle, path: string, header: SafetensorsHeader): Safe
       else out[i] = orient(file.readSync(e.name), transposed[i], flip);
     }
     inBuffer.sort((a, b) => entry[a].begin - entry[b].begin);
+    // Mapped where the file can be: every native-layout tensor whose bytes are aligned for its
+    // dtype and that needs no transpose (or is wanted as stored) becomes a view of the mapping.
+    const views = mapped(
+      inBuffer.filter(
+        (i) =>
+          !transposed[i] && (header.dataStart + entry[i].begin) % safetensorsItemSize(entry[i].dtype) === 0,
+      ),
+      entry,
+      maxBytes,
+    );
+    if (views) {
+      for (const [i, t] of views) out[i] = t;
+      inBuffer = inBuffer.filter((i) => !views.has(i));
+    }
     // Place each tensor: right after the previous one when the file has them close together and
     // the gap keeps it aligned (one read covers both), else at the next aligned offset; a new
     // buffer starts past `maxBytes`, so no single array need span a file of many GiB.

@@ -48,8 +48,8 @@ export interface RawTensor {
 export interface RawTensorSource {
   /**
    * Reads `tensors` (lazy tensors of this source) and returns them in order, `owned`, with data
-   * that views one shared buffer wherever the dtype needs no conversion. `transposed[i]` asks for
-   * tensor i (2-D) as its transpose.
+   * that views one shared buffer (or a mapping of the file) wherever the dtype needs no
+   * conversion. `transposed[i]` asks for tensor i (2-D) as its transpose.
    */
   readTogether(
     tensors: readonly RawTensor[],
@@ -59,6 +59,11 @@ export interface RawTensorSource {
       transpose?: Transpose2d;
       /** Largest shared buffer (default 1 GiB); a single bigger tensor gets one of its own. */
       maxBufferBytes?: number;
+      /**
+       * Return the tensors marked in `transposed` as stored (their file shape, not transposed),
+       * after checking that they are 2-D: for a caller that views them transposed instead.
+       */
+      transposedAsStored?: boolean;
     },
   ): RawTensor[];
 }

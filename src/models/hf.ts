@@ -6,10 +6,9 @@
  */
 import { withNoGrad } from "../autograd/graph.js";
 import type { HFCheckpoint } from "../io/hf-checkpoint.js";
-import type { RawTensor, RawTensorSource, Transpose2d } from "../io/safetensors.js";
+import type { RawTensor, RawTensorSource } from "../io/safetensors.js";
 import { withoutInit } from "../nn/init.js";
 import { type Module, Parameter } from "../nn/module.js";
-import { backend } from "../ops/core.js";
 import { contiguous, copy_, transpose } from "../ops/index.js";
 import { isHookedStorage, ShapeBudgetExceeded, withShapeOnlyStorage } from "../tensor/pool.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -164,19 +163,18 @@ export function planHFWeights(
 }
 
 /**
- * A 2-D transpose by the backend's strided copy when a fast backend is active (native's is about
- * twice the speed of a JS loop); on the reference backend, undefined (the reader's own loop).
+ * A checkpoint tensor as the model's tensor over the same data: as is, or (a 2-D (rows, cols)
+ * tensor stored transposed) its transpose as a view, shape (cols, rows) with strides (1, cols).
  */
-function backendTranspose(): Transpose2d | undefined {
-  if (backend().name === "cpu") return undefined;
-  return (src, rows, cols, dst) =>
-    withNoGrad(() => {
-      copy_(new Tensor(dst, [cols, rows]), transpose(new Tensor(src, [rows, cols]), 0, 1));
-    });
+function asModelTensor(raw: RawTensor, transposed: boolean): Tensor {
+  if (!transposed) return rawToTensor(raw);
+  const [rows, cols] = raw.shape;
+  return new Tensor(raw.data, [cols, rows], [1, cols], 0);
 }
 
 /**
- * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights. Throws
+ * Copies checkpoint `tensors` into `model` through `map`, transposing Conv1D weights (or, read
+ * from a file, viewing them transposed: (out, in) with strides (1, out), no copy). Throws
  * naming missing keys, unexpected keys (when strict) and shape mismatches; nothing is written
  * (and no tensor's data is read) unless every check passes. Lazily read tensors (a file's, see
  * {@link RawTensorSource}) are then read together and become the parameters' storage (no copy,
@@ -208,26 +206,28 @@ export function loadHFWeights(
     if (keys) keys.push(key);
     else bySource.set(raw.source, [key]);
   }
+  // Transposed ones (GPT-2's Conv1D (in, out) weights) come as stored and become transposed
+  // views, (out, in) with strides (1, out): no transpose pass at load; `linear` reads such a
+  // weight transposed, its gradient comes in the same layout, and the optimizers update it in
+  // place in its storage order (see optim/optimizer.ts paramData).
   const assigned = new Map<Tensor, Tensor>();
-  const oriented = new Map<string, RawTensor>();
+  const read = new Map<string, RawTensor>();
   for (const [source, keys] of bySource) {
-    const read = source.readTogether(
+    const got = source.readTogether(
       keys.map((k) => (found.get(k) as [string, RawTensor])[1]),
       keys.map((k) => map.transposed(k)),
-      { transpose: backendTranspose() },
+      { transposedAsStored: true },
     );
     keys.forEach((k, i) => {
-      const raw = read[i];
-      if (raw.owned && adopt(k, raw)) assigned.set(own[k], rawToTensor(raw));
-      else oriented.set(k, raw); // copied below like any other, already transposed
+      const raw = got[i];
+      if (raw.owned && adopt(k, raw)) assigned.set(own[k], asModelTensor(raw, map.transposed(k)));
+      else read.set(k, raw); // copied below like any other
     });
   }
   withNoGrad(() => {
     for (const [key, [, raw]] of found) {
       if (assigned.has(own[key])) continue;
-      const done = oriented.get(key);
-      const t = rawToTensor(done ?? raw);
-      copy_(own[key], map.transposed(key) && !done ? transpose(t, 0, 1) : t);
+      copy_(own[key], asModelTensor(read.get(key) ?? raw, map.transposed(key)));
     }
   });
   model.assignTensors(assigned);

@@ -6,7 +6,7 @@ import { withNoGrad } from "../autograd/graph.js";
 import type { DType } from "../backend/backend.js";
 import { to as castTo, copy_ } from "../ops/index.js";
 import { Tensor } from "../tensor/tensor.js";
-import { sameShape, shapeStr } from "../util/shape.js";
+import { isDenseLayout, sameShape, shapeStr } from "../util/shape.js";
 
 /**
  * A tensor that a Module owns and an optimizer updates (requiresGrad by default).
@@ -14,12 +14,10 @@ import { sameShape, shapeStr } from "../util/shape.js";
  */
 export class Parameter extends Tensor {
   constructor(t: Tensor, requiresGrad = true) {
-    super(
-      t.isContiguous() ? t.data : t.toArray(),
-      t.shape,
-      t.isContiguous() ? t.strides : undefined,
-      t.isContiguous() ? t.offset : 0,
-    );
+    // Contiguous or dense in another order (a transposed view of a checkpoint's (in, out) weight
+    // over the file's own bytes): the storage is kept; anything else is copied row-major.
+    const keep = t.isContiguous() || isDenseLayout(t.shape, t.strides);
+    super(keep ? t.data : t.toArray(), t.shape, keep ? t.strides : undefined, keep ? t.offset : 0);
     this.requiresGrad_(requiresGrad);
   }
 }

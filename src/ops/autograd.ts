@@ -1,11 +1,24 @@
 /** `backward()` and gradient helpers: connects the op-agnostic autograd sweep to the ops it needs. */
 import { runBackward, withNoGrad } from "../autograd/graph.js";
 import { onesLike } from "../tensor/create.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { sameShape, shapeStr } from "../util/shape.js";
+import { allocateUninit } from "../tensor/dtype.js";
+import { Tensor } from "../tensor/tensor.js";
+import { isDenseLayout, sameShape, shapeStr } from "../util/shape.js";
 import { backend } from "./core.js";
 import { add } from "./elementwise.js";
 import { clone } from "./shape.js";
+
+/** A copy of `a` in fresh storage, laid out like `layout` when that is dense, else contiguous. */
+function cloneIn(a: Tensor, layout?: Tensor): Tensor {
+  if (!layout || !isDenseLayout(layout.shape, layout.strides)) return clone(a);
+  const out = new Tensor(allocateUninit(a.dtype, a.numel()), a.shape, layout.strides, 0);
+  backend().copy({
+    shape: a.shape,
+    src: { data: a.data, offset: a.offset, strides: a.strides },
+    dst: { data: out.data, offset: 0, strides: out.strides },
+  });
+  return out;
+}
 
 /** a += b, for the sweep's accumulation into a gradient it owns (a dense; b of a's shape and dtype). */
 function addInPlace(a: Tensor, b: Tensor): void {
@@ -51,5 +64,5 @@ export function backward(t: Tensor, gradient?: Tensor, opts: BackwardOptions = {
     throw new Error(`backward: gradient dtype ${g.dtype} does not match tensor dtype ${t.dtype}`);
   }
   const seed = g;
-  withNoGrad(() => runBackward(t, seed, { add, clone, addInPlace }, opts.retainGraph ?? false));
+  withNoGrad(() => runBackward(t, seed, { add, clone: cloneIn, addInPlace }, opts.retainGraph ?? false));
 }

@@ -182,15 +182,31 @@ export function fusedTransformerLayer(x: Tensor, w: FusedLayerWeights, opts: Fus
     );
 
   const d = (t: Tensor | null | undefined): FloatArray | null => (t ? dense<FloatArray>(t) : null);
+  // Weights that all view (in, out) storage (GPT-2's Conv1D, as loaded) go to the kernel as they
+  // lie, flagged; otherwise every weight goes (out, in) row-major (copied if it is not).
+  const linears = [
+    ...("weight" in w.qkv ? [w.qkv] : [w.qkv.q, w.qkv.k, w.qkv.v]),
+    w.attnOut,
+    w.fc,
+    w.proj,
+    ...(cross ? [cross.q, cross.out] : []),
+  ];
+  const wT = linears.every((l) => isStoredTransposed(l.weight));
+  const W = (t: Tensor): FloatArray => (wT ? storageOf(t) : dense<FloatArray>(t));
   let qkv: (FloatArray | null)[];
-  if ("weight" in w.qkv) {
+  if ("weight" in w.qkv && wT) {
+    // (C, 3C) row-major: q, k, v are column blocks, starting 0, C and 2C elements in
+    const all = storageOf(w.qkv.weight);
+    const [qB, kB, vB] = w.qkv.bias ? thirds(dense<FloatArray>(w.qkv.bias)) : [null, null, null];
+    qkv = [all, qB, all.subarray(C), kB, all.subarray(2 * C), vB];
+  } else if ("weight" in w.qkv) {
     const [qW, kW, vW] = thirds(dense<FloatArray>(w.qkv.weight));
     const [qB, kB, vB] = w.qkv.bias ? thirds(dense<FloatArray>(w.qkv.bias)) : [null, null, null];
     qkv = [qW, qB, kW, kB, vW, vB];
   } else {
     const { q, k, v } = w.qkv;
-    qkv = [dense<FloatArray>(q.weight), d(q.bias), dense<FloatArray>(k.weight), d(k.bias)];
-    qkv.push(dense<FloatArray>(v.weight), d(v.bias));
+    qkv = [W(q.weight), d(q.bias), W(k.weight), d(k.bias)];
+    qkv.push(W(v.weight), d(v.bias));
   }
   const out = allocateUninit(x.dtype, B * T * C) as FloatArray; // the kernel writes every element
   layer.forward(
@@ -206,6 +222,7 @@ export function fusedTransformerLayer(x: Tensor, w: FusedLayerWeights, opts: Fus
       eps: opts.eps ?? 1e-5,
       normFirst: opts.normFirst,
       causal: opts.causal ?? false,
+      weightsTransposed: wT,
       activation: opts.activation,
       x: dense<FloatArray>(x),
       norm1W: d(w.norm1.weight),
@@ -216,30 +233,41 @@ export function fusedTransformerLayer(x: Tensor, w: FusedLayerWeights, opts: Fus
       kB: qkv[3],
       vW: qkv[4]!,
       vB: qkv[5],
-      outW: dense<FloatArray>(w.attnOut.weight),
+      outW: W(w.attnOut.weight),
       outB: d(w.attnOut.bias),
       mask,
       k: cache ? dense<FloatArray>(cache.k) : null,
       v: cache ? dense<FloatArray>(cache.v) : null,
       norm2W: d(cross?.norm.weight),
       norm2B: d(cross?.norm.bias),
-      crossQW: d(cross?.q.weight),
+      crossQW: cross ? W(cross.q.weight) : null,
       crossQB: d(cross?.q.bias),
-      crossOutW: d(cross?.out.weight),
+      crossOutW: cross ? W(cross.out.weight) : null,
       crossOutB: d(cross?.out.bias),
       memoryK: memory ? dense<FloatArray>(memory.k) : null,
       memoryV: memory ? dense<FloatArray>(memory.v) : null,
       memoryMask: memMask,
       norm3W: d(w.norm3.weight),
       norm3B: d(w.norm3.bias),
-      fcW: dense<FloatArray>(w.fc.weight),
+      fcW: W(w.fc.weight),
       fcB: d(w.fc.bias),
-      projW: dense<FloatArray>(w.proj.weight),
+      projW: W(w.proj.weight),
       projB: d(w.proj.bias),
     },
     out,
   );
   return wrap(out, [B, T, C]);
+}
+
+/** Whether a 2-D (out, in) weight is the transposed view of (in, out) row-major storage. */
+function isStoredTransposed(t: Tensor): boolean {
+  const [out, inp] = t.shape;
+  return out > 1 && inp > 1 && t.strides[0] === 1 && t.strides[1] === out;
+}
+
+/** The (in, out) storage under a transposed-view weight, as a dense array. */
+function storageOf(t: Tensor): FloatArray {
+  return t.data.subarray(t.offset, t.offset + t.numel()) as FloatArray;
 }
 
 function checkParam(x: Tensor, name: string, t: Tensor, shape: number[]): void {

@@ -135,6 +135,19 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/**
+ * dW = dYᵀ·X for y = x·Wᵀ, in W's own layout: row-major for a row-major W, and for a W that is the
+ * transposed view of an (in, out) matrix (GPT-2's Conv1D weights, viewed where they were loaded)
+ * computed as Xᵀ·dY and viewed the same way, so an optimizer updates the parameter's storage
+ * with a gradient in the same order and never transposes either.
+ */
+function weightGrad(g2: Tensor, x2: Tensor, weight: Tensor): Tensor {
+  const [outF, inF] = weight.shape;
+  const colMajor = outF > 1 && inF > 1 && weight.strides[0] === 1 && weight.strides[1] === outF;
+  if (colMajor) return transpose(matmul2(transpose(x2, 0, 1), g2), 0, 1);
+  return matmul2(transpose(g2, 0, 1), x2);
+}
+
 /** Options of {@link linear}. */
 export interface LinearOptions {
   /**
@@ -221,7 +234,7 @@ export function linear(
       }
       return [
         x2.requiresGrad ? matmul2(g2, weight) : null,
-        weight.requiresGrad ? matmul2(transpose(g2, 0, 1), x2) : null,
+        weight.requiresGrad ? weightGrad(g2, x2, weight) : null,
         bias?.requiresGrad ? sum(g2, 0) : null,
       ];
     },

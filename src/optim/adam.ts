@@ -5,7 +5,6 @@
 
 import type { FloatArray } from "../backend/backend.js";
 import { adamStepMulti } from "../ops/optim.js";
-import { zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import {
   gradData,
@@ -14,6 +13,7 @@ import {
   type ParamGroup,
   type ParamsInput,
   paramData,
+  stateLike,
 } from "./optimizer.js";
 
 export interface AdamOptions extends OptimizerOptions {
@@ -87,10 +87,10 @@ export class Adam extends Optimizer<AdamOptions> {
       const state = this.stateOf(p);
       if (state.step === undefined) {
         state.step = 0;
-        state.expAvg = zeros(p.shape, { dtype: p.dtype });
-        state.expAvgSq = zeros(p.shape, { dtype: p.dtype });
+        state.expAvg = stateLike(p);
+        state.expAvgSq = stateLike(p);
       }
-      if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zeros(p.shape, { dtype: p.dtype });
+      if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = stateLike(p);
       const step = (state.step as number) + 1;
       state.step = step;
       let batch = byStep.get(step);

@@ -2,12 +2,17 @@
 import { contiguous } from "../ops/index.js";
 import { scaleInPlace, sumOfSquares } from "../ops/optim.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { isDenseLayout } from "../util/shape.js";
 
-/** The gradient of p as a writable dense view (made contiguous first when it is not). */
+/**
+ * The gradient of p as a writable dense view, in its storage order (norms and scaling do not
+ * depend on the order, so a transposed-view parameter's gradient is used as it is); made
+ * contiguous first when it is not dense.
+ */
 function gradView(p: Tensor): Float32Array | Float64Array | null {
   let g = p.grad;
   if (!g) return null;
-  if (!g.isContiguous()) {
+  if (!g.isContiguous() && !isDenseLayout(g.shape, g.strides)) {
     g = contiguous(g);
     p.grad = g;
   }

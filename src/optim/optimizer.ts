@@ -7,10 +7,10 @@
  */
 import { setGradEnabled, withNoGrad } from "../autograd/graph.js";
 import type { FloatArray } from "../backend/backend.js";
-import { zero_ } from "../ops/index.js";
+import { copy_, zero_ } from "../ops/index.js";
 import { allocate } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { sameShape, shapeStr } from "../util/shape.js";
+import { isDenseLayout, sameShape, shapeStr } from "../util/shape.js";
 
 /** Options every optimizer has. */
 export interface OptimizerOptions {
@@ -84,14 +84,41 @@ export function roundingFor(buf: FloatArray): (x: number) => number {
   return buf instanceof Float32Array ? Math.fround : identity;
 }
 
-/** The parameter's storage as a dense view, writable in place. */
+/**
+ * The parameter's storage as a dense view, writable in place: its elements in storage order,
+ * which is row-major for a contiguous parameter and another order for a dense but permuted one
+ * (a transposed view of a checkpoint's weight). The optimizer's updates are elementwise, so they
+ * only need the gradient and the state in that same order ({@link gradData}, {@link stateLike}).
+ */
 export function paramData(p: Tensor): FloatArray {
   return p.data.subarray(p.offset, p.offset + p.numel()) as FloatArray;
 }
 
+/** `t`'s values copied into a fresh tensor of `p`'s dtype, shape and storage order. */
+function inLayoutOf(p: Tensor, t: Tensor): Tensor {
+  const dtype = p.dtype as "float32" | "float64";
+  if (p.isContiguous()) return cloneAs(t, dtype);
+  const out = new Tensor(allocate(dtype, p.numel()), p.shape, p.strides, 0);
+  withNoGrad(() => copy_(out, t.dtype === dtype ? t : cloneAs(t, dtype)));
+  return out;
+}
+
 /**
- * The gradient of `p` as a dense buffer of p's dtype. A contiguous gradient of the right dtype
- * is returned as a view (writes go to `p.grad`); otherwise a converted copy.
+ * Zeros (or `from`'s values) in a fresh tensor laid out like `p` (same dtype, shape and storage
+ * order), so that its {@link paramData} lines up element for element with `p`'s: what the
+ * optimizers keep as per-parameter state.
+ * @example state.expAvg = stateLike(p);
+ */
+export function stateLike(p: Tensor, from?: Tensor): Tensor {
+  if (from) return inLayoutOf(p, from);
+  const dtype = p.dtype as "float32" | "float64";
+  return new Tensor(allocate(dtype, p.numel()), p.shape, p.isContiguous() ? undefined : p.strides, 0);
+}
+
+/**
+ * The gradient of `p` as a dense buffer of p's dtype in p's storage order (see {@link paramData}).
+ * A gradient of the right dtype and the same layout is returned as a view (writes go to
+ * `p.grad`); otherwise a converted copy.
  */
 export function gradData(p: Tensor): FloatArray {
   const g = p.grad!;
@@ -100,9 +127,9 @@ export function gradData(p: Tensor): FloatArray {
       `optimizer: gradient of shape ${shapeStr(g.shape)} does not match its parameter of shape ${shapeStr(p.shape)}`,
     );
   }
-  if (g.dtype === p.dtype && g.isContiguous())
-    return g.data.subarray(g.offset, g.offset + g.numel()) as FloatArray;
-  return cloneAs(g, p.dtype as "float32" | "float64").data as FloatArray;
+  const sameOrder = p.isContiguous() ? g.isContiguous() : g.strides.every((s, i) => s === p.strides[i]);
+  if (g.dtype === p.dtype && sameOrder) return g.data.subarray(g.offset, g.offset + g.numel()) as FloatArray;
+  return inLayoutOf(p, g).data as FloatArray;
 }
 
 function isTensorIterable(x: unknown[]): x is Tensor[] {
@@ -162,9 +189,9 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       if (!p.isLeaf) throw new Error(`${name}: can't optimize a non-leaf tensor`);
       if (p.dtype !== "float32" && p.dtype !== "float64")
         throw new Error(`${name}: can only optimize float32/float64 tensors, got ${p.dtype}`);
-      if (!p.isContiguous())
+      if (!p.isContiguous() && !isDenseLayout(p.shape, p.strides))
         throw new Error(
-          `${name}: parameters must be contiguous, got strides ${shapeStr(p.strides)} for shape ${shapeStr(p.shape)}`,
+          `${name}: parameters must be contiguous (or dense in another order), got strides ${shapeStr(p.strides)} for shape ${shapeStr(p.shape)}`,
         );
       if (seen.has(p)) throw new Error(`${name}: a parameter appears twice in one group`);
       seen.add(p);
@@ -290,7 +317,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
               `${name}: state[${key}].${k} has shape ${shapeStr(v.shape)}, but parameter ${key} has shape ${shapeStr(p.shape)}`,
             );
           }
-          s[k] = cloneAs(v, p.dtype as "float32" | "float64");
+          s[k] = stateLike(p, v);
         } else s[k] = v;
       }
       newState.set(p, s);

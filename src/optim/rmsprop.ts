@@ -1,5 +1,4 @@
 /** RMSprop (Hinton, Lecture 6e; centered form as Graves 2013), as torch.optim.RMSprop. */
-import { zeros } from "../tensor/create.js";
 import type { Tensor } from "../tensor/tensor.js";
 import {
   gradData,
@@ -9,6 +8,7 @@ import {
   type ParamsInput,
   paramData,
   roundingFor,
+  stateLike,
 } from "./optimizer.js";
 
 export interface RMSpropOptions extends OptimizerOptions {
@@ -60,12 +60,12 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       const state = this.stateOf(p);
       if (state.step === undefined) {
         state.step = 0;
-        state.squareAvg = zeros(p.shape, { dtype: p.dtype });
+        state.squareAvg = stateLike(p);
       }
       if (momentum > 0 && state.momentumBuffer === undefined) {
-        state.momentumBuffer = zeros(p.shape, { dtype: p.dtype });
+        state.momentumBuffer = stateLike(p);
       }
-      if (centered && state.gradAvg === undefined) state.gradAvg = zeros(p.shape, { dtype: p.dtype });
+      if (centered && state.gradAvg === undefined) state.gradAvg = stateLike(p);
       state.step = (state.step as number) + 1;
       const w = paramData(p);
       const g = gradData(p);

@@ -1,7 +1,6 @@
 /** Stochastic gradient descent with optional momentum (Polyak; Nesterov as Sutskever et al. 2013). */
 import type { Tensor } from "../tensor/tensor.js";
 import {
-  cloneAs,
   gradData,
   Optimizer,
   type OptimizerOptions,
@@ -9,6 +8,7 @@ import {
   type ParamsInput,
   paramData,
   roundingFor,
+  stateLike,
 } from "./optimizer.js";
 
 export interface SGDOptions extends OptimizerOptions {
@@ -65,7 +65,7 @@ export class SGD extends Optimizer<SGDOptions> {
       }
       const state = this.stateOf(p);
       const first = state.momentumBuffer === undefined;
-      if (first) state.momentumBuffer = cloneAs(p);
+      if (first) state.momentumBuffer = stateLike(p);
       const buf = paramData(state.momentumBuffer as Tensor);
       for (let i = 0; i < n; i++) {
         let d = maximize ? -g[i] : g[i];

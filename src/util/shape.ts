@@ -22,6 +22,23 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/**
+ * Whether a layout with positive `strides` covers exactly `sizeOf(shape)` consecutive storage
+ * elements: contiguous in some order of the dims (row-major, a transpose of it, any permutation).
+ * Such a tensor's storage block can be updated element by element like a contiguous one.
+ * @example isDenseLayout([3, 2], [1, 3]) // true: the transpose of a contiguous (2, 3)
+ */
+export function isDenseLayout(shape: Shape, strides: readonly number[]): boolean {
+  const dims = shape.map((_n, i) => i).filter((i) => shape[i] !== 1);
+  dims.sort((a, b) => strides[a] - strides[b]);
+  let expected = 1;
+  for (const i of dims) {
+    if (strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadAddon } from "../../src/backends/native/binding.js";
 import { Generator, GPT, QkvError, serializeHFCheckpointFiles } from "../../src/index.js";
 import {
   fromPretrained,
@@ -101,6 +102,49 @@ describe("files over 4 GiB", () => {
     // Reading the header and a 16-byte tensor of a 4.5 GiB file costs kilobytes, not gigabytes.
     expect(process.memoryUsage().rss - rss0).toBeLessThan(256 * 2 ** 20);
     rmSync(p, { force: true });
+  });
+
+  it("readTogether views a tensor past the 4 GiB mark through a mapping of its own window only", async (ctx) => {
+    const p = join(tmp, "big-mapped.safetensors");
+    const hugeBytes = 4.5 * GIB;
+    const tail = new Uint8Array(new Float32Array([0.5, 7, -1.25, 2e-9]).buffer);
+    if (
+      !writeSparse(
+        p,
+        [
+          ["huge", "F32", [hugeBytes / 4], hugeBytes],
+          ["tail", "F32", [4], 16],
+        ],
+        tail,
+      )
+    ) {
+      rmSync(p, { force: true });
+      ctx.skip("this file system cannot make sparse files");
+    }
+    const addon = loadAddon();
+    const orig = addon?.mapFile;
+    const calls: [number, number][] = [];
+    if (addon && orig)
+      addon.mapFile = (fd, offset, length) => {
+        calls.push([offset, length]);
+        return orig.call(addon, fd, offset, length);
+      };
+    const f = await openSafetensorsFile(p);
+    try {
+      const t = f.lazy("tail");
+      const [got] = t.source!.readTogether([t], [false]);
+      expect(Array.from(got.data)).toEqual(Array.from(new Float32Array(tail.buffer)));
+      if (orig) {
+        expect(calls.length).toBe(1);
+        expect(calls[0][0]).toBeGreaterThan(2 ** 32); // the window starts near the tensor
+        expect(calls[0][1]).toBeLessThanOrEqual(2 ** 16 + 16);
+        expect(got.data.buffer.byteLength).toBe(calls[0][1]);
+      }
+    } finally {
+      if (addon && orig) addon.mapFile = orig;
+      await f.close();
+      rmSync(p, { force: true });
+    }
   });
 
   it("a 6 GB checkpoint that does not fit the model is refused from its header alone", async (ctx) => {

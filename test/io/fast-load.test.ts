@@ -2,16 +2,21 @@
 // readTogether): no generator draws, the file's tensors read together into one buffer that the
 // parameters view (GPT-2's Conv1D weights transposed once as they are read), the wasm-heap path
 // still copying into the backend's own storage, and the same weights as the in-memory loader.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { loadAddon } from "../../src/backends/native/binding.js";
 import {
   BartForConditionalGeneration,
   Bert,
   BertForMaskedLM,
+  backend,
   defaultGenerator,
   GPT,
+  generate,
+  gptStepModel,
+  hasFusedTransformerLayer,
   type Module,
   optim,
   parseHFCheckpoint,
@@ -22,7 +27,7 @@ import {
 } from "../../src/index.js";
 import { bartConfigFromHF } from "../../src/models/bart-config.js";
 import { gpt2ConfigFromHF } from "../../src/models/hf-config.js";
-import { fromPretrained, openSafetensorsFile, readSafetensorsFile } from "../../src/node.js";
+import { fromPretrained, openSafetensorsFile, readSafetensorsFile, savePretrained } from "../../src/node.js";
 import { isHookedStorage, setStorageHook } from "../../src/tensor/pool.js";
 import { transpose2d } from "../../src/util/transpose.js";
 import { fixturePath } from "../models/hf-fixtures.js";
@@ -87,6 +92,175 @@ describe("loading a checkpoint draws no random numbers", () => {
 
 /** Under the wasm backend fresh storage lives in its heap (a storage hook): loads copy into it. */
 const heapBacked = isHookedStorage(zeros([4096]).data);
+
+/** The native addon when it can map files here (built, and a platform with mmap). */
+const mapper = (() => {
+  const a = loadAddon();
+  return typeof a?.mapFile === "function" ? a : null;
+})();
+
+/** Runs `fn`, collecting the ArrayBuffers the addon's mapFile hands out meanwhile. */
+async function recordingMaps<T>(fn: () => Promise<T>): Promise<{ result: T; maps: ArrayBuffer[] }> {
+  const maps: ArrayBuffer[] = [];
+  if (!mapper?.mapFile) return { result: await fn(), maps };
+  const orig = mapper.mapFile;
+  mapper.mapFile = (fd, offset, length) => {
+    const r = orig.call(mapper, fd, offset, length);
+    if (r) maps.push(r);
+    return r;
+  };
+  try {
+    return { result: await fn(), maps };
+  } finally {
+    mapper.mapFile = orig;
+  }
+}
+
+/** Runs `fn` with QKV_MMAP=0 (the loader reads the file instead of mapping it). */
+async function withoutMapping<T>(fn: () => Promise<T>): Promise<T> {
+  const prev = process.env.QKV_MMAP;
+  process.env.QKV_MMAP = "0";
+  try {
+    return await fn();
+  } finally {
+    if (prev === undefined) delete process.env.QKV_MMAP;
+    else process.env.QKV_MMAP = prev;
+  }
+}
+
+/** GPT-2's Conv1D weights of block 0 (stored (in, out) in the checkpoint). */
+function conv1dWeights(m: GPT) {
+  const b = m.h.at(0);
+  return [b.attn.c_attn.weight, b.attn.c_proj.weight, b.mlp.c_fc.weight, b.mlp.c_proj.weight];
+}
+
+/** One training step's loss gradient on `m` (eval mode: no dropout draws). */
+function backwardOnce(m: GPT): void {
+  const ids = tensor([[1, 5, 2, 7, 3]], { dtype: "int32" });
+  const tgt = tensor([[5, 2, 7, 3, 1]], { dtype: "int32" });
+  m.forward(ids, tgt).loss?.backward();
+}
+
+describe("fromPretrained maps the file when the native addon can (views of the mapping, copy-on-write)", () => {
+  it.skipIf(!mapper || heapBacked)(
+    "every float32 parameter views a mapping of the file; Conv1D weights are transposed views of it",
+    async () => {
+      const { result: model, maps } = await recordingMaps(() => fromPretrained(GPT, GPT2));
+      expect(maps.length).toBeGreaterThan(0);
+      for (const p of model.parameters()) expect(maps).toContain(p.data.buffer);
+      const C = model.config.nEmbd;
+      const [cAttn, cProj, cFc] = conv1dWeights(model);
+      expect(cAttn.shape).toEqual([3 * C, C]);
+      expect(cAttn.strides).toEqual([1, 3 * C]);
+      expect(cProj.strides).toEqual([1, C]);
+      expect(cFc.strides).toEqual([1, 4 * C]);
+      expect(cAttn.isContiguous()).toBe(false);
+      expect(model.wte.weight.isContiguous()).toBe(true);
+    },
+  );
+
+  it("with mapping off (QKV_MMAP=0, or no addon) the file is read into a buffer of its own, with the same weights", async () => {
+    const { result: read, maps } = await recordingMaps(() => withoutMapping(() => fromPretrained(GPT, GPT2)));
+    expect(maps).toEqual([]);
+    if (!heapBacked) {
+      expect(buffersOf(read).size).toBe(1);
+      // the read path views the Conv1D weights transposed too: no transpose pass either way
+      expect(conv1dWeights(read)[0].strides).toEqual([1, 3 * read.config.nEmbd]);
+    }
+    const mapped = await fromPretrained(GPT, GPT2);
+    const ck = inMemory(GPT2);
+    const copied = GPT.fromHF(ck.config, ck.tensors);
+    const a = read.stateDict();
+    for (const other of [mapped.stateDict(), copied.stateDict()])
+      for (const k of Object.keys(a)) expect(a[k].toArray(), k).toEqual(other[k].toArray());
+    expect(logits(read)).toEqual(logits(copied));
+  });
+
+  it("Conv1D views give the row-major copy's gradients (in the weight's own layout) and AdamW step, and the file is unchanged", async () => {
+    const file = join(GPT2, "model.safetensors");
+    const bytesBefore = readFileSync(file);
+    const ck = inMemory(GPT2);
+    const copied = GPT.fromHF(ck.config, ck.tensors);
+    for (const c of conv1dWeights(copied)) expect(c.isContiguous()).toBe(true);
+    const loaded = [await fromPretrained(GPT, GPT2), await withoutMapping(() => fromPretrained(GPT, GPT2))];
+    for (const m of [copied, ...loaded]) backwardOnce(m);
+    for (const m of loaded) {
+      for (const w of conv1dWeights(m)) expect(w.grad?.strides).toEqual(w.strides);
+      const got = m.stateDict();
+      const want = copied.stateDict();
+      for (const k of Object.keys(want)) {
+        const g = got[k].grad;
+        const h = want[k].grad;
+        if (!h) continue;
+        expect(g?.toArray(), k).toEqual(h.toArray());
+      }
+    }
+    for (const m of [copied, ...loaded]) new optim.AdamW(m.parameters(), { lr: 1e-2 }).step();
+    const want = copied.stateDict();
+    for (const m of loaded) {
+      const got = m.stateDict();
+      for (const k of Object.keys(want)) expect(got[k].toArray(), k).toEqual(want[k].toArray());
+      expect(logits(m)).toEqual(logits(copied));
+    }
+    // the step changed the weights (the check can fail), but never the file under the mapping
+    expect(logits(copied)).not.toEqual(logits(GPT.fromHF(ck.config, ck.tensors)));
+    expect(readFileSync(file).equals(bytesBefore)).toBe(true);
+  });
+
+  it.skipIf(!hasFusedTransformerLayer("float32"))(
+    "cached decoding runs the fused layer on the transposed views as they lie, token for token as the row-major copy",
+    async () => {
+      const loaded = await fromPretrained(GPT, GPT2);
+      const ck = inMemory(GPT2);
+      const copied = GPT.fromHF(ck.config, ck.tensors);
+      const layer = backend().fused?.transformerLayer;
+      if (!layer) throw new Error("no fused layer");
+      const spy = vi.spyOn(layer, "forward");
+      try {
+        const prompt = [1, 5, 2, 7];
+        const opts = { maxNewTokens: 6, temperature: 0 };
+        const a = generate(gptStepModel(loaded), prompt, opts).ids;
+        const flags = spy.mock.calls.map((c) => c[0].weightsTransposed);
+        expect(flags.length).toBeGreaterThan(0);
+        // (under wasm the weights were copied into its heap row-major, so they go unflagged)
+        expect(flags.every((f) => f === !heapBacked)).toBe(true);
+        spy.mockClear();
+        const b = generate(gptStepModel(copied), prompt, opts).ids;
+        expect(spy.mock.calls.every((c) => c[0].weightsTransposed === false)).toBe(true);
+        expect(a).toEqual(b);
+      } finally {
+        spy.mockRestore();
+      }
+    },
+  );
+
+  it("saving over the folder a model was mapped from: the model keeps its weights, a reload gets the new ones", async () => {
+    const dir = join(tmp, "resave");
+    cpSync(GPT2, dir, { recursive: true });
+    const untouched = await fromPretrained(GPT, dir);
+    const before = logits(untouched);
+    const trained = await fromPretrained(GPT, dir);
+    backwardOnce(trained);
+    new optim.AdamW(trained.parameters(), { lr: 1e-2 }).step();
+    const after = logits(trained);
+    expect(after).not.toEqual(before);
+    const inode = statSync(join(dir, "model.safetensors")).ino;
+    await savePretrained(trained, dir);
+    // a new file (atomic rename), so the old mapping still holds the old bytes
+    expect(statSync(join(dir, "model.safetensors")).ino).not.toBe(inode);
+    expect(logits(untouched)).toEqual(before);
+    expect(logits(trained)).toEqual(after);
+    const reloaded = await fromPretrained(GPT, dir);
+    expect(logits(reloaded)).toEqual(after);
+    const a = reloaded.stateDict();
+    const b = trained.stateDict();
+    for (const k of Object.keys(a)) expect(a[k].toArray(), k).toEqual(b[k].toArray());
+    // and once more over the file that `reloaded` now maps
+    await savePretrained(untouched, dir);
+    expect(logits(reloaded)).toEqual(after);
+    expect(logits(await fromPretrained(GPT, dir))).toEqual(before);
+  });
+});
 
 describe("fromPretrained: the parameters view one buffer read from the file", () => {
   it.skipIf(heapBacked)(

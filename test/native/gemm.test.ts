@@ -84,6 +84,21 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
                 check({ batch: 1, M, N, K, transA, transB }, "float32", seed++);
     });
 
+    it(`${isa}: a few rows against a wide B (decode steps), B stored either way, over several column blocks`, () => {
+      expect(setNativeIsa(isa)).toBe(isa);
+      let seed = 500;
+      for (const M of [1, 2, 4])
+        for (const N of [300, 1030, 2321])
+          for (const transB of [false, true]) {
+            check({ batch: 1, M, N, K: 37, transA: false, transB }, "float32", seed++);
+            check(
+              { batch: 1, M, N, K: 37, transA: false, transB, bias: true, accumulate: true },
+              "float32",
+              seed++,
+            );
+          }
+    });
+
     it(`${isa}: odd sizes, K blocking, batch broadcast, accumulate, bias, offsets`, () => {
       expect(setNativeIsa(isa)).toBe(isa);
       const rng = new Rng(77);

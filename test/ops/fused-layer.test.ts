@@ -93,6 +93,47 @@ describe.skipIf(!fused)("fusedTransformerLayer equals the composed layer", () =>
   });
 });
 
+/** (out, in) `w`'s values as the transposed view of an (in, out) row-major copy (GPT-2's Conv1D as loaded). */
+function storedTransposed(w: q.Tensor): q.Tensor {
+  const [out, inp] = w.shape;
+  const stored = q.contiguous(q.transpose(w, 0, 1)); // (in, out)
+  return new q.Tensor(stored.data, [out, inp], [1, out], 0);
+}
+
+function transposedWeights(w: q.FusedLayerWeights): q.FusedLayerWeights {
+  const lin = (l: q.LinearParams): q.LinearParams => ({ weight: storedTransposed(l.weight), bias: l.bias });
+  const qkv = "weight" in w.qkv ? lin(w.qkv) : { q: lin(w.qkv.q), k: lin(w.qkv.k), v: lin(w.qkv.v) };
+  const cross = w.cross ? { q: lin(w.cross.q), out: lin(w.cross.out), norm: w.cross.norm } : w.cross;
+  return { ...w, qkv, attnOut: lin(w.attnOut), fc: lin(w.fc), proj: lin(w.proj), cross };
+}
+
+describe.skipIf(!fused)("fusedTransformerLayer with every weight stored (in, out)", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const [i, spec] of SPECS.entries()) {
+      it(`${spec.name} (${dtype}): the kernel reads them as they lie and gives the row-major layer's output`, () => {
+        const a = makeLayer({ ...spec, dtype }, 300 + i);
+        const b = makeLayer({ ...spec, dtype }, 300 + i);
+        const wT = transposedWeights(b.w);
+        const layer = q.backend().fused?.transformerLayer;
+        if (!layer) throw new Error("no fused layer");
+        const spy = vi.spyOn(layer, "forward");
+        let got: q.Tensor;
+        let want: q.Tensor;
+        try {
+          want = q.withNoGrad(() => q.fusedTransformerLayer(a.x, a.w, a.opts));
+          got = q.withNoGrad(() => q.fusedTransformerLayer(b.x, wT, b.opts));
+          expect(spy.mock.calls.map((c) => c[0].weightsTransposed)).toEqual([false, true]);
+        } finally {
+          spy.mockRestore();
+        }
+        const [rtol, atol] = dtype === "float32" ? [1e-4, 1e-5] : [1e-11, 1e-12];
+        expectClose(got, want, rtol, atol, "output");
+        if (a.opts.cache && b.opts.cache) expectClose(b.opts.cache.k, a.opts.cache.k, rtol, atol, "keys");
+      });
+    }
+  }
+});
+
 describe("fusedTransformerLayer rejects bad input naming the op", () => {
   const gpt = () => makeLayer({ ...SPECS[3], dtype: "float32" }, 7); // B 2, T 5, C 36, H 3, past 11, cap 40
   const bert = () => makeLayer({ ...SPECS[5], dtype: "float32" }, 8); // B 3, T 7, C 48, H 4

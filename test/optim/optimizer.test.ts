@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   crossEntropy,
   Generator,
+  linear,
   nn,
   optim,
   Parameter,
@@ -265,3 +266,96 @@ describe("Optimizer", () => {
       if (typeof v !== "number") expect(v.dtype).toBe("float64");
   });
 });
+
+/**
+ * A parameter that is a dense view in another storage order (GPT-2's Conv1D weights loaded as
+ * transposes of the file's (in, out) matrices) is updated in place, in its own order, exactly as
+ * its row-major copy would be.
+ */
+describe("parameters stored transposed (dense, not contiguous)", () => {
+  /** The same (out, in) values twice: row-major, and as the transposed view of an (in, out) buffer. */
+  function pair(seed: number): [Parameter, Parameter] {
+    const w = randn([5, 3], { generator: new Generator(seed) });
+    const stored = tensor(Array.from(w.transpose(0, 1).contiguous().toArray()), { shape: [3, 5] });
+    return [new Parameter(w.clone()), new Parameter(stored.transpose(0, 1))];
+  }
+
+  function lossOf(w: Tensor): Tensor {
+    const x = randn([4, 3], { generator: new Generator(9) });
+    const y = linear(x, w);
+    return y.mul(y).sum();
+  }
+
+  const makers: [string, (p: Parameter[]) => optim.Optimizer][] = [
+    ["AdamW", (p) => new optim.AdamW(p, { lr: 0.1, weightDecay: 0.1 })],
+    ["Adam (amsgrad)", (p) => new optim.Adam(p, { lr: 0.1, amsgrad: true })],
+    ["SGD (momentum, nesterov)", (p) => new optim.SGD(p, { lr: 0.05, momentum: 0.9, nesterov: true })],
+    [
+      "RMSprop (centered, momentum)",
+      (p) => new optim.RMSprop(p, { lr: 0.01, centered: true, momentum: 0.5 }),
+    ],
+  ];
+  for (const [name, make] of makers) {
+    it(`${name}: three steps match the row-major parameter's, in place, and state resumes across layouts`, () => {
+      const [a, b] = pair(1);
+      expect(b.isContiguous()).toBe(false);
+      const storage = b.data;
+      const oa = make([a]);
+      const ob = make([b]);
+      for (let s = 0; s < 3; s++) {
+        for (const [p, o] of [
+          [a, oa],
+          [b, ob],
+        ] as const) {
+          o.zeroGrad();
+          lossOf(p).backward();
+          o.step();
+        }
+        expect(b.grad?.strides).toEqual(b.strides); // the gradient comes in the parameter's layout
+        // equal up to the products' rounding (a backend's GEMM may sum the two layouts differently)
+        expectClose(b, a, 1e-5, 1e-6, `${name} step ${s}`);
+      }
+      expect(b.data).toBe(storage);
+      expect(Array.from(b.toArray())).not.toEqual(Array.from(pair(1)[0].toArray())); // it moved
+      // the transposed one's state, restored into a row-major one, continues identically
+      const [c] = pair(1);
+      setValues(c, b);
+      const oc = make([c]);
+      oc.loadStateDict(ob.stateDict());
+      for (const [p, o] of [
+        [b, ob],
+        [c, oc],
+      ] as const) {
+        o.zeroGrad();
+        lossOf(p).backward();
+        o.step();
+      }
+      expectClose(c, b, 1e-5, 1e-6, `${name} resumed`);
+    });
+  }
+
+  it("clipGradNorm scales a transposed parameter's gradient in place, as the row-major one's", () => {
+    const [a, b] = pair(2);
+    lossOf(a).backward();
+    lossOf(b).backward();
+    const g = b.grad;
+    const na = optim.clipGradNorm([a], 0.5);
+    const nb = optim.clipGradNorm([b], 0.5);
+    expect(nb).toBeCloseTo(na, 4);
+    expect(b.grad).toBe(g);
+    expectClose(b.grad as Tensor, a.grad as Tensor, 1e-5, 1e-6, "clipped gradient");
+  });
+
+  it("a parameter that is neither contiguous nor dense is still refused, naming the strides", () => {
+    const w = zeros([4, 6]).narrow(1, 0, 3); // strides (6, 1) over a wider buffer
+    const p = new Tensor(w.data, w.shape, w.strides, w.offset).requiresGrad_();
+    expect(() => new optim.SGD([p], { lr: 1 })).toThrow(
+      /SGD: parameters must be contiguous.*got strides \[6, 1\]/,
+    );
+  });
+});
+
+/** Writes `src`'s values (row-major) into the contiguous `dst`. */
+function setValues(dst: Tensor, src: Tensor): void {
+  (dst.data as Float32Array).set(src.toArray() as Float32Array, dst.offset);
+}

@@ -455,6 +455,7 @@ export function createAddonBackend(opts: AddonBackendOptions) {
     meta[L.eps] = args.eps;
     meta[L.normFirst] = args.normFirst ? 1 : 0;
     meta[L.causal] = args.causal ? 1 : 0;
+    meta[L.wT] = args.weightsTransposed ? 1 : 0;
     meta[L.act] = UNARY[args.activation];
     putLayerMask(L.maskOffset, args.mask);
     putLayerMask(L.memMaskOffset, args.memoryMask);

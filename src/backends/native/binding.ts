@@ -87,6 +87,12 @@ export interface NativeAddon {
   ): boolean;
   sumOfSquares(xs: ArrayBufferView[], out: Float64Array): boolean;
   scaleInPlace(xs: ArrayBufferView[]): boolean;
+  /**
+   * Bytes [offset, offset + length) of the open file `fd` (offset page-aligned) as an external,
+   * copy-on-write (MAP_PRIVATE) mapping, or null where it cannot be mapped. Absent on Windows and
+   * in the wasm build (callers then read the file).
+   */
+  mapFile?(fd: number, offset: number, length: number): ArrayBuffer | null;
 }
 
 /**

@@ -95,6 +95,7 @@ export const META_LAYOUT = {
     "mms1",
     "mms2",
     "mms3",
+    "wT",
   ],
 } as const;
 

@@ -1,10 +1,11 @@
 /**
  * GEMM throughput of the native backend next to PyTorch, measured in the same run.
  *
- *   node --import tsx bench/gemm.ts [--threads 1,2] [--trials 7] [--quick]
+ *   node --import tsx bench/gemm.ts [--threads 1,2] [--trials 7] [--quick] [--shapes gpt2] [--only NAME-PART]
  *
  * Shapes: the small GPT matmuls (768 tokens × 128/512 features) in their forward form A·B and both
- * gradient forms (Aᵀ·B with K = 768, A·Bᵀ), plus 512³ and 1024³, at 1 and 2 threads. PyTorch runs as
+ * gradient forms (Aᵀ·B with K = 768, A·Bᵀ), plus 512³ and 1024³, at 1 and 2 threads; with
+ * `--shapes gpt2`, GPT-2 small's Linear products at B=4, T=128 (forward and both gradients). PyTorch runs as
  * a line-oriented subprocess (bench/gemm_torch.py with /usr/bin/python3, or $QKV_BENCH_PYTHON) and
  * the two libraries are timed alternately, trial by trial; each figure is the best trial, so a
  * briefly busy machine does not favour either side. The torch column reads n/a when torch cannot be
@@ -37,21 +38,40 @@ const trials = Number(arg("trials", quick ? "3" : "7"));
 const minTime = quick ? 0.015 : 0.04;
 
 const shapes: Shape[] = [];
-for (const [K, N] of [
-  [128, 384],
-  [128, 128],
-  [128, 512],
-  [512, 128],
-  [128, 65],
-]) {
-  const M = 768;
-  shapes.push({ name: `(${M}×${K})·(${K}×${N})`, M, N, K, transA: false, transB: false });
-  // dB = Aᵀ·dC: (K×768)·(768×N), A stored 768×K
-  shapes.push({ name: `(${K}×${M})ᵀ·(${M}×${N})`, M: K, N, K: M, transA: true, transB: false });
-  // dA = dC·Bᵀ: (768×N)·(N×K), B stored K×N
-  shapes.push({ name: `(${M}×${N})·(${K}×${N})ᵀ`, M, N: K, K: N, transA: false, transB: true });
-}
+if (arg("shapes", "small") === "gpt2") {
+  // GPT-2 small (124M) at B=4, T=128: M = 512 tokens; each Linear weight is stored (out × in) as in
+  // torch, so the forward is X·Wᵀ, the input gradient dY·W and the weight gradient dYᵀ·X.
+  const M = 512;
+  for (const [out, inp] of [
+    [2304, 768],
+    [768, 768],
+    [3072, 768],
+    [768, 3072],
+    [50257, 768],
+  ]) {
+    shapes.push({ name: `fwd X·Wᵀ ${out}×${inp}`, M, N: out, K: inp, transA: false, transB: true });
+    shapes.push({ name: `dX dY·W ${out}×${inp}`, M, N: inp, K: out, transA: false, transB: false });
+    shapes.push({ name: `dW dYᵀ·X ${out}×${inp}`, M: out, N: inp, K: M, transA: true, transB: false });
+  }
+} else
+  for (const [K, N] of [
+    [128, 384],
+    [128, 128],
+    [128, 512],
+    [512, 128],
+    [128, 65],
+  ]) {
+    const M = 768;
+    shapes.push({ name: `(${M}×${K})·(${K}×${N})`, M, N, K, transA: false, transB: false });
+    // dB = Aᵀ·dC: (K×768)·(768×N), A stored 768×K
+    shapes.push({ name: `(${K}×${M})ᵀ·(${M}×${N})`, M: K, N, K: M, transA: true, transB: false });
+    // dA = dC·Bᵀ: (768×N)·(N×K), B stored K×N
+    shapes.push({ name: `(${M}×${N})·(${K}×${N})ᵀ`, M, N: K, K: N, transA: false, transB: true });
+  }
 for (const n of [512, 1024]) shapes.push({ name: `${n}³`, M: n, N: n, K: n, transA: false, transB: false });
+// --only SUBSTRING keeps the shapes whose name contains it (e.g. "dW").
+const only = arg("only", "");
+if (only) shapes.splice(0, shapes.length, ...shapes.filter((s) => s.name.includes(only)));
 
 /** The torch subprocess: ask(shape, threads) runs one trial there and resolves to GFLOP/s. */
 async function startTorch(): Promise<

@@ -48,7 +48,12 @@ for (const [k, f] of Object.entries(native)) {
     if (k === "gemm") {
       const g = args[0] as { M: number; N: number; K: number; transA: boolean; transB: boolean };
       key = `gemm ${g.M}×${g.N}×${g.K} ${g.transA ? "T" : "N"}${g.transB ? "T" : "N"}`;
-    } else if (k === "unary" || k === "binary" || k === "reduce") key = `${k} ${String(args[0])}`;
+    } else {
+      // Table-driven kernels (unary, unaryBackward, binary, reduce, ...) take one args object whose
+      // `op` names the row; group by it.
+      const op = (args[0] as { op?: unknown } | undefined)?.op;
+      if (typeof op === "string") key = `${k} ${op}`;
+    }
     const s = stats.get(key) ?? { n: 0, ms: 0 };
     s.n++;
     s.ms += ms;

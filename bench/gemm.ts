@@ -1,7 +1,7 @@
 /**
  * GEMM throughput of the native backend next to PyTorch, measured in the same run.
  *
- *   node --import tsx bench/gemm.ts [--threads 1,2] [--trials 7] [--quick] [--shapes gpt2] [--only NAME-PART]
+ *   node --import tsx bench/gemm.ts [--threads 1,2] [--trials 7] [--quick] [--shapes gpt2|decode] [--only NAME-PART]
  *
  * Shapes: the small GPT matmuls (768 tokens × 128/512 features) in their forward form A·B and both
  * gradient forms (Aᵀ·B with K = 768, A·Bᵀ), plus 512³ and 1024³, at 1 and 2 threads; with
@@ -53,6 +53,34 @@ if (arg("shapes", "small") === "gpt2") {
     shapes.push({ name: `dX dY·W ${out}×${inp}`, M, N: inp, K: out, transA: false, transB: false });
     shapes.push({ name: `dW dYᵀ·X ${out}×${inp}`, M: out, N: inp, K: M, transA: true, transB: false });
   }
+} else if (arg("shapes", "small") === "decode") {
+  // One token of GPT-2 small's greedy decoding: M = 1, each weight read once per token. The block
+  // weights are in the checkpoint's Conv1D layout (in × out, so X·W), the tied LM head (50257 × 768)
+  // is X·Eᵀ; 12 copies of each (one per layer, 2 of the head) cycle so they come from memory.
+  for (const [inp, out] of [
+    [768, 2304],
+    [768, 768],
+    [768, 3072],
+    [3072, 768],
+  ])
+    shapes.push({
+      name: `decode x·W ${inp}×${out}`,
+      M: 1,
+      N: out,
+      K: inp,
+      transA: false,
+      transB: false,
+      copies: 12,
+    });
+  shapes.push({
+    name: "decode x·Eᵀ 50257×768",
+    M: 1,
+    N: 50257,
+    K: 768,
+    transA: false,
+    transB: true,
+    copies: 2,
+  });
 } else
   for (const [K, N] of [
     [128, 384],
@@ -101,8 +129,8 @@ async function startTorch(): Promise<
   return {
     version: String(hello.torch),
     async ask(s: Shape, threads: number): Promise<number> {
-      const { M, N, K, transA, transB } = s;
-      child.stdin.write(`${JSON.stringify({ M, N, K, transA, transB, threads, minTime })}\n`);
+      const { M, N, K, transA, transB, copies } = s;
+      child.stdin.write(`${JSON.stringify({ M, N, K, transA, transB, threads, minTime, copies })}\n`);
       const r = await next();
       return typeof r === "string" ? Number.NaN : Number(r.gflops);
     },

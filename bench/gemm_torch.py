@@ -2,9 +2,10 @@
 measured alternately (the machine may be shared; interleaving keeps the comparison fair).
 
 Each input line is a JSON request
-    {"M": .., "N": .., "K": .., "transA": bool, "transB": bool, "threads": n, "minTime": s}
+    {"M": .., "N": .., "K": .., "transA": bool, "transB": bool, "threads": n, "minTime": s, "copies": n}
 and gets one JSON line back: {"gflops": best-of-one-trial} (a trial repeats the product for about
-minTime seconds). Transposed operands are transposed views of contiguous buffers, as in qkv.
+minTime seconds). Transposed operands are transposed views of contiguous buffers, as in qkv. `copies` (default 1)
+distinct B operands are cycled through, so B can be made to come from memory rather than cache.
 The first line printed is {"torch": "<version>"} or {"error": "..."}.
 """
 import json
@@ -26,21 +27,22 @@ def main():
             continue
         s = json.loads(line)
         M, N, K = s["M"], s["N"], s["K"]
-        key = (M, N, K, s["transA"], s["transB"])
+        copies = max(1, int(s.get("copies", 1)))
+        key = (M, N, K, s["transA"], s["transB"], copies)
         if key not in cache:
             a = torch.randn(K, M) if s["transA"] else torch.randn(M, K)
-            b = torch.randn(N, K) if s["transB"] else torch.randn(K, N)
-            cache = {key: (a.t() if s["transA"] else a, b.t() if s["transB"] else b, torch.empty(M, N), [1])}
-        A, B, c, reps_box = cache[key]
+            bs = [torch.randn(N, K).t() if s["transB"] else torch.randn(K, N) for _ in range(copies)]
+            cache = {key: (a.t() if s["transA"] else a, bs, torch.empty(M, N), [1])}
+        A, Bs, c, reps_box = cache[key]
         if torch.get_num_threads() != s["threads"]:
             torch.set_num_threads(s["threads"])
-        for _ in range(2):
+        for B in Bs * 2:
             torch.matmul(A, B, out=c)
         reps = reps_box[0]
         while True:  # calibrate so one trial lasts about minTime
             t = time.perf_counter()
-            for _ in range(reps):
-                torch.matmul(A, B, out=c)
+            for i in range(reps):
+                torch.matmul(A, Bs[i % copies], out=c)
             dt = time.perf_counter() - t
             if dt >= s["minTime"] or reps >= 1 << 20:
                 break

@@ -5,6 +5,9 @@
  *
  *   node --import tsx bench/profile.ts [--threads 1] [--steps 50]
  *   node --import tsx bench/profile.ts --model gpt2 [--threads 2] [--steps 2]   (GPT-2 small, B4 T128, random tokens)
+ *   node --import tsx bench/profile.ts --decode FOLDER [--threads 1] [--tokens 32]
+ *     (greedy decoding of an HF GPT-2 folder, e.g. the one bench/scale.ts saves in its --cache-dir;
+ *     the figures are per generated token)
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,12 +19,15 @@ import {
   CharTokenizer,
   Generator,
   GPT,
+  generate,
+  gptStepModel,
   optim,
   randint,
   setBackend,
   TokenDataset,
   tidy,
 } from "../src/index.js";
+import { fromPretrained } from "../src/node.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -34,15 +40,23 @@ if (!native) {
   process.exit(0);
 }
 const stats = new Map<string, { n: number; ms: number }>();
-const timed = Object.create(Object.getPrototypeOf(native)) as Record<string, unknown>;
-for (const [k, f] of Object.entries(native)) {
-  if (typeof f !== "function") {
-    timed[k] = f;
-    continue;
+// Every function of the backend is wrapped, and so are those of its nested capability objects
+// (`fused.transformerLayer.forward` is timed under that name).
+const wrap = (src: object, prefix: string): Record<string, unknown> => {
+  const out = Object.create(Object.getPrototypeOf(src)) as Record<string, unknown>;
+  for (const [k, f] of Object.entries(src)) {
+    if (f && typeof f === "object" && !ArrayBuffer.isView(f) && !Array.isArray(f))
+      out[k] = wrap(f, `${prefix}${k}.`);
+    else
+      out[k] = typeof f === "function" ? timer(src, `${prefix}${k}`, f as (...a: unknown[]) => unknown) : f;
   }
-  timed[k] = (...args: unknown[]) => {
+  return out;
+};
+const timer =
+  (self: object, k: string, f: (...a: unknown[]) => unknown) =>
+  (...args: unknown[]) => {
     const t = performance.now();
-    const r = (f as (...a: unknown[]) => unknown).apply(native, args);
+    const r = f.apply(self, args);
     const ms = performance.now() - t;
     let key = k;
     if (k === "gemm") {
@@ -60,10 +74,36 @@ for (const [k, f] of Object.entries(native)) {
     stats.set(key, s);
     return r;
   };
-}
+const timed = wrap(native, "");
 setBackend(timed as unknown as Backend);
 const threads = Number(flag("threads", "1"));
 setNumThreads(threads);
+
+const report = (total: number, per: number, unit: string) => {
+  const rows = [...stats].sort((a, b) => b[1].ms - a[1].ms);
+  const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / per;
+  console.log(
+    `${threads} thread(s): ${total.toFixed(1)} ms/${unit}, ${inKernels.toFixed(1)} ms in kernels, ${(total - inKernels).toFixed(1)} ms outside`,
+  );
+  for (const [k, v] of rows.slice(0, 30))
+    console.log(
+      `${(v.ms / per).toFixed(2).padStart(7)} ms ${String(+(v.n / per).toFixed(2)).padStart(5)}/${unit}  ${k}`,
+    );
+};
+
+const decodeDir = flag("decode", "");
+if (decodeDir) {
+  const model = (await fromPretrained(GPT, decodeDir)).eval();
+  const tokens = Number(flag("tokens", "32"));
+  const prompt = [464, 2068, 7586, 21831, 18045, 625, 262, 16931].map((t) => t % model.config.vocabSize);
+  const run = () => generate(gptStepModel(model), prompt, { maxNewTokens: tokens, temperature: 0 });
+  run();
+  stats.clear();
+  const t0 = performance.now();
+  run();
+  report((performance.now() - t0) / tokens, tokens, "token");
+  process.exit(0);
+}
 
 const gpt2 = flag("model", "small") === "gpt2";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -99,11 +139,4 @@ for (let i = 0; i < (gpt2 ? 1 : 5); i++) step();
 stats.clear();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
-const total = (performance.now() - t0) / steps;
-const rows = [...stats].sort((a, b) => b[1].ms - a[1].ms);
-const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / steps;
-console.log(
-  `${threads} thread(s): ${total.toFixed(1)} ms/step, ${inKernels.toFixed(1)} ms in kernels, ${(total - inKernels).toFixed(1)} ms outside`,
-);
-for (const [k, v] of rows.slice(0, 30))
-  console.log(`${(v.ms / steps).toFixed(2).padStart(7)} ms ${String(v.n / steps).padStart(5)}/step  ${k}`);
+report((performance.now() - t0) / steps, steps, "step");

@@ -55,6 +55,11 @@ export interface GemmShape {
   K: number;
   transA: boolean;
   transB: boolean;
+  /**
+   * How many distinct B operands the trial cycles through (default 1). Decoding reads every weight
+   * once per token from memory; with enough copies to exceed the last-level cache, so does the trial.
+   */
+  copies?: number;
 }
 
 /** Deterministic fill (no Math.random). */
@@ -73,6 +78,8 @@ export function filled(n: number, seed: number): Float32Array {
  * found once, here); each call of the returned function runs a trial and returns GFLOP/s.
  */
 export function makeNativeGemmTrial(s: GemmShape, minTime: number): () => number {
+  const bs = Array.from({ length: Math.max(1, s.copies ?? 1) }, (_, i) => filled(s.K * s.N, 2 + i));
+  let next = 0;
   const args: GemmArgs = {
     batch: 1,
     M: s.M,
@@ -82,7 +89,7 @@ export function makeNativeGemmTrial(s: GemmShape, minTime: number): () => number
     aOffset: 0,
     aBatchStride: 0,
     transA: s.transA,
-    b: filled(s.K * s.N, 2),
+    b: bs[0],
     bOffset: 0,
     bBatchStride: 0,
     transB: s.transB,
@@ -90,17 +97,22 @@ export function makeNativeGemmTrial(s: GemmShape, minTime: number): () => number
     accumulate: false,
   };
   const flop = 2 * s.M * s.N * s.K;
-  for (let i = 0; i < 2; i++) nativeBackend.gemm(args);
+  const run = () => {
+    args.b = bs[next];
+    next = (next + 1) % bs.length;
+    nativeBackend.gemm(args);
+  };
+  for (let i = 0; i < 2 * bs.length; i++) run();
   let reps = 1;
   for (;;) {
     const t = performance.now();
-    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
+    for (let i = 0; i < reps; i++) run();
     if ((performance.now() - t) / 1000 >= minTime || reps >= 1 << 20) break;
     reps *= 2;
   }
   return () => {
     const t = performance.now();
-    for (let i = 0; i < reps; i++) nativeBackend.gemm(args);
+    for (let i = 0; i < reps; i++) run();
     return (flop * reps) / ((performance.now() - t) / 1000) / 1e9;
   };
 }

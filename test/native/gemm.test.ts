@@ -87,8 +87,10 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
     it(`${isa}: a few rows against a wide B (decode steps), B stored either way, over several column blocks`, () => {
       expect(setNativeIsa(isa)).toBe(isa);
       let seed = 500;
-      for (const M of [1, 2, 4])
-        for (const N of [300, 1030, 2321])
+      // 8300 columns: several blocks per task at one thread (the K×N kernel's accumulators hold
+      // 4096 columns per row, 2048 from three rows on)
+      for (const M of [1, 2, 3, 4])
+        for (const N of [300, 1030, 2321, 8300])
           for (const transB of [false, true]) {
             check({ batch: 1, M, N, K: 37, transA: false, transB }, "float32", seed++);
             check(
@@ -262,6 +264,10 @@ describe.skipIf(!native)(`native gemm vs cpu${skipReason ? ` (${skipReason})` : 
       { batch: 1, M: 128, N: 512, K: 768, transA: true, transB: false },
       { batch: 1, M: 768, N: 128, K: 512, transA: false, transB: false, accumulate: true },
       { batch: 3, M: 40, N: 96, K: 1100, transA: false, transB: false },
+      // decode steps: B stored K×N is cut into one block per thread, or 4096-column blocks
+      { batch: 1, M: 1, N: 2304, K: 770, transA: false, transB: false, bias: true },
+      { batch: 1, M: 3, N: 8300, K: 65, transA: false, transB: false },
+      { batch: 1, M: 1, N: 5000, K: 77, transA: false, transB: true },
     ];
     const hw = setNumThreads(64);
     for (const [si, shape] of shapes.entries()) {

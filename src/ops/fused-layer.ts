@@ -8,7 +8,7 @@ import { isGradEnabled, needsGrad } from "../autograd/graph.js";
 import type { FloatArray, Strided, UnaryOp } from "../backend/backend.js";
 import { allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { shapeStr } from "../util/shape.js";
+import { isTransposedMatrix, shapeStr } from "../util/shape.js";
 import { backend, broadcastView, dense, requireFloat, scalarFor, wrap } from "./core.js";
 import { where } from "./elementwise.js";
 import { linear } from "./matmul.js";
@@ -191,7 +191,7 @@ export function fusedTransformerLayer(x: Tensor, w: FusedLayerWeights, opts: Fus
     w.proj,
     ...(cross ? [cross.q, cross.out] : []),
   ];
-  const wT = linears.every((l) => isStoredTransposed(l.weight));
+  const wT = linears.every((l) => isTransposedMatrix(l.weight.shape, l.weight.strides));
   const W = (t: Tensor): FloatArray => (wT ? storageOf(t) : dense<FloatArray>(t));
   let qkv: (FloatArray | null)[];
   if ("weight" in w.qkv && wT) {
@@ -257,12 +257,6 @@ export function fusedTransformerLayer(x: Tensor, w: FusedLayerWeights, opts: Fus
     out,
   );
   return wrap(out, [B, T, C]);
-}
-
-/** Whether a 2-D (out, in) weight is the transposed view of (in, out) row-major storage. */
-function isStoredTransposed(t: Tensor): boolean {
-  const [out, inp] = t.shape;
-  return out > 1 && inp > 1 && t.strides[0] === 1 && t.strides[1] === out;
 }
 
 /** The (in, out) storage under a transposed-view weight, as a dense array. */

@@ -4,7 +4,7 @@ import type { FloatArray, UnaryOp } from "../backend/backend.js";
 import { UNARY_OPS, unaryRow } from "../backend/op-table.js";
 import { allocate, allocateUninit } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { broadcastShapes, shapeStr, sizeOf } from "../util/shape.js";
+import { broadcastShapes, isTransposedMatrix, shapeStr, sizeOf } from "../util/shape.js";
 import { backend, denseFloat, requireFloat, wrap } from "./core.js";
 import { sum, sumTo } from "./reduce.js";
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze } from "./shape.js";
@@ -142,9 +142,8 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
  * with a gradient in the same order and never transposes either.
  */
 function weightGrad(g2: Tensor, x2: Tensor, weight: Tensor): Tensor {
-  const [outF, inF] = weight.shape;
-  const colMajor = outF > 1 && inF > 1 && weight.strides[0] === 1 && weight.strides[1] === outF;
-  if (colMajor) return transpose(matmul2(transpose(x2, 0, 1), g2), 0, 1);
+  if (isTransposedMatrix(weight.shape, weight.strides))
+    return transpose(matmul2(transpose(x2, 0, 1), g2), 0, 1);
   return matmul2(transpose(g2, 0, 1), x2);
 }
 

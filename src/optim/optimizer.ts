@@ -10,7 +10,7 @@ import type { FloatArray } from "../backend/backend.js";
 import { copy_, zero_ } from "../ops/index.js";
 import { allocate } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { isDenseLayout, sameShape, shapeStr } from "../util/shape.js";
+import { isDenseLayout, sameLayout, sameShape, shapeStr } from "../util/shape.js";
 
 /** Options every optimizer has. */
 export interface OptimizerOptions {
@@ -127,7 +127,7 @@ export function gradData(p: Tensor): FloatArray {
       `optimizer: gradient of shape ${shapeStr(g.shape)} does not match its parameter of shape ${shapeStr(p.shape)}`,
     );
   }
-  const sameOrder = p.isContiguous() ? g.isContiguous() : g.strides.every((s, i) => s === p.strides[i]);
+  const sameOrder = p.isContiguous() ? g.isContiguous() : sameLayout(p.shape, g.strides, p.strides);
   if (g.dtype === p.dtype && sameOrder) return g.data.subarray(g.offset, g.offset + g.numel()) as FloatArray;
   return inLayoutOf(p, g).data as FloatArray;
 }

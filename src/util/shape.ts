@@ -39,6 +39,27 @@ export function isDenseLayout(shape: Shape, strides: readonly number[]): boolean
   return true;
 }
 
+/**
+ * Whether two layouts of one `shape` put every element at the same place in storage, relative to
+ * their offsets. The stride of a size-1 dim never matters; otherwise the strides must agree.
+ * @example sameLayout([1, 4], [4, 1], [1, 1]) // true: both are 4 consecutive elements
+ */
+export function sameLayout(shape: Shape, a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < shape.length; i++) if (shape[i] !== 1 && a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether a 2-D (rows, cols) layout is the transposed view of a contiguous (cols, rows) matrix,
+ * with both sizes above 1: how GPT-2's Conv1D weights, stored (in, out), are viewed as (out, in).
+ * The matmul weight gradient, the optimizers and the fused layer all read such a weight in its
+ * storage order.
+ * @example isTransposedMatrix([3, 2], [1, 3]) // true
+ */
+export function isTransposedMatrix(shape: Shape, strides: readonly number[]): boolean {
+  return shape.length === 2 && shape[0] > 1 && shape[1] > 1 && strides[0] === 1 && strides[1] === shape[0];
+}
+
 export function sameShape(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -6,7 +6,7 @@
 import type { AnyArray } from "../tensor/dtype.js";
 import { assertLive, beginTracking, endTracking, release } from "../tensor/pool.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { isDenseLayout, sameShape } from "../util/shape.js";
+import { isDenseLayout, sameLayout, sameShape } from "../util/shape.js";
 
 // The node type lives with Tensor (its `gradFn` slot), so the tensor layer never imports autograd.
 export type { Node } from "../tensor/tensor.js";
@@ -250,7 +250,7 @@ class Holders {
       t.isContiguous() ||
       (layout !== undefined &&
         isDenseLayout(t.shape, t.strides) &&
-        t.strides.every((s, i) => s === layout.strides[i]));
+        sameLayout(t.shape, t.strides, layout.strides));
     if (t.offset !== 0 || t.numel() !== a.length || !laidOut) return false;
     for (const b of this.foreign.keys()) {
       if (
@@ -304,7 +304,7 @@ function sweep(
       const layout = t.isContiguous() ? undefined : t;
       if (t.grad) {
         const s = math.add(t.grad, g);
-        t.grad = layout && !s.strides.every((v, i) => v === layout.strides[i]) ? math.clone(s, layout) : s;
+        t.grad = layout && !sameLayout(s.shape, s.strides, layout.strides) ? math.clone(s, layout) : s;
       } else {
         t.grad = holders.keepableAsGradOf(g, t) ? g : math.clone(g, layout);
       }
